@@ -1,0 +1,39 @@
+"""The collector's own exceptions. Each carries a one-line message meant for the user.
+
+The CLI turns them into an ``Error: ...`` line on stderr and the exit code below; nothing else
+in the package prints tracebacks for expected failures.
+"""
+
+
+class CollectorError(Exception):
+    """Base class: an expected failure with a one-line, user-facing message."""
+
+    exit_code = 1
+
+
+class InputError(CollectorError):
+    """Bad input on the command line, in a terms file or in the environment."""
+
+    exit_code = 2
+
+
+class ModelError(CollectorError):
+    """The model could not be found, converted or loaded."""
+
+    exit_code = 3
+
+
+class DatabaseError(CollectorError):
+    """The database is unreachable or refused an operation."""
+
+    exit_code = 4
+
+
+class EmbeddedServerError(DatabaseError):
+    """The embedded PostgreSQL server could not be initialised, started or stopped."""
+
+
+class SessionNotFound(CollectorError):
+    """No session with that id exists."""
+
+    exit_code = 5

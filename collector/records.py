@@ -1,0 +1,101 @@
+"""Typed records that flow from the probe to the store. Pure data, no behaviour beyond validation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EchoType(str, Enum):
+    """The five echo types of a probe round (see README, "The echo probe")."""
+
+    EXPANDS = "EXPANDS"
+    CONFIRMS = "CONFIRMS"
+    CIRCULAR = "CIRCULAR"
+    DIVERGENT = "DIVERGENT"
+    COLLAPSE = "COLLAPSE"
+
+    @property
+    def continues(self) -> bool:
+        """Whether a chain goes on after a round of this type."""
+        return self in (EchoType.EXPANDS, EchoType.CONFIRMS)
+
+
+class SessionStatus(str, Enum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+class SessionRecord(BaseModel):
+    """One row of raw.probe_sessions: one term, one model, one set of sampling parameters."""
+
+    model_config = ConfigDict(frozen=True)
+
+    session_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    term: str
+    model_name: str
+    model_revision: str
+    device: str
+    dtype: str
+    prompt_template: str
+    temperature: float
+    top_p: float
+    top_k: int | None
+    max_rounds: int
+    max_new_tokens: int
+    seed: int
+    batch_size: int
+    runs_requested: int
+    collector_version: str
+    classifier_version: str
+    hostname: str
+    pid: int
+
+
+class RoundRecord(BaseModel):
+    """One row of raw.probe_rounds: one generation step of one run, with every classifier feature."""
+
+    model_config = ConfigDict(frozen=True)
+
+    round: int  # 1-based
+    prompt: str
+    completion: str
+    echo_type: EchoType
+    tokens_generated: int
+    finish_reason: str  # 'eos' or 'length'
+    n_words: int
+    distinct_ratio: float
+    nonletter_ratio: float
+    content_words: int
+    new_stems: int
+    novelty: float
+    sim_term: float | None
+    sim_prev: float | None
+
+
+class RunRecord(BaseModel):
+    """One row of raw.variance_probe_runs, with its rounds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    session_id: uuid.UUID
+    term: str
+    run_number: int  # 1-based
+    seed: int
+    depth: int
+    rounds: list[RoundRecord]
+    chain: list[str]  # the term, then each accepted completion: len == depth + 1
+    model_name: str
+    temperature: float
+    max_rounds: int
+    max_new_tokens: int
+    finished_at: datetime | None = None
+
+    @property
+    def echo_types(self) -> list[str]:
+        return [r.echo_type.value for r in self.rounds]
