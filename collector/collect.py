@@ -1,0 +1,155 @@
+"""One collection session: create the session row, run the probe, stream finished runs to the store.
+
+Finished runs are committed in one transaction per flush (COPY), at the latest every
+FLUSH_SECONDS and whenever a batch's worth has finished, never held to the end. Ctrl-C or SIGTERM
+writes what has finished, marks the session interrupted and re-raises; any other failure marks it
+failed with the error's first line.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from collector import __version__
+from collector.classifier import CLASSIFIER_VERSION
+from collector.params import CollectParams
+from collector.probe import Probe
+from collector.records import RunRecord, SessionRecord, SessionStatus
+from collector.seeds import new_session_seed
+
+if TYPE_CHECKING:
+    from collector.judge import Judge
+    from collector.lm import LanguageModel
+    from collector.store import Store
+
+FLUSH_SECONDS = 2.0
+
+#: Called after every flush with (runs stored so far, runs requested).
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    session_id: str
+    term: str
+    status: str
+    runs_requested: int
+    runs_stored: int
+    depth_counts: dict[int, int]
+    elapsed_s: float
+
+    def as_dict(self) -> dict:
+        return {
+            "session_id": self.session_id,
+            "term": self.term,
+            "status": self.status,
+            "runs_requested": self.runs_requested,
+            "runs_stored": self.runs_stored,
+            "depth_counts": {str(k): v for k, v in sorted(self.depth_counts.items())},
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+
+def new_session(term: str, params: CollectParams, lm: LanguageModel) -> SessionRecord:
+    """The session row for ``term``, before anything is generated."""
+    batch_size = min(params.batch_size or lm.default_batch_size, params.runs)
+    return SessionRecord(
+        term=term,
+        model_name=lm.name,
+        model_revision=lm.revision,
+        device=lm.device,
+        dtype=lm.dtype,
+        prompt_template=params.prompt_template,
+        temperature=params.temperature,
+        top_p=params.top_p,
+        top_k=params.top_k,
+        max_rounds=params.max_rounds,
+        max_new_tokens=params.max_new_tokens,
+        seed=params.seed if params.seed is not None else new_session_seed(),
+        batch_size=batch_size,
+        runs_requested=params.runs,
+        collector_version=__version__,
+        classifier_version=CLASSIFIER_VERSION,
+        hostname=socket.gethostname(),
+        pid=os.getpid(),
+    )
+
+
+class _Writer:
+    """Buffers finished runs and commits them in one transaction per flush."""
+
+    def __init__(self, store: Store, flush_runs: int, on_progress: ProgressCallback | None, total: int):
+        self.store = store
+        self.flush_runs = flush_runs
+        self.on_progress = on_progress
+        self.total = total
+        self.buffer: list[RunRecord] = []
+        self.stored = 0
+        self.last_flush = time.monotonic()
+
+    def add(self, runs: list[RunRecord]) -> None:
+        self.buffer.extend(runs)
+        if len(self.buffer) >= self.flush_runs or time.monotonic() - self.last_flush >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buffer:
+            self.store.write_runs(self.buffer)
+            self.stored += len(self.buffer)
+            self.buffer = []
+            if self.on_progress:
+                self.on_progress(self.stored, self.total)
+        self.last_flush = time.monotonic()
+
+
+def collect_session(
+    store: Store,
+    lm: LanguageModel,
+    judge: Judge,
+    session: SessionRecord,
+    on_progress: ProgressCallback | None = None,
+) -> SessionSummary:
+    """Run all of ``session``'s runs and store them; return what the database holds afterwards."""
+    started = time.monotonic()
+    store.create_session(session)
+    writer = _Writer(store, session.batch_size, on_progress, session.runs_requested)
+    probe = Probe(lm, judge, session)
+    try:
+        for finished in probe.run(range(1, session.runs_requested + 1), session.batch_size):
+            writer.add(finished)
+        writer.flush()
+    except KeyboardInterrupt:
+        _close(store, session, writer, SessionStatus.INTERRUPTED, "interrupted by signal")
+        raise
+    except BaseException as exc:
+        _close(store, session, writer, SessionStatus.FAILED, f"{type(exc).__name__}: {exc}")
+        raise
+    store.finish_session(session.session_id, SessionStatus.COMPLETED)
+    return summarize(store, session, time.monotonic() - started)
+
+
+def _close(store: Store, session: SessionRecord, writer: _Writer, status: SessionStatus, error: str) -> None:
+    """Keep every finished run and mark the session; a failure here must not hide the first one."""
+    try:
+        writer.flush()
+    finally:
+        store.finish_session(session.session_id, status, error=error.splitlines()[0][:500] if error else None)
+
+
+def summarize(store: Store, session: SessionRecord, elapsed_s: float) -> SessionSummary:
+    row = store.get_session(session.session_id) or {}
+    counts = store.depth_counts(session.session_id)
+    return SessionSummary(
+        session_id=str(session.session_id),
+        term=session.term,
+        status=row.get("status", "unknown"),
+        runs_requested=session.runs_requested,
+        runs_stored=sum(counts.values()),
+        depth_counts={d: counts.get(d, 0) for d in range(4)},
+        elapsed_s=elapsed_s,
+    )

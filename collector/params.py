@@ -1,0 +1,142 @@
+"""Validation of what a user asks to collect. Every check raises InputError with one line.
+
+Everything here runs before the database or the model is touched, so bad input never leaves a
+session row behind.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from collector.errors import InputError
+
+MAX_TERM_CHARS = 200
+MAX_RUNS = 1_000_000
+MAX_NEW_TOKENS = 4096
+MAX_BATCH_SIZE = 4096
+_REFUSED_CATEGORIES = ("Cc", "Cs", "Zl", "Zp")
+DEFAULT_PROMPT_TEMPLATE = 'The word "{term}" means'
+
+#: The six depth-3 terms of the research, one session each with ``--champions``.
+CHAMPIONS = ("Geworfenheit", "Vernunft", "Erkenntnis", "Pflicht", "Aufhebung", "Wille")
+
+
+@dataclass(frozen=True)
+class CollectParams:
+    """Validated parameters shared by every session of one ``nyx-collect`` invocation."""
+
+    runs: int
+    temperature: float
+    top_p: float
+    top_k: int | None
+    max_rounds: int
+    max_new_tokens: int
+    seed: int | None
+    batch_size: int | None
+    prompt_template: str
+
+
+def validate_term(raw: str) -> str:
+    """Return the term with surrounding white space removed, or raise InputError.
+
+    A term is data: quotes, semicolons and any Unicode (emoji sequences with joiners included) are
+    kept verbatim. Refused: blank terms, control characters (tabs and newlines inside the term
+    too), line or paragraph separators, lone surrogates, and terms longer than MAX_TERM_CHARS.
+    """
+    term = raw.strip()
+    if not term:
+        raise InputError("term is blank")
+    bad = next((ch for ch in term if unicodedata.category(ch) in _REFUSED_CATEGORIES), None)
+    if bad is not None:
+        raise InputError(f"term {_show(term)} contains the control character U+{ord(bad):04X}")
+    if len(term) > MAX_TERM_CHARS:
+        raise InputError(f"term is {len(term)} characters long; the limit is {MAX_TERM_CHARS}")
+    return term
+
+
+def _show(term: str, limit: int = 40) -> str:
+    shown = term if len(term) <= limit else term[:limit] + "..."
+    return ascii(shown) if not shown.isprintable() else repr(shown)
+
+
+def read_terms_file(path: Path) -> list[str]:
+    """One term a line; blank lines are skipped. Raises InputError naming the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"terms file not found: {path}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"terms file {path} is not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise InputError(f"cannot read terms file {path}: {exc.strerror}") from None
+    terms = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            terms.append(validate_term(line))
+        except InputError as exc:
+            raise InputError(f"{path}, line {number}: {exc}") from None
+    if not terms:
+        raise InputError(f"terms file {path} holds no terms")
+    return terms
+
+
+def gather_terms(terms: list[str], terms_file: Path | None, champions: bool) -> list[str]:
+    """All terms to collect, in order, each once; InputError when there are none or one is bad."""
+    gathered = [validate_term(t) for t in terms]
+    if terms_file is not None:
+        gathered += read_terms_file(terms_file)
+    if champions:
+        gathered += list(CHAMPIONS)
+    if not gathered:
+        raise InputError("no term given: pass TERM ..., --terms-file FILE or --champions")
+    return list(dict.fromkeys(gathered))
+
+
+def validate_params(
+    *,
+    runs: int,
+    temperature: float,
+    top_p: float,
+    top_k: int | None,
+    max_rounds: int,
+    max_new_tokens: int,
+    seed: int | None,
+    batch_size: int | None,
+    prompt_template: str,
+) -> CollectParams:
+    """Check the numbers and the template; return them as CollectParams."""
+    if not 1 <= runs <= MAX_RUNS:
+        raise InputError(f"--runs must be between 1 and {MAX_RUNS:,}, got {runs}")
+    if not temperature >= 0 or temperature > 100:  # also refuses NaN
+        raise InputError(f"--temperature must be between 0 and 100, got {temperature}")
+    if not 0 < top_p <= 1:
+        raise InputError(f"--top-p must be in (0, 1], got {top_p}")
+    if top_k is not None and top_k < 0:
+        raise InputError(f"--top-k must be 0 (all tokens) or a positive integer, got {top_k}")
+    if not 1 <= max_rounds <= 3:
+        raise InputError(f"--max-rounds must be 1, 2 or 3, got {max_rounds}")
+    if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
+        raise InputError(f"--max-new-tokens must be between 1 and {MAX_NEW_TOKENS}, got {max_new_tokens}")
+    if seed is not None and not 0 <= seed < 2**63:
+        raise InputError(f"--seed must be between 0 and 2**63-1, got {seed}")
+    if batch_size is not None and not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise InputError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE}, got {batch_size}")
+    if "{term}" not in prompt_template:
+        raise InputError("--prompt-template must contain {term}")
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in prompt_template):
+        raise InputError("--prompt-template contains a control character")
+    return CollectParams(
+        runs=runs,
+        temperature=temperature,
+        top_p=top_p,
+        top_k=top_k or None,
+        max_rounds=max_rounds,
+        max_new_tokens=max_new_tokens,
+        seed=seed,
+        batch_size=batch_size,
+        prompt_template=prompt_template,
+    )

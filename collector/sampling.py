@@ -1,0 +1,121 @@
+"""Batched text generation with one random stream per row.
+
+``transformers``' ``generate`` draws every row of a batch from one global RNG, so a row's text
+depends on which other rows share its batch. The probe needs each run to be reproducible from its
+own seed whatever batch it lands in (and ``resume`` re-runs single runs in other batches), so this
+module runs its own decode loop over the model's KV cache and samples row ``i`` with
+``torch.Generator(seed_i)``: top-k, then nucleus (top-p), then one uniform draw per row and an
+inverse-CDF lookup. Rows that reach an end-of-sequence token leave the batch (their KV cache rows
+are dropped), so a batch costs what its longest live rows cost, not ``batch x max_new_tokens``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+
+if TYPE_CHECKING:
+    from collector.lm import LanguageModel
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    temperature: float
+    top_p: float
+    top_k: int | None
+    max_new_tokens: int
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One row's result: decoded text (special tokens removed), token count and why it stopped."""
+
+    text: str
+    tokens: int
+    finish_reason: str  # "eos" or "length"
+
+
+def _pick_tokens(logits: torch.Tensor, uniforms: torch.Tensor, params: SamplingParams) -> torch.Tensor:
+    """Choose one token per row from ``logits`` (rows x vocab) given one uniform draw per row."""
+    if params.temperature == 0:
+        return logits.argmax(dim=-1)
+    scaled = logits.float() / params.temperature
+    k = scaled.shape[-1] if params.top_k is None else min(params.top_k, scaled.shape[-1])
+    # topk returns values sorted in descending order, which the nucleus cut below relies on.
+    top_values, top_indices = torch.topk(scaled, k, dim=-1)
+    probs = torch.softmax(top_values, dim=-1)
+    if params.top_p < 1.0:
+        cumulative = probs.cumsum(dim=-1)
+        # keep a token while the mass before it is below top_p (the first token always stays)
+        outside = (cumulative - probs) >= params.top_p
+        probs = probs.masked_fill(outside, 0.0)
+    cumulative = probs.cumsum(dim=-1)
+    targets = uniforms.to(cumulative.device, cumulative.dtype).unsqueeze(-1) * cumulative[:, -1:]
+    choice = torch.searchsorted(cumulative, targets, right=True).clamp(max=k - 1)
+    return top_indices.gather(-1, choice).squeeze(-1)
+
+
+@torch.inference_mode()
+def generate(
+    lm: LanguageModel, prompts: list[str], seeds: list[int], params: SamplingParams
+) -> list[Generation]:
+    """Continue every prompt once; row ``i`` samples from ``torch.Generator().manual_seed(seeds[i])``."""
+    if len(prompts) != len(seeds):
+        raise ValueError("one seed per prompt")
+    if not prompts:
+        return []
+    tokenizer, model, device = lm.tokenizer, lm.model, lm.device
+    encoded = tokenizer(prompts, return_tensors="pt", padding=True)
+    input_ids = encoded["input_ids"].to(device)
+    attention = encoded["attention_mask"].to(device)
+    positions = (attention.cumsum(-1) - 1).clamp(min=0)
+    generators = [torch.Generator().manual_seed(int(seed)) for seed in seeds]
+    eos = torch.tensor(sorted(lm.eos_token_ids), device=device)
+
+    n = len(prompts)
+    produced: list[list[int]] = [[] for _ in range(n)]
+    finish = ["length"] * n
+    live = list(range(n))  # original row index of each row still in the batch
+
+    out = model(input_ids=input_ids, attention_mask=attention, position_ids=positions, use_cache=True)
+    cache = out.past_key_values
+    logits = out.logits[:, -1, :]
+    next_positions = positions[:, -1:] + 1
+
+    for step in range(params.max_new_tokens):
+        uniforms = torch.tensor([float(torch.rand(1, generator=generators[i])) for i in live])
+        tokens = _pick_tokens(logits, uniforms, params)
+        ended = torch.isin(tokens, eos)
+        token_list, ended_list = tokens.tolist(), ended.tolist()
+        keep = []
+        for row, original in enumerate(live):
+            if ended_list[row]:
+                finish[original] = "eos"
+            else:
+                produced[original].append(token_list[row])
+                keep.append(row)
+        if not keep or step == params.max_new_tokens - 1:
+            break
+        if len(keep) < len(live):
+            index = torch.tensor(keep, device=device)
+            cache.batch_select_indices(index)
+            tokens = tokens[index]
+            attention = attention[index]
+            next_positions = next_positions[index]
+            live = [live[row] for row in keep]
+        attention = torch.cat([attention, attention.new_ones((len(live), 1))], dim=-1)
+        out = model(
+            input_ids=tokens.unsqueeze(-1),
+            attention_mask=attention,
+            position_ids=next_positions,
+            past_key_values=cache,
+            use_cache=True,
+        )
+        cache = out.past_key_values
+        logits = out.logits[:, -1, :]
+        next_positions = next_positions + 1
+
+    texts = tokenizer.batch_decode(produced, skip_special_tokens=True)
+    return [Generation(text, len(ids), reason) for text, ids, reason in zip(texts, produced, finish)]
