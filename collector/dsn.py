@@ -1,0 +1,136 @@
+"""Which PostgreSQL server to use, and how to show a connection string without its password.
+
+Precedence (first match wins):
+
+1. ``--dsn`` on the command line;
+2. the ``PHOEBE_DSN`` environment variable;
+3. the standard libpq variables (``PGHOST``, ``PGPORT``, ``PGDATABASE``, ``PGUSER``, ``PGSERVICE``):
+   the DSN is then ``""`` and libpq reads the environment itself;
+4. otherwise the embedded server (see ``collector.embedded_pg``): the DSN is ``None``.
+
+Both URL (``postgresql://user:pw@host:5432/db``) and key=value (``host=h dbname=db``) forms are
+accepted and checked for syntax before anything connects.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+
+from psycopg.conninfo import conninfo_to_dict
+
+from collector.errors import InputError
+
+DSN_ENV = "PHOEBE_DSN"
+LIBPQ_ENV = ("PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")
+SOURCE_CLI = "--dsn"
+SOURCE_ENV = DSN_ENV
+SOURCE_LIBPQ = "PG* environment"
+SOURCE_EMBEDDED = "embedded"
+
+MASK = "***"
+_SECRET_KEYS = ("password", "sslpassword")
+_URL_PREFIX = re.compile(r"^(postgres(?:ql)?://)", re.IGNORECASE)
+_URL_QUERY_SECRET = re.compile(r"([?&](?:ssl)?password=)[^&#]*", re.IGNORECASE)
+# one key=value pair of a libpq connection string: a quoted value (backslash escapes) or a bare one
+_KV_TOKEN = re.compile(r"""\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*('(?:[^'\\]|\\.)*'(?=\s|$)|(?:[^\s'\\]|\\.)(?:[^\s\\]|\\.)*(?=\s|$))""", re.S)
+_KV_SECRET_TAIL = re.compile(r"(\b(?:ssl)?password\s*=\s*).*$", re.IGNORECASE | re.S)
+
+
+def resolve_dsn(cli_dsn: str | None, environ: Mapping[str, str] = os.environ) -> tuple[str | None, str]:
+    """Return ``(dsn, source)``; see the module docstring. Raises InputError for a blank or bad DSN."""
+    if cli_dsn is not None:
+        return _checked(cli_dsn, SOURCE_CLI), SOURCE_CLI
+    if DSN_ENV in environ:
+        return _checked(environ[DSN_ENV], SOURCE_ENV), SOURCE_ENV
+    if any(environ.get(name) for name in LIBPQ_ENV):
+        return "", SOURCE_LIBPQ
+    return None, SOURCE_EMBEDDED
+
+
+def _checked(dsn: str, source: str) -> str:
+    dsn = dsn.strip()
+    if not dsn:
+        raise InputError(f"{source} is blank; give a connection string such as postgresql://user@host:5432/db")
+    validate_dsn(dsn, source)
+    return dsn
+
+
+def validate_dsn(dsn: str, source: str = "DSN") -> dict[str, str]:
+    """Parse ``dsn`` with libpq's rules; InputError ``invalid DSN ...`` (masked) if it cannot be used."""
+    try:
+        params = conninfo_to_dict(dsn)
+    except Exception as exc:  # psycopg.ProgrammingError for anything libpq refuses
+        raise InputError(f"invalid DSN ({source}) {mask_dsn(dsn)}: {_reason(exc, dsn)}") from None
+    for port in str(params.get("port") or "").split(","):
+        if port.strip() and not (port.strip().isdigit() and 1 <= int(port) <= 65535):
+            raise InputError(f"invalid DSN ({source}) {mask_dsn(dsn)}: port {port.strip()!r} is not a number 1-65535")
+    return params
+
+
+def _reason(exc: Exception, dsn: str) -> str:
+    reason = (str(exc).strip().splitlines() or ["cannot parse"])[0]
+    if "password" in dsn.lower():
+        # libpq quotes the fragment it stumbled on, which may be part of a password.
+        reason = re.sub(r'after "[^"]*"', 'after "..."', reason)
+    return reason.removesuffix(" in connection info string")
+
+
+def is_url(dsn: str) -> bool:
+    return bool(_URL_PREFIX.match(dsn.strip()))
+
+
+def mask_dsn(dsn: str) -> str:
+    """``dsn`` with every password replaced by ``***``; URL and key=value forms keep their shape.
+
+    Never raises: a string libpq cannot parse is masked textually.
+    """
+    if dsn is None:
+        return ""
+    if is_url(dsn):
+        return _mask_url(dsn)
+    return _mask_key_value(dsn)
+
+
+def _mask_key_value(dsn: str) -> str:
+    """Replace the values of password keys, keeping every other character of ``dsn`` as it was."""
+    out, pos = [], 0
+    while pos < len(dsn):
+        if not dsn[pos:].strip():
+            out.append(dsn[pos:])
+            break
+        match = _KV_TOKEN.match(dsn, pos)
+        if match is None:
+            # Not libpq syntax: hide everything from the first password key on.
+            return _KV_SECRET_TAIL.sub(lambda m: m.group(1) + MASK, dsn, count=1)
+        if match.group(1).lower() in _SECRET_KEYS:
+            out.append(dsn[pos : match.start(2)] + MASK)
+        else:
+            out.append(match.group(0))
+        pos = match.end()
+    return "".join(out)
+
+
+def _mask_url(dsn: str) -> str:
+    prefix = _URL_PREFIX.match(dsn.strip()).group(1)
+    rest = dsn.strip()[len(prefix) :]
+    query_at = rest.find("?")
+    head, query = (rest, "") if query_at < 0 else (rest[:query_at], rest[query_at:])
+    # Mask up to the last "@" before the query: a password holding a raw "@" or "/" stays hidden.
+    at = head.rfind("@")
+    if at >= 0:
+        userinfo, after = head[:at], head[at:]
+        colon = userinfo.find(":")
+        if colon >= 0:
+            head = userinfo[: colon + 1] + MASK + after
+    return prefix + head + _URL_QUERY_SECRET.sub(lambda m: m.group(1) + MASK, query)
+
+
+def describe_dsn(dsn: str | None) -> str:
+    """A short, password-free description of where ``dsn`` points, for messages."""
+    if dsn is None:
+        return "the embedded server"
+    if not dsn.strip():
+        return "the server named by the PG* environment variables"
+    return mask_dsn(dsn)

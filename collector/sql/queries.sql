@@ -1,0 +1,92 @@
+-- Every query the collector runs, one named block each, read by collector.store.
+-- A block starts with "-- name: <name>" and runs to the next block; parameters are %(name)s.
+
+-- name: create_session
+-- Insert a new session row; status, started_at and finished_at take their defaults.
+insert into raw.probe_sessions (
+    session_id, term, model_name, model_revision, device, dtype, prompt_template,
+    temperature, top_p, top_k, max_rounds, max_new_tokens, seed, batch_size, runs_requested,
+    collector_version, classifier_version, hostname, pid
+) values (
+    %(session_id)s, %(term)s, %(model_name)s, %(model_revision)s, %(device)s, %(dtype)s,
+    %(prompt_template)s, %(temperature)s, %(top_p)s, %(top_k)s, %(max_rounds)s,
+    %(max_new_tokens)s, %(seed)s, %(batch_size)s, %(runs_requested)s,
+    %(collector_version)s, %(classifier_version)s, %(hostname)s, %(pid)s
+);
+
+-- name: finish_session
+-- Close a session; returns the session id, or no row when there is no such session.
+update raw.probe_sessions
+set status = %(status)s,
+    finished_at = greatest(now(), started_at),
+    error = %(error)s
+where session_id = %(session_id)s
+returning session_id;
+
+-- name: copy_runs
+-- COPY target for finished runs; the column order matches Store._run_row.
+copy raw.variance_probe_runs (
+    session_id, term, run_number, "timestamp", depth, rounds, echo_types, chain,
+    model_name, temperature, max_rounds, max_new_tokens, seed
+) from stdin;
+
+-- name: copy_rounds
+-- COPY target for the rounds of finished runs; the column order matches Store._round_row.
+copy raw.probe_rounds (
+    session_id, run_number, round, prompt, completion, echo_type, tokens_generated,
+    finish_reason, n_words, distinct_ratio, nonletter_ratio, content_words, new_stems,
+    novelty, sim_term, sim_prev
+) from stdin;
+
+-- name: transaction_now
+select now() as now;
+
+-- name: get_session
+select
+    s.*,
+    (select count(*) from raw.variance_probe_runs as r where r.session_id = s.session_id) as runs_stored
+from raw.probe_sessions as s
+where s.session_id = %(session_id)s;
+
+-- name: list_sessions
+-- Most recent sessions first, with the number of runs stored for each.
+select
+    s.*,
+    (select count(*) from raw.variance_probe_runs as r where r.session_id = s.session_id) as runs_stored
+from raw.probe_sessions as s
+order by s.started_at desc, s.session_id
+limit %(limit)s;
+
+-- name: count_runs
+select count(*) as n from raw.variance_probe_runs where session_id = %(session_id)s;
+
+-- name: depth_counts
+select depth, count(*) as n
+from raw.variance_probe_runs
+where session_id = %(session_id)s
+group by depth
+order by depth;
+
+-- name: fetch_runs
+select
+    id, session_id, term, run_number, "timestamp", depth, rounds, echo_types, chain,
+    model_name, temperature, max_rounds, max_new_tokens, seed
+from raw.variance_probe_runs
+where session_id = %(session_id)s
+order by run_number;
+
+-- name: fetch_rounds
+select
+    session_id, run_number, round, prompt, completion, echo_type, tokens_generated,
+    finish_reason, n_words, distinct_ratio, nonletter_ratio, content_words, new_stems,
+    novelty, sim_term, sim_prev
+from raw.probe_rounds
+where session_id = %(session_id)s
+order by run_number, round;
+
+-- name: migrate_lock
+-- Serialises concurrent migrators on one database (released by migrate_unlock or at disconnect).
+select pg_advisory_lock(hashtext('nyx.migrate'));
+
+-- name: migrate_unlock
+select pg_advisory_unlock(hashtext('nyx.migrate'));

@@ -1,0 +1,444 @@
+"""All database access of the collector (psycopg 3). SQL lives in ``collector/sql/queries.sql``.
+
+A ``Store`` holds one connection in autocommit mode: every call is its own transaction, and
+``write_runs`` commits a batch of runs together with their rounds in one transaction (COPY), so a
+run is never stored without its rounds. psycopg errors are turned into ``DatabaseError`` here, once,
+with a one-line message that names the constraint a row broke.
+
+Schema migrations (``migrations/*.sql``) are applied with yoyo; see ``Store.migrate``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import logging
+import os
+import re
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import dict_row
+
+import collector
+from collector.dsn import describe_dsn, mask_dsn, validate_dsn
+from collector.errors import DatabaseError, InputError, SessionNotFound
+from collector.records import RunRecord, SessionRecord, SessionStatus
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 5
+APPLICATION_NAME = "nyx-collector"
+MIGRATION_FILE_PATTERN = re.compile(r"^\d{4}_[a-z0-9_]+(\.rollback)?\.sql$")
+MIGRATION_LOCK_TIMEOUT_S = 120
+
+_RUN_TYPES = [
+    "uuid", "text", "int4", "timestamptz", "int2", "int2", "text[]", "text[]",
+    "text", "float8", "int2", "int4", "int8",
+]  # fmt: skip
+_ROUND_TYPES = [
+    "uuid", "int4", "int2", "text", "text", "text", "int4", "text",
+    "int4", "float4", "float4", "int4", "int4", "float4", "float4", "float4",
+]  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# SQL and migration files
+# --------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def queries() -> dict[str, str]:
+    """The named blocks of ``collector/sql/queries.sql`` (comments and the final ``;`` removed)."""
+    text = importlib.resources.files(collector).joinpath("sql", "queries.sql").read_text(encoding="utf-8")
+    blocks: dict[str, str] = {}
+    name: str | None = None
+    lines: list[str] = []
+
+    def close() -> None:
+        if name is not None:
+            body = "\n".join(line for line in lines if not line.lstrip().startswith("--")).strip()
+            blocks[name] = body.rstrip(";").rstrip()
+
+    for line in text.splitlines():
+        match = re.match(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", line)
+        if match:
+            close()
+            name, lines = match.group(1), []
+            if name in blocks:
+                raise RuntimeError(f"queries.sql defines {name} twice")
+        elif name is not None:
+            lines.append(line)
+    close()
+    return blocks
+
+
+def _q(name: str) -> str:
+    return queries()[name]
+
+
+def migrations_dir() -> Path:
+    """``collector/migrations`` in an installed wheel, else the repository's ``migrations/``."""
+    packaged = Path(collector.__file__).parent / "migrations"
+    if packaged.is_dir():
+        return packaged
+    return Path(collector.__file__).resolve().parent.parent / "migrations"
+
+
+def migration_files(directory: Path | None = None) -> list[Path]:
+    """Every ``*.sql`` file of the migrations directory, sorted by name."""
+    return sorted((directory or migrations_dir()).glob("*.sql"))
+
+
+_PLAIN_HOST = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*$")
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def yoyo_url(dsn: str) -> str:
+    """The ``postgresql+psycopg://`` URL yoyo needs for ``dsn`` (URL or key=value form).
+
+    A plain host name or IPv4 address goes into the URL's authority; unix-socket directories,
+    IPv6 addresses and host lists go into the query string (as does everything else libpq knows),
+    percent-encoded. An empty ``dsn`` gives a URL with no parameters: libpq reads PG* variables.
+    """
+    params = {k: v for k, v in conninfo_to_dict(dsn).items() if v is not None}
+    params.setdefault("connect_timeout", str(CONNECT_TIMEOUT_S))
+    user = params.pop("user", None)
+    password = params.pop("password", None)
+    host = params.pop("host", None)
+    port = params.pop("port", None)
+    dbname = params.pop("dbname", None)
+
+    netloc = ""
+    if user:
+        netloc = quote(str(user), safe="")
+        if password:
+            netloc += ":" + quote(str(password), safe="")
+        netloc += "@"
+    elif password:
+        params["password"] = password
+    if host and _PLAIN_HOST.match(str(host)):
+        netloc += str(host)
+        if port and str(port).isdigit():
+            netloc += f":{port}"
+        elif port:
+            params["port"] = port
+    else:
+        if host:
+            params["host"] = host
+        if port:
+            params["port"] = port
+    path = ""
+    if dbname and _PLAIN_NAME.match(str(dbname)):
+        path = "/" + str(dbname)
+    elif dbname:
+        params["dbname"] = dbname  # yoyo does not unquote the path
+    query = ("?" + urlencode(params)) if params else ""
+    return f"postgresql+psycopg://{netloc}{path}{query}"
+
+
+# --------------------------------------------------------------------------------------------
+# Error wrapping
+# --------------------------------------------------------------------------------------------
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in str(text).splitlines() if line.strip()), "")
+
+
+def short_reason(exc: BaseException) -> str:
+    """The part of a libpq connection error that says what went wrong, on one line."""
+    line = _first_line(str(exc)) or type(exc).__name__
+    if " failed: " in line:
+        line = line.rsplit(" failed: ", 1)[1]
+    line = re.sub(r"^(FATAL|ERROR):\s+", "", line)
+    if len(line) > 1 and line[0].isupper() and line[1].islower():
+        line = line[0].lower() + line[1:]
+    return line
+
+
+def _describe_violation(exc: psycopg.Error) -> str:
+    diag = exc.diag
+    where = f"{diag.schema_name}.{diag.table_name}" if diag.table_name else "the table"
+    constraint = diag.constraint_name
+    if isinstance(exc, pg_errors.CheckViolation):
+        return f"a row of {where} violates check constraint {constraint}"
+    if isinstance(exc, pg_errors.UniqueViolation):
+        detail = _first_line(diag.message_detail or "").rstrip(".")
+        return f"duplicate row in {where} ({constraint}){': ' + detail if detail else ''}"
+    if isinstance(exc, pg_errors.ForeignKeyViolation):
+        detail = _first_line(diag.message_detail or "").rstrip(".")
+        return f"a row of {where} refers to a missing row ({constraint}){': ' + detail if detail else ''}"
+    if isinstance(exc, pg_errors.NotNullViolation):
+        return f"a row of {where} has no value for {diag.column_name}"
+    return _first_line(diag.message_primary or str(exc)) or type(exc).__name__
+
+
+def _copy_line(exc: psycopg.Error) -> int | None:
+    match = re.search(r"\bCOPY \w+, line (\d+)", exc.diag.context or "")
+    return int(match.group(1)) if match else None
+
+
+# --------------------------------------------------------------------------------------------
+# The store
+# --------------------------------------------------------------------------------------------
+
+
+def _as_uuid(value: uuid.UUID | str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value).strip())
+    except ValueError:
+        raise InputError(f"not a session id: {str(value)[:60]!r}") from None
+
+
+def _text(value: str) -> str:
+    """PostgreSQL text cannot hold NUL; a model may produce one. Stored as U+FFFD instead."""
+    return value.replace("\x00", "\ufffd") if "\x00" in value else value
+
+
+class Store:
+    """One connection to the collector's database. Use ``Store.connect(dsn)``, ideally in ``with``."""
+
+    def __init__(self, conn: psycopg.Connection, dsn: str):
+        self.conn = conn
+        self.dsn = dsn
+
+    # -- connection -----------------------------------------------------------------------
+
+    @classmethod
+    def connect(cls, dsn: str) -> Store:
+        """Connect to ``dsn`` ("" = libpq reads the PG* variables); DatabaseError if that fails."""
+        params = validate_dsn(dsn) if dsn.strip() else {}
+        kwargs: dict[str, Any] = {}
+        if "connect_timeout" not in params and not os.environ.get("PGCONNECT_TIMEOUT"):
+            kwargs["connect_timeout"] = CONNECT_TIMEOUT_S
+        if "application_name" not in params and not os.environ.get("PGAPPNAME"):
+            kwargs["application_name"] = APPLICATION_NAME
+        try:
+            conn = psycopg.connect(dsn, autocommit=True, row_factory=dict_row, **kwargs)
+        except psycopg.Error as exc:
+            raise DatabaseError(f"cannot connect to PostgreSQL at {describe_dsn(dsn)}: {short_reason(exc)}") from exc
+        return cls(conn, dsn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def where(self) -> str:
+        return describe_dsn(self.dsn)
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Turn any psycopg error raised inside into one DatabaseError ``<action>: <reason>``."""
+        try:
+            yield
+        except psycopg.errors.IntegrityError as exc:
+            raise DatabaseError(f"{action}: {_describe_violation(exc)}") from exc
+        except psycopg.OperationalError as exc:
+            if self.conn.closed or self.conn.broken:
+                raise DatabaseError(f"{action}: lost the connection to PostgreSQL at {self.where}: {short_reason(exc)}") from exc
+            raise DatabaseError(f"{action}: {_first_line(str(exc))}") from exc
+        except psycopg.errors.UndefinedTable as exc:
+            raise DatabaseError(
+                f"{action}: {_first_line(exc.diag.message_primary or str(exc))} (run the migrations first)"
+            ) from exc
+        except psycopg.Error as exc:
+            raise DatabaseError(f"{action}: {_first_line(str(exc)) or type(exc).__name__}") from exc
+
+    def _one(self, name: str, params: dict[str, Any], action: str) -> dict[str, Any] | None:
+        with self._errors(action), self.conn.cursor() as cur:
+            cur.execute(_q(name), params)
+            return cur.fetchone()
+
+    def _all(self, name: str, params: dict[str, Any], action: str) -> list[dict[str, Any]]:
+        with self._errors(action), self.conn.cursor() as cur:
+            cur.execute(_q(name), params)
+            return cur.fetchall()
+
+    # -- migrations -----------------------------------------------------------------------
+
+    def migrate(self, directory: Path | None = None) -> list[str]:
+        """Apply every pending migration; return the ids applied ([] when already up to date).
+
+        Concurrent migrators on one database wait for each other (an advisory lock on this
+        connection, and yoyo's own lock), so each migration is applied once.
+        """
+        from yoyo import get_backend, read_migrations
+        from yoyo.exceptions import LockTimeout
+
+        directory = directory or migrations_dir()
+        if not directory.is_dir():
+            raise DatabaseError(f"migrations directory not found: {directory}")
+        action = f"cannot migrate the database at {self.where}"
+        with self._errors(action):
+            self.conn.execute(_q("migrate_lock"))
+        try:
+            migrations = read_migrations(str(directory))
+            try:
+                backend = get_backend(yoyo_url(self.dsn))
+            except psycopg.Error as exc:
+                raise DatabaseError(f"{action}: {short_reason(exc)}") from exc
+            try:
+                with self._errors(action), backend.lock(timeout=MIGRATION_LOCK_TIMEOUT_S):
+                    pending = backend.to_apply(migrations)
+                    ids = [m.id for m in pending]
+                    for migration_id in ids:
+                        log.info("applying migration %s", migration_id)
+                    backend.apply_migrations(pending)
+            except LockTimeout as exc:
+                raise DatabaseError(f"{action}: {exc}") from exc
+            finally:
+                backend.connection.close()
+        finally:
+            if not self.conn.closed:
+                with self._errors(action):
+                    self.conn.execute(_q("migrate_unlock"))
+        return ids
+
+    # -- writing --------------------------------------------------------------------------
+
+    def create_session(self, s: SessionRecord) -> None:
+        """Insert the session row (status 'running')."""
+        params = s.model_dump()
+        with self._errors(f"cannot create session {s.session_id}"), self.conn.cursor() as cur:
+            cur.execute(_q("create_session"), params)
+
+    def write_runs(self, runs: Sequence[RunRecord]) -> None:
+        """Store ``runs`` and all their rounds in one transaction (COPY): all of them or none."""
+        if not runs:
+            return
+        action = f"cannot store {len(runs)} run(s) of session {runs[0].session_id}"
+        round_owner: list[int] = []
+        stage = "runs"
+        try:
+            with self._errors(action), self.conn.transaction(), self.conn.cursor() as cur:
+                now = cur.execute(_q("transaction_now")).fetchone()["now"]
+                with cur.copy(_q("copy_runs")) as copy:
+                    copy.set_types(_RUN_TYPES)
+                    for run in runs:
+                        copy.write_row(self._run_row(run, now))
+                stage = "rounds"
+                with cur.copy(_q("copy_rounds")) as copy:
+                    copy.set_types(_ROUND_TYPES)
+                    for run in runs:
+                        for row in self._round_rows(run):
+                            round_owner.append(run.run_number)
+                            copy.write_row(row)
+        except DatabaseError as exc:
+            cause = exc.__cause__
+            line = _copy_line(cause) if isinstance(cause, psycopg.Error) else None
+            if line is not None:
+                owners = [r.run_number for r in runs] if stage == "runs" else round_owner
+                if 1 <= line <= len(owners):
+                    raise DatabaseError(f"{exc} (run {owners[line - 1]}); nothing of this batch was stored") from cause
+            raise DatabaseError(f"{exc}; nothing of this batch was stored") from cause
+
+    @staticmethod
+    def _run_row(run: RunRecord, now: Any) -> tuple:
+        return (
+            run.session_id,
+            run.term,
+            run.run_number,
+            run.finished_at or now,
+            run.depth,
+            len(run.rounds),
+            run.echo_types,
+            [_text(t) for t in run.chain],
+            run.model_name,
+            run.temperature,
+            run.max_rounds,
+            run.max_new_tokens,
+            run.seed,
+        )
+
+    @staticmethod
+    def _round_rows(run: RunRecord) -> Iterator[tuple]:
+        for r in run.rounds:
+            yield (
+                run.session_id,
+                run.run_number,
+                r.round,
+                _text(r.prompt),
+                _text(r.completion),
+                r.echo_type.value,
+                r.tokens_generated,
+                r.finish_reason,
+                r.n_words,
+                r.distinct_ratio,
+                r.nonletter_ratio,
+                r.content_words,
+                r.new_stems,
+                r.novelty,
+                r.sim_term,
+                r.sim_prev,
+            )
+
+    def finish_session(
+        self, session_id: uuid.UUID | str, status: SessionStatus, error: str | None = None
+    ) -> None:
+        """Mark the session ``status`` (not 'running') with finished_at = now(); SessionNotFound if absent."""
+        status = SessionStatus(status)
+        if status is SessionStatus.RUNNING:
+            raise ValueError("finish_session needs a final status, not 'running'")
+        sid = _as_uuid(session_id)
+        params = {"session_id": sid, "status": status.value, "error": _text(error) if error else None}
+        if self._one("finish_session", params, f"cannot finish session {sid}") is None:
+            raise SessionNotFound(f"no session {sid}")
+
+    # -- reading --------------------------------------------------------------------------
+
+    def get_session(self, session_id: uuid.UUID | str) -> dict[str, Any] | None:
+        """The session row plus ``runs_stored``, or None."""
+        sid = _as_uuid(session_id)
+        return self._one("get_session", {"session_id": sid}, f"cannot read session {sid}")
+
+    def list_sessions(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The ``limit`` most recent sessions, newest first, each with ``runs_stored``."""
+        return self._all("list_sessions", {"limit": int(limit)}, "cannot list sessions")
+
+    def count_runs(self, session_id: uuid.UUID | str) -> int:
+        sid = _as_uuid(session_id)
+        return self._one("count_runs", {"session_id": sid}, f"cannot count runs of session {sid}")["n"]
+
+    def depth_counts(self, session_id: uuid.UUID | str) -> dict[int, int]:
+        """{depth: runs} for the depths that occur in the session."""
+        sid = _as_uuid(session_id)
+        rows = self._all("depth_counts", {"session_id": sid}, f"cannot count depths of session {sid}")
+        return {row["depth"]: row["n"] for row in rows}
+
+    def fetch_runs(self, session_id: uuid.UUID | str) -> list[dict[str, Any]]:
+        """Every run of the session, by run_number, with echo_types and chain as lists."""
+        sid = _as_uuid(session_id)
+        return self._all("fetch_runs", {"session_id": sid}, f"cannot read runs of session {sid}")
+
+    def fetch_rounds(self, session_id: uuid.UUID | str) -> list[dict[str, Any]]:
+        """Every round of the session, by run_number then round."""
+        sid = _as_uuid(session_id)
+        return self._all("fetch_rounds", {"session_id": sid}, f"cannot read rounds of session {sid}")
+
+
+__all__ = [
+    "Store",
+    "mask_dsn",
+    "migration_files",
+    "migrations_dir",
+    "queries",
+    "short_reason",
+    "yoyo_url",
+    "MIGRATION_FILE_PATTERN",
+]
