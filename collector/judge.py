@@ -1,0 +1,96 @@
+"""Glue between the probe model and the rules: embeds a batch of completions and classifies them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from collector.classifier import DEFAULT_THRESHOLDS, Thresholds, classify, text_features
+from collector.lm import LanguageModel, similarity
+from collector.records import EchoType
+
+FEATURE_NAMES = (
+    "n_words",
+    "distinct_ratio",
+    "nonletter_ratio",
+    "content_words",
+    "new_stems",
+    "novelty",
+    "sim_term",
+    "sim_prev",
+)
+"""The numeric features of a verdict: columns of raw.probe_rounds, fields of RoundRecord."""
+
+
+@dataclass(frozen=True)
+class JudgeItem:
+    """One completion to judge.
+
+    ``anchor`` is the framed term (the round-1 prompt, e.g. ``The word "Aufhebung" means``),
+    ``prev`` the text the completion answers (for round 1 the anchor itself), ``text`` the
+    completion, ``history`` the chain so far, the term first and ``prev`` last. An item whose
+    ``prev`` equals its ``anchor`` is a first-round item and is classified as such.
+    """
+
+    anchor: str
+    prev: str
+    text: str
+    history: list[str]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The echo type of one completion and every feature it was decided on."""
+
+    echo_type: EchoType
+    n_words: int
+    distinct_ratio: float
+    nonletter_ratio: float
+    content_words: int
+    new_stems: int
+    novelty: float
+    sim_term: float | None
+    sim_prev: float | None
+
+    @property
+    def features(self) -> dict[str, float | int | None]:
+        """The numeric features by name (see :data:`FEATURE_NAMES`)."""
+        values = asdict(self)
+        return {name: values[name] for name in FEATURE_NAMES}
+
+
+class Judge:
+    """Classifies completions with the model's own embeddings and the rules of :mod:`collector.classifier`."""
+
+    def __init__(self, lm: LanguageModel, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
+        self.lm = lm
+        self.thresholds = thresholds
+
+    def judge(self, items: list[JudgeItem]) -> list[Verdict]:
+        """One verdict per item, in order; all texts of the batch are embedded in one call."""
+        if not items:
+            return []
+        unique: dict[str, int] = {}
+        for item in items:
+            for s in (item.anchor, item.prev, item.text):
+                unique.setdefault(s, len(unique))
+        embeddings = self.lm.embed(list(unique))
+        texts = embeddings.take([unique[i.text] for i in items])
+        sim_term = similarity(embeddings.take([unique[i.anchor] for i in items]), texts)
+        sim_prev = similarity(embeddings.take([unique[i.prev] for i in items]), texts)
+        verdicts = []
+        for item, st, sp in zip(items, sim_term, sim_prev, strict=True):
+            tf = text_features(item.text, item.history)
+            verdicts.append(
+                Verdict(
+                    echo_type=classify(tf, st, sp, self.thresholds, first_round=item.prev == item.anchor),
+                    n_words=tf.n_words,
+                    distinct_ratio=tf.distinct_ratio,
+                    nonletter_ratio=tf.nonletter_ratio,
+                    content_words=tf.content_words,
+                    new_stems=tf.new_stems,
+                    novelty=tf.novelty,
+                    sim_term=st,
+                    sim_prev=sp,
+                )
+            )
+        return verdicts
