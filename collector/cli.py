@@ -14,16 +14,15 @@ import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
 from collector import __version__
-from collector.errors import CollectorError
+from collector.errors import CollectorError, Interrupted
 from collector.params import DEFAULT_PROMPT_TEMPLATE
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class _TermFirstGroup(TyperGroup):
@@ -34,7 +33,7 @@ class _TermFirstGroup(TyperGroup):
     a term that equals a subcommand's name is collected with ``nyx-collect collect stats``.
     """
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args = ["collect", *args]
         return super().parse_args(ctx, args)
@@ -85,11 +84,13 @@ def _open_store(dsn_option: str | None, *, announce: bool = True):
     dsn, source = resolve_dsn(dsn_option)
     if dsn is None:
         dsn = _embedded().ensure_running()
-        if announce:
-            err.print(f"Using the embedded PostgreSQL server: psql '{dsn}'")
-    elif announce:
-        err.print(f"Using PostgreSQL from {source}: {mask_dsn(dsn) or '(libpq environment)'}")
-    return Store.connect(dsn)
+        note = f"Using the embedded PostgreSQL server: psql '{dsn}'"
+    else:
+        note = f"Using PostgreSQL from {source}: {mask_dsn(dsn) or '(libpq environment)'}"
+    store = Store.connect(dsn)
+    if announce:
+        err.print(note)
+    return store
 
 
 def _embedded():
@@ -166,7 +167,14 @@ def collect(
                 def advance(done: int, total: int, task=task) -> None:
                     progress.update(task, completed=done)
 
-                summary = collect_session(store, lm, judge, session, on_progress=advance)
+                try:
+                    summary = collect_session(store, lm, judge, session, on_progress=advance)
+                except KeyboardInterrupt:
+                    stored = store.count_runs(session.session_id)
+                    raise Interrupted(
+                        f"interrupted: session {session.session_id} ({term}) kept {stored} of "
+                        f"{session.runs_requested} runs and is marked interrupted"
+                    ) from None
             _print_summary(summary, as_json)
 
 
@@ -264,7 +272,7 @@ def db_status() -> None:
     """
     status = _embedded().status()
     for key, value in status.items():
-        typer.echo(f"{key:<9} {value}")
+        typer.echo(f"{key:<11} {value}")
     if not status.get("running"):
         raise typer.Exit(1)
 
@@ -320,14 +328,20 @@ def main(argv: list[str] | None = None) -> None:
         code = command.main(args=argv, prog_name="nyx-collect", standalone_mode=False)
     except CollectorError as exc:
         _fail(str(exc), exc.exit_code, exc)
-    except click.exceptions.NoArgsIsHelpError as exc:
-        err.print(exc.ctx.get_help() if exc.ctx else str(exc), markup=False)
-        sys.exit(2)
-    except click.ClickException as exc:
-        _fail(exc.format_message(), exc.exit_code, exc)
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        err.print("Interrupted: every finished run was kept and the session marked interrupted.")
+    except KeyboardInterrupt:  # outside a collection: nothing to keep
+        err.print("Error: interrupted")
         sys.exit(130)
+    except typer.Abort:
+        err.print("Error: aborted")
+        sys.exit(1)
+    except typer.TyperException as exc:  # usage errors from typer's own copy of click
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            err.print(ctx.get_help(), markup=False)
+            sys.exit(2)
+        _fail(exc.format_message(), getattr(exc, "exit_code", 2), exc)
+    if code == 130:  # typer turns a KeyboardInterrupt outside our handlers into exit code 130
+        err.print("Error: interrupted")
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -37,3 +37,9 @@ class SessionNotFound(CollectorError):
     """No session with that id exists."""
 
     exit_code = 5
+
+
+class Interrupted(CollectorError):
+    """Ctrl-C or SIGTERM stopped a collection; finished runs were kept."""
+
+    exit_code = 130

@@ -11,6 +11,7 @@ are dropped), so a batch costs what its longest live rows cost, not ``batch x ma
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,16 @@ class Generation:
     text: str
     tokens: int
     finish_reason: str  # "eos" or "length"
+
+
+def _cache_kwarg(model) -> str:
+    """transformers 5 renamed the KV-cache argument ``past_key_values`` to ``cache``."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
+def _cache_of(output):
+    cache = getattr(output, "cache", None)
+    return cache if cache is not None else output.past_key_values
 
 
 def _pick_tokens(logits: torch.Tensor, uniforms: torch.Tensor, params: SamplingParams) -> torch.Tensor:
@@ -80,7 +91,8 @@ def generate(
     live = list(range(n))  # original row index of each row still in the batch
 
     out = model(input_ids=input_ids, attention_mask=attention, position_ids=positions, use_cache=True)
-    cache = out.past_key_values
+    cache_arg = _cache_kwarg(model)
+    cache = _cache_of(out)
     logits = out.logits[:, -1, :]
     next_positions = positions[:, -1:] + 1
 
@@ -110,10 +122,10 @@ def generate(
             input_ids=tokens.unsqueeze(-1),
             attention_mask=attention,
             position_ids=next_positions,
-            past_key_values=cache,
             use_cache=True,
+            **{cache_arg: cache},
         )
-        cache = out.past_key_values
+        cache = _cache_of(out)
         logits = out.logits[:, -1, :]
         next_positions = next_positions + 1
 

@@ -1,0 +1,96 @@
+"""Bad input: one clear line on stderr, the right exit code, and nothing written to the database."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cli_helpers import run_cli, table_counts
+
+UNREACHABLE = "postgresql://nyx:s3cret@127.0.0.1:1/nyx?connect_timeout=2"
+
+# (arguments after the term list, expected exit code, a fragment of the error line)
+CASES = [
+    (["", "--runs", "2"], 2, "blank"),
+    (["   ", "--runs", "2"], 2, "blank"),
+    (["bad\x07term", "--runs", "2"], 2, "control character"),
+    (["tab\tterm", "--runs", "2"], 2, "control character"),
+    (["x" * 201, "--runs", "2"], 2, "limit"),
+    (["Wille", "--runs", "0"], 2, "--runs"),
+    (["Wille", "--runs", "-5"], 2, "--runs"),
+    (["Wille", "--runs", "many"], 2, "'--runs'"),
+    (["Wille", "--temperature", "-1"], 2, "--temperature"),
+    (["Wille", "--temperature", "hot"], 2, "'--temperature'"),
+    (["Wille", "--max-rounds", "0"], 2, "--max-rounds"),
+    (["Wille", "--max-rounds", "4"], 2, "--max-rounds"),
+    (["Wille", "--top-p", "0"], 2, "--top-p"),
+    (["Wille", "--max-new-tokens", "0"], 2, "--max-new-tokens"),
+    (["Wille", "--batch-size", "0"], 2, "--batch-size"),
+    (["Wille", "--seed", "-1"], 2, "--seed"),
+    (["Wille", "--prompt-template", "no placeholder"], 2, "{term}"),
+    (["Wille", "--terms-file", "/nonexistent/terms.txt"], 2, "terms file not found"),
+    (["--runs", "2"], 2, "no term given"),
+    (["Wille", "--no-such-option"], 2, "No such option"),
+]
+
+
+@pytest.mark.parametrize("argv, code, fragment", CASES, ids=[repr(c[0])[:40] for c in CASES])
+def test_bad_input_is_refused_cleanly(capsys, db_dsn, tiny_model_dir, argv, code, fragment):
+    before = table_counts(db_dsn)
+    result = run_cli(capsys, *argv, "--model", str(tiny_model_dir), "--dsn", db_dsn, "--quiet")
+    assert result.code == code, result.err
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.err
+    assert fragment in lines[0]
+    assert result.out == ""
+    assert table_counts(db_dsn) == before
+
+
+def test_missing_model_path(capsys, db_dsn, tmp_path):
+    before = table_counts(db_dsn)
+    result = run_cli(capsys, "Wille", "--runs", "2", "--model", str(tmp_path / "no-model"), "--dsn", db_dsn)
+    assert result.code == 3
+    assert result.err.strip().startswith("Error: ") and len(result.err.strip().splitlines()) == 1
+    assert "not found" in result.err
+    assert table_counts(db_dsn) == before
+
+
+def test_unreachable_database_masks_the_password(capsys, tiny_model_dir):
+    result = run_cli(capsys, "Wille", "--runs", "2", "--model", str(tiny_model_dir), "--dsn", UNREACHABLE)
+    assert result.code == 4
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    line = lines[0]
+    assert line.startswith("Error: ") and "s3cret" not in result.err
+    assert "127.0.0.1" in line
+
+
+def test_malformed_dsn(capsys, tiny_model_dir):
+    result = run_cli(capsys, "Wille", "--runs", "2", "--model", str(tiny_model_dir), "--dsn", "host=x port=")
+    assert result.code in (2, 4)
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ")
+
+
+def test_terms_that_look_like_commands_are_collected_with_the_explicit_form(capsys, db_dsn, tiny_model_dir):
+    result = run_cli(capsys, "collect", "migrate", "--runs", "2", "--model", str(tiny_model_dir),
+                     "--dsn", db_dsn, "--max-new-tokens", "3", "--quiet", "--json")
+    assert result.code == 0, result.err
+    assert '"term": "migrate"' in result.out
+
+
+def test_every_command_is_documented_with_an_example():
+    import typer
+
+    from collector.cli import app
+
+    group = typer.main.get_command(app)
+    pending = [(name, cmd) for name, cmd in group.commands.items()]
+    seen = 0
+    while pending:
+        name, cmd = pending.pop()
+        if hasattr(cmd, "commands"):
+            pending += list(cmd.commands.items())
+            continue
+        seen += 1
+        assert cmd.help and "Example:" in cmd.help, f"{name} has no example in its help"
+    assert seen >= 7
