@@ -146,9 +146,12 @@ def collect(
     )
     all_terms = gather_terms(terms or [], terms_file, champions)
 
+    from collector.lm import resolve_device, resolve_dtype
     from collector.model_source import resolve_model
 
-    resolve_model(model)  # fails fast on a missing model, before the database is touched
+    # fail fast on a bad device or a missing model, before the database is touched
+    resolve_dtype(dtype, resolve_device(device))
+    resolve_model(model)
     with _open_store(dsn) as store:
         store.migrate()
         from collector.collect import collect_session, new_session

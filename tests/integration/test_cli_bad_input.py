@@ -29,6 +29,8 @@ CASES = [
     (["Wille", "--prompt-template", "no placeholder"], 2, "{term}"),
     (["Wille", "--terms-file", "/nonexistent/terms.txt"], 2, "terms file not found"),
     (["--runs", "2"], 2, "no term given"),
+    (["Wille", "--device", "tpu"], 2, "unknown device"),
+    (["Wille", "--dtype", "int8"], 2, "unknown dtype"),
     (["Wille", "--no-such-option"], 2, "No such option"),
 ]
 
@@ -45,12 +47,14 @@ def test_bad_input_is_refused_cleanly(capsys, db_dsn, tiny_model_dir, argv, code
     assert table_counts(db_dsn) == before
 
 
-def test_missing_model_path(capsys, db_dsn, tmp_path):
+@pytest.mark.parametrize("model, fragment", [("{tmp}/no-model", "not found"), ("{tmp}/weights.gguf", "not found"),
+                                             ("no-such-org/no-such-model", "could not load model")])
+def test_missing_model(capsys, db_dsn, tmp_path, model, fragment):
     before = table_counts(db_dsn)
-    result = run_cli(capsys, "Wille", "--runs", "2", "--model", str(tmp_path / "no-model"), "--dsn", db_dsn)
+    result = run_cli(capsys, "Wille", "--runs", "2", "--model", model.format(tmp=tmp_path), "--dsn", db_dsn)
     assert result.code == 3
     assert result.err.strip().startswith("Error: ") and len(result.err.strip().splitlines()) == 1
-    assert "not found" in result.err
+    assert fragment in result.err
     assert table_counts(db_dsn) == before
 
 
