@@ -1,0 +1,50 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'probe_sessions') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        session_id,
+
+        ---------- text
+        term,
+        model_name,
+        model_revision,
+        device,
+        dtype,
+        prompt_template,
+        status,
+        collector_version,
+        classifier_version,
+        hostname,
+        error,
+
+        ---------- numerics
+        temperature,
+        top_p,
+        top_k,
+        max_rounds::integer as max_rounds,
+        max_new_tokens,
+        seed,
+        batch_size,
+        runs_requested,
+
+        ---------- booleans
+        status = 'completed' as is_completed,
+
+        ---------- timestamps
+        started_at,
+        finished_at,
+        extract(epoch from finished_at - started_at)::double precision as duration_s
+
+    from source
+
+)
+
+select * from renamed
