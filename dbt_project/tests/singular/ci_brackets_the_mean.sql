@@ -1,0 +1,7 @@
+-- The 95% confidence interval contains the mean and the median lies within the observed depths.
+select
+    session_id
+from {{ ref('session_stats') }}
+where
+    runs_stored > 1
+    and not (depth_ci95_low <= depth_mean and depth_mean <= depth_ci95_high)
