@@ -11,7 +11,7 @@ rounds as (
 final as (
 
     select
-        date_trunc('minute', run_at) as "time",
+        date_trunc('minute', run_at) as time,
         term,
         echo_type,
         count(*)::integer as rounds
@@ -21,4 +21,4 @@ final as (
 )
 
 select * from final
-order by "time", term, echo_type
+order by time, term, echo_type

@@ -11,7 +11,7 @@ runs as (
 final as (
 
     select
-        run_at as "time",
+        run_at as time,
         term,
         depth,
         avg(depth) over (
@@ -23,4 +23,4 @@ final as (
 )
 
 select * from final
-order by "time", term
+order by time, term

@@ -11,7 +11,7 @@ runs as (
 final as (
 
     select
-        date_trunc('minute', run_at) as "time",
+        date_trunc('minute', run_at) as time,
         term,
         count(*)::integer as runs
     from runs
@@ -20,4 +20,4 @@ final as (
 )
 
 select * from final
-order by "time", term
+order by time, term

@@ -11,7 +11,7 @@ stats as (
 final as (
 
     select
-        started_at as "time",
+        started_at as time,
         session_id,
         term,
         model_name,
@@ -25,4 +25,4 @@ final as (
 )
 
 select * from final
-order by "time"
+order by time

@@ -30,7 +30,7 @@ final as (
         runs,
         runs::double precision / sum(runs) over (partition by term, model_name) as share,
         (row_number() over (partition by term, model_name order by runs desc, echo_pattern asc))::integer
-        as pattern_rank
+            as pattern_rank
     from counted
 
 )

@@ -63,11 +63,12 @@ pair_tests as (
         0.5 * sum(abs(p_a - p_b)) as total_variation,
         sum(
             case
-                when n_a + n_b > 0 then
-                    power(n_a - (runs_a * (n_a + n_b))::double precision / (runs_a + runs_b), 2)
-                    / ((runs_a * (n_a + n_b))::double precision / (runs_a + runs_b))
-                    + power(n_b - (runs_b * (n_a + n_b))::double precision / (runs_a + runs_b), 2)
-                    / ((runs_b * (n_a + n_b))::double precision / (runs_a + runs_b))
+                when n_a + n_b > 0
+                    then
+                        power(n_a - (runs_a * (n_a + n_b))::double precision / (runs_a + runs_b), 2)
+                        / ((runs_a * (n_a + n_b))::double precision / (runs_a + runs_b))
+                        + power(n_b - (runs_b * (n_a + n_b))::double precision / (runs_a + runs_b), 2)
+                        / ((runs_b * (n_a + n_b))::double precision / (runs_a + runs_b))
                 else 0.0
             end
         ) as chi_square,

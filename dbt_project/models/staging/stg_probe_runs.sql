@@ -31,13 +31,13 @@ renamed as (
         max_new_tokens,
         seed,
         {% for echo_type in var('echo_types') -%}
-        cardinality(array_positions(echo_types, '{{ echo_type }}')) as n_{{ echo_type | lower }},
+            cardinality(array_positions(echo_types, '{{ echo_type }}')) as n_{{ echo_type | lower }},
         {% endfor %}
         ---------- booleans
         depth = max_rounds as reached_max_depth,
 
         ---------- timestamps
-        "timestamp" as run_at
+        timestamp as run_at
 
     from source
 

@@ -1,6 +1,5 @@
--- The 95% confidence interval contains the mean and the median lies within the observed depths.
-select
-    session_id
+-- The 95% confidence interval contains the mean.
+select session_id
 from {{ ref('session_stats') }}
 where
     runs_stored > 1

@@ -1,17 +1,23 @@
 -- Every session's depth counts add up to its stored runs, and those match the raw table.
-select
-    stats.session_id,
-    stats.runs_stored,
-    stats.depth_0 + stats.depth_1 + stats.depth_2 + stats.depth_3 as depth_total,
-    raw_runs.n as raw_runs
-from {{ ref('session_stats') }} as stats
-left join (
+with
+
+raw_runs as (
+
     select
         session_id,
         count(*) as n
     from {{ source('raw', 'variance_probe_runs') }}
     group by session_id
-) as raw_runs on stats.session_id = raw_runs.session_id
+
+)
+
+select
+    stats.session_id,
+    stats.runs_stored,
+    raw_runs.n as raw_runs,
+    stats.depth_0 + stats.depth_1 + stats.depth_2 + stats.depth_3 as depth_total
+from {{ ref('session_stats') }} as stats
+left join raw_runs on stats.session_id = raw_runs.session_id
 where
     stats.depth_0 + stats.depth_1 + stats.depth_2 + stats.depth_3 <> stats.runs_stored
     or stats.runs_stored <> coalesce(raw_runs.n, 0)
