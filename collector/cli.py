@@ -246,6 +246,80 @@ def sessions(
                        f"  {str(row['started_at'])[:19]}  {row['term']}")
 
 
+# --- reading the marts ---------------------------------------------------------------------------
+
+PngOption = Annotated[Optional[Path], typer.Option("--png", help="Write a chart of the depth distribution(s).",
+                                                   show_default=False)]
+
+
+@app.command("stats")
+def stats(
+    session: Annotated[str, typer.Argument(help="Session id, a unique prefix of it, or 'latest'.")],
+    dsn: DsnOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the session_stats row as JSON.")] = False,
+    png: PngOption = None,
+) -> None:
+    """Show one session's statistics from the dbt marts (run `dbt build` first).
+
+    Example: nyx-collect stats latest --png depth.png
+    """
+    from collector import report
+
+    with _open_store(dsn, announce=False) as store:
+        session_id = store.resolve_session(session)
+        row = store.session_stats(session_id)
+        patterns = store.top_patterns(row["term"], row["model_name"])
+    if png is not None:
+        report.write_depth_chart(png, [row], lambda r: f"{r['term']} ({str(r['session_id'])[:8]})",
+                                 "Depth distribution")
+    if as_json:
+        typer.echo(report.to_json(row))
+    else:
+        report.print_session(_out(), row, patterns)
+
+
+@app.command("analyze")
+def analyze(
+    terms: Annotated[list[str], typer.Argument(help="Terms to compare.")],
+    model: Annotated[Optional[str], typer.Option("--model", help="Only this model name.", show_default=False)]
+    = None,
+    dsn: DsnOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the mart rows as JSON.")] = False,
+    png: PngOption = None,
+) -> None:
+    """Compare the depth distributions of terms across sessions and models, from the dbt marts.
+
+    Example: nyx-collect analyze Aufhebung Vernunft --png terms.png
+    """
+    from collector import report
+    from collector.errors import MartsNotBuilt
+
+    with _open_store(dsn, announce=False) as store:
+        distributions = store.term_distributions(terms, model)
+        comparisons = store.term_comparisons(terms, model)
+        sessions = store.session_comparisons(terms, model)
+    missing = [t for t in terms if t not in {r["term"] for r in distributions}]
+    if missing:
+        raise MartsNotBuilt(
+            f"no data in the marts for {', '.join(repr(t) for t in missing)}"
+            + (f" with model {model!r}" if model else "")
+            + ": collect it with nyx-collect, then run `dbt build`"
+        )
+    if png is not None:
+        report.write_depth_chart(png, distributions, lambda r: f"{r['term']} ({r['model_name']})",
+                                 "Depth distribution per term")
+    if as_json:
+        typer.echo(report.to_json({"distributions": distributions, "comparisons": comparisons,
+                                   "sessions": sessions}))
+    else:
+        report.print_analysis(_out(), distributions, comparisons, sessions)
+
+
+def _out() -> Console:
+    """stdout for reports; when piped, wide enough that tables are not truncated."""
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+
+
 # --- db ------------------------------------------------------------------------------------------
 
 

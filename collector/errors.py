@@ -43,3 +43,9 @@ class Interrupted(CollectorError):
     """Ctrl-C or SIGTERM stopped a collection; finished runs were kept."""
 
     exit_code = 130
+
+
+class MartsNotBuilt(CollectorError):
+    """The dbt marts are missing or do not yet hold what was asked for."""
+
+    exit_code = 6

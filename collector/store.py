@@ -29,7 +29,7 @@ from psycopg.rows import dict_row
 
 import collector
 from collector.dsn import describe_dsn, mask_dsn, validate_dsn
-from collector.errors import DatabaseError, InputError, SessionNotFound
+from collector.errors import DatabaseError, InputError, MartsNotBuilt, SessionNotFound
 from collector.records import RunRecord, SessionRecord, SessionStatus
 
 log = logging.getLogger(__name__)
@@ -430,6 +430,64 @@ class Store:
         """Every round of the session, by run_number then round."""
         sid = _as_uuid(session_id)
         return self._all("fetch_rounds", {"session_id": sid}, f"cannot read rounds of session {sid}")
+
+    def resolve_session(self, ref: str) -> uuid.UUID:
+        """A session id from a full id, a unique prefix of at least 4 characters, or ``latest``."""
+        ref = ref.strip().lower()
+        if ref == "latest":
+            row = self._one("latest_session", {}, "cannot find the latest session")
+            if row is None:
+                raise SessionNotFound("no session has been collected yet: run nyx-collect TERM --runs N")
+            return row["session_id"]
+        if len(ref) < 4 or not re.fullmatch(r"[0-9a-f-]+", ref):
+            raise InputError(f"not a session id: {ref!r} (give a full id, a prefix of 4+ hex digits, or latest)")
+        rows = self._all("find_sessions_by_prefix", {"prefix": ref}, f"cannot look up session {ref}")
+        if not rows:
+            raise SessionNotFound(f"no session {ref}: list them with nyx-collect sessions")
+        if len(rows) > 1:
+            raise InputError(f"session prefix {ref} is ambiguous: give more characters")
+        return rows[0]["session_id"]
+
+    # -- the dbt marts (read-only; dbt builds them) ---------------------------------------
+
+    def _mart_all(self, name: str, params: dict[str, Any], action: str) -> list[dict[str, Any]]:
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute(_q(name), params)
+                return cur.fetchall()
+        except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName) as exc:
+            raise MartsNotBuilt(
+                "the dbt marts are not built in this database: run `dbt build` (see README)"
+            ) from exc
+        except psycopg.Error as exc:
+            raise DatabaseError(f"{action}: {_first_line(str(exc)) or type(exc).__name__}") from exc
+
+    def session_stats(self, session_id: uuid.UUID) -> dict[str, Any]:
+        """The session's row of marts.session_stats; MartsNotBuilt when dbt has not seen it yet."""
+        rows = self._mart_all("mart_session_stats", {"session_id": session_id}, "cannot read session stats")
+        if not rows:
+            raise MartsNotBuilt(f"session {session_id} is not in the marts yet: run `dbt build` to refresh them")
+        return rows[0]
+
+    def top_patterns(self, term: str, model_name: str, limit: int = 5) -> list[dict[str, Any]]:
+        """The most frequent echo-type sequences of a term and model."""
+        params = {"term": term, "model_name": model_name, "limit": limit}
+        return self._mart_all("mart_top_patterns", params, "cannot read chain patterns")
+
+    def term_distributions(self, terms: list[str], model_name: str | None = None) -> list[dict[str, Any]]:
+        """Rows of marts.term_depth_distribution for the terms."""
+        params = {"terms": terms, "model_name": model_name}
+        return self._mart_all("mart_term_distributions", params, "cannot read term distributions")
+
+    def term_comparisons(self, terms: list[str], model_name: str | None = None) -> list[dict[str, Any]]:
+        """Rows of marts.term_comparison among the terms."""
+        params = {"terms": terms, "model_name": model_name}
+        return self._mart_all("mart_term_comparisons", params, "cannot read term comparisons")
+
+    def session_comparisons(self, terms: list[str], model_name: str | None = None) -> list[dict[str, Any]]:
+        """Rows of marts.session_comparison for the terms' sessions."""
+        params = {"terms": terms, "model_name": model_name}
+        return self._mart_all("mart_session_comparisons", params, "cannot read session comparisons")
 
 
 __all__ = [

@@ -90,3 +90,54 @@ select pg_advisory_lock(hashtext('nyx.migrate'));
 
 -- name: migrate_unlock
 select pg_advisory_unlock(hashtext('nyx.migrate'));
+
+-- name: find_sessions_by_prefix
+-- Sessions whose id starts with a prefix (hex digits and dashes only), newest first.
+select session_id
+from raw.probe_sessions
+where session_id::text like %(prefix)s || '%%'
+order by started_at desc
+limit 2;
+
+-- name: latest_session
+-- The most recently started session.
+select session_id
+from raw.probe_sessions
+order by started_at desc
+limit 1;
+
+-- name: mart_session_stats
+-- One session's row of the dbt mart marts.session_stats.
+select *
+from marts.session_stats
+where session_id = %(session_id)s;
+
+-- name: mart_top_patterns
+-- The most frequent echo-type sequences of a term and model (marts.chain_patterns).
+select echo_pattern, runs, share, pattern_rank
+from marts.chain_patterns
+where term = %(term)s and model_name = %(model_name)s
+order by pattern_rank
+limit %(limit)s;
+
+-- name: mart_term_distributions
+-- The depth distributions of the given terms (marts.term_depth_distribution), optionally one model.
+select *
+from marts.term_depth_distribution
+where term = any(%(terms)s) and (%(model_name)s::text is null or model_name = %(model_name)s)
+order by term, model_name;
+
+-- name: mart_term_comparisons
+-- Pairwise comparisons among the given terms (marts.term_comparison).
+select *
+from marts.term_comparison
+where term_a = any(%(terms)s) and term_b = any(%(terms)s)
+    and (%(model_name)s::text is null or model_name = %(model_name)s)
+order by model_name, term_a, term_b;
+
+-- name: mart_session_comparisons
+-- Every session of the given terms against its term's baseline (marts.session_comparison).
+select *
+from marts.session_comparison
+where term = any(%(terms)s) and (%(model_name)s::text is null or model_name = %(model_name)s)
+order by term, started_at;

@@ -1,0 +1,146 @@
+"""Display of mart rows: terminal tables and histograms, JSON and PNG charts.
+
+Nothing here computes a statistic: every number shown is a column of a dbt mart, read by
+``collector.store``. Bars are drawn from the mart's own shares.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from rich.console import Console
+from rich.table import Table
+
+DEPTHS = (0, 1, 2, 3)
+ECHO_TYPES = ("EXPANDS", "CONFIRMS", "CIRCULAR", "DIVERGENT", "COLLAPSE")
+BAR_WIDTH = 40
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (UUID, datetime)):
+        return str(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def to_json(data: Any) -> str:
+    """Rows (dicts, or dicts of lists of dicts) as JSON, UUIDs and timestamps as strings."""
+    return json.dumps(data, default=_jsonable, ensure_ascii=False, indent=2)
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _bar(share: float | None) -> str:
+    filled = round((share or 0.0) * BAR_WIDTH)
+    return "█" * filled + "·" * (BAR_WIDTH - filled)
+
+
+def depth_histogram(row: dict[str, Any]) -> Table:
+    """Depth 0..3 as bars, with the counts and shares of a mart row (session or term)."""
+    table = Table(box=None, show_header=True, pad_edge=False)
+    table.add_column("depth", justify="right")
+    table.add_column("runs", justify="right")
+    table.add_column("share", justify="right")
+    table.add_column("")
+    for d in DEPTHS:
+        share = row.get(f"share_depth_{d}")
+        table.add_row(str(d), str(row[f"depth_{d}"]), _num(share), _bar(share))
+    return table
+
+
+def print_session(console: Console, row: dict[str, Any], patterns: Sequence[dict[str, Any]]) -> None:
+    """The session report of ``nyx-collect stats``."""
+    console.print(f"session   {row['session_id']}")
+    console.print(f"term      {row['term']}", markup=False)
+    console.print(f"model     {row['model_name']}  (temperature {row['temperature']}, top-p {row['top_p']}, "
+                  f"max rounds {row['max_rounds']}, seed {row['seed']})", markup=False)
+    console.print(f"status    {row['status']}   runs {row['runs_stored']} of {row['runs_requested']}"
+                  f"{'' if row['is_complete'] else '  (incomplete)'}")
+    console.print()
+    console.print(depth_histogram(row))
+    console.print()
+    console.print(f"depth     mean {_num(row['depth_mean'])}  median {_num(row['depth_median'], 1)}  "
+                  f"stddev {_num(row['depth_stddev'])}  variance {_num(row['depth_variance'])}")
+    console.print(f"          95% CI of the mean [{_num(row['depth_ci95_low'])}, {_num(row['depth_ci95_high'])}]")
+    console.print(f"chain     length mean {_num(row['chain_length_mean'])}  variance "
+                  f"{_num(row['chain_length_variance'])}  stddev {_num(row['chain_length_stddev'])}  "
+                  f"rounds mean {_num(row['rounds_mean'])}")
+    types = sorted(ECHO_TYPES, key=lambda t: -(row[f"n_{t.lower()}"] or 0))
+    shown = ", ".join(f"{t} {row[f'n_{t.lower()}']} ({_num(row[f'share_{t.lower()}'], 2)})"
+                      for t in types if row[f"n_{t.lower()}"])
+    console.print(f"echo      {shown or '-'}  over {row['rounds_total']} rounds")
+    if patterns:
+        top = ", ".join(f"{p['echo_pattern']} {_num(p['share'], 2)}" for p in patterns)
+        console.print(f"patterns  {top}  (term-wide)", markup=False)
+    console.print(f"time      {_num(row['duration_s'], 1)} s  {_num(row['runs_per_second'], 2)} runs/s")
+
+
+def print_analysis(
+    console: Console,
+    distributions: Sequence[dict[str, Any]],
+    comparisons: Sequence[dict[str, Any]],
+    sessions: Sequence[dict[str, Any]],
+) -> None:
+    """The term comparison of ``nyx-collect analyze``."""
+    table = Table(title="Depth distribution per term", title_justify="left")
+    for name in ("term", "model", "sessions", "runs", "d0", "d1", "d2", "d3", "mean", "variance", "entropy"):
+        table.add_column(name, justify="left" if name in ("term", "model") else "right")
+    for r in distributions:
+        table.add_row(r["term"], r["model_name"], str(r["sessions"]), str(r["runs"]),
+                      *(_num(r[f"share_depth_{d}"], 2) for d in DEPTHS),
+                      _num(r["depth_mean"]), _num(r["depth_variance"]), _num(r["depth_entropy_bits"]))
+    console.print(table)
+    for r in distributions:
+        console.print(f"{r['term']}  ({r['model_name']})", markup=False)
+        console.print(depth_histogram(r))
+    if comparisons:
+        table = Table(title="Pairwise comparison", title_justify="left")
+        for name in ("term a", "term b", "model", "mean diff", "± SE", "JS div", "TV", "chi²", "df"):
+            table.add_column(name, justify="left" if name in ("term a", "term b", "model") else "right")
+        for r in comparisons:
+            table.add_row(r["term_a"], r["term_b"], r["model_name"], _num(r["depth_mean_diff"]),
+                          _num(r["depth_mean_diff_se"]), _num(r["js_divergence"]), _num(r["total_variation"]),
+                          _num(r["chi_square"], 2), str(r["chi_square_df"]))
+        console.print(table)
+    if sessions:
+        table = Table(title="Sessions against each term's baseline", title_justify="left")
+        for name in ("term", "session", "model", "temp", "runs", "mean", "diff", "z", "JS div"):
+            table.add_column(name, justify="left" if name in ("term", "session", "model") else "right")
+        for r in sessions:
+            session = str(r["session_id"])[:8] + (" (baseline)" if r["is_baseline"] else "")
+            table.add_row(r["term"], session, r["model_name"], _num(r["temperature"], 2), str(r["runs"]),
+                          _num(r["depth_mean"]), _num(r["depth_mean_diff"]), _num(r["z_score"], 2),
+                          _num(r["js_divergence"]))
+        console.print(table)
+
+
+def write_depth_chart(path: Path, rows: Sequence[dict[str, Any]], label_of, title: str) -> None:
+    """A grouped bar chart of the depth shares of mart rows (one group of bars per row)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    width = 0.8 / max(1, len(rows))
+    for i, row in enumerate(rows):
+        shares = [row.get(f"share_depth_{d}") or 0.0 for d in DEPTHS]
+        ax.bar([d + (i - (len(rows) - 1) / 2) * width for d in DEPTHS], shares, width, label=label_of(row))
+    ax.set_xticks(list(DEPTHS))
+    ax.set_xlabel("depth")
+    ax.set_ylabel("share of runs")
+    ax.set_ylim(0, 1)
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    plt.close(fig)
