@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 from dataclasses import dataclass
 
 import psycopg
@@ -18,16 +20,29 @@ class Result:
     err: str
 
 
-def run_cli(capsys: pytest.CaptureFixture, *argv: str) -> Result:
-    """Run ``nyx-collect argv...`` in this process; return exit code, stdout and stderr."""
-    capsys.readouterr()
+def run_cli(capsys: pytest.CaptureFixture | None, *argv: str) -> Result:
+    """Run ``nyx-collect argv...`` in this process; return exit code, stdout and stderr.
+
+    With ``capsys`` the output is read from pytest's capture; without it (session-scoped
+    fixtures have none) stdout and stderr are redirected into buffers.
+    """
+    if capsys is not None:
+        capsys.readouterr()
+        code = _exit_code(argv)
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = _exit_code(argv)
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+def _exit_code(argv: tuple[str, ...]) -> int:
     try:
         main(list(argv))
-        code = 0
     except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return Result(code, captured.out, captured.err)
+        return exc.code if isinstance(exc.code, int) else 1
+    return 0
 
 
 def query(dsn: str, sql: str, params: tuple | dict | None = None) -> list[dict]:

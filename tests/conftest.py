@@ -24,8 +24,8 @@ from psycopg.conninfo import make_conninfo
 from collector.embedded_pg import EmbeddedPostgres
 from collector.store import Store
 
-# Model fixtures live in their own module; it may not exist yet in a fresh checkout.
-pytest_plugins = ["tests.conftest_model"] if (Path(__file__).parent / "conftest_model.py").exists() else []
+# Model fixtures and the dbt-built database live in their own modules.
+pytest_plugins = ["tests.conftest_model", "tests.conftest_dbt"]
 
 TEST_DSN_ENV = "NYX_TEST_DSN"
 

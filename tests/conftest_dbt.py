@@ -1,0 +1,72 @@
+"""A database with collected and synthetic sessions on which the real ``dbt build`` has run."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from tests.cli_helpers import run_cli
+from tests.conftest import _unique, create_database, drop_database
+from tests.dbt_helpers import run_dbt
+
+SYNTHETIC_TERM = "Synthese"
+
+
+def insert_synthetic_session(dsn: str, term: str, model_name: str, temperature: float, runs: int) -> uuid.UUID:
+    """A completed session whose runs cycle through depths 0..3 (the tiny model rarely goes deep).
+
+    Every row satisfies the raw schema's CHECK constraints: runs of depth < 3 stop on a
+    non-continuing type, runs of depth 3 continue through all three rounds.
+    """
+    session_id = uuid.uuid4()
+    stoppers = ["CIRCULAR", "DIVERGENT", "COLLAPSE"]
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            """insert into raw.probe_sessions (session_id, term, model_name, model_revision, device, dtype,
+                   prompt_template, temperature, top_p, top_k, max_rounds, max_new_tokens, seed, batch_size,
+                   runs_requested, status, started_at, finished_at, collector_version, classifier_version,
+                   hostname, pid)
+               values (%s, %s, %s, 'synthetic', 'cpu', 'float32', 'The word "{term}" means', %s, 0.95, 50, 3,
+                       8, 7, 8, %s, 'completed', now(), now(), 'test', 'rules-1',
+                       'test', 1)""",
+            (session_id, term, model_name, temperature, runs),
+        )
+        with conn.cursor() as cur:
+            for n in range(1, runs + 1):
+                depth = (n * 7) % 4 if n % 5 else 3
+                kept = ["EXPANDS" if (n + i) % 3 else "CONFIRMS" for i in range(depth)]
+                types = kept if depth == 3 else kept + [stoppers[n % 3]]
+                chain = [term] + [f"text {n}.{i}" for i in range(depth)]
+                cur.execute(
+                    """insert into raw.variance_probe_runs (session_id, term, run_number, depth, rounds,
+                           echo_types, chain, model_name, temperature, max_rounds, max_new_tokens, seed)
+                       values (%s, %s, %s, %s, %s, %s, %s, %s, %s, 3, 8, %s)""",
+                    (session_id, term, n, depth, len(types), types, chain, model_name, temperature, n),
+                )
+    return session_id
+
+
+@pytest.fixture(scope="session")
+def built_db(pg_dsn: str, template_db: str, tiny_model_dir) -> Iterator[dict]:
+    """DSN and facts of a database holding two tiny-model sessions and synthetic ones, after dbt build."""
+    name = _unique("dbt")
+    dsn = create_database(pg_dsn, name, template=template_db)
+    try:
+        sessions = {}
+        for term in ("Aufhebung", "Wille; 'x'"):
+            result = run_cli(None, term, "--runs", "30", "--batch-size", "8", "--max-new-tokens", "5",
+                             "--seed", "1", "--model", str(tiny_model_dir), "--dsn", dsn, "--quiet", "--json")
+            assert result.code == 0, result.err
+            sessions[term] = result.out
+        model_name = str(tiny_model_dir)
+        synthetic = insert_synthetic_session(dsn, SYNTHETIC_TERM, model_name, 0.8, 40)
+        hot = insert_synthetic_session(dsn, "Aufhebung", model_name, 1.2, 24)
+        build = run_dbt(dsn, "build")
+        assert build.returncode == 0, build.stdout[-6000:] + build.stderr[-2000:]
+        yield {"dsn": dsn, "model_name": model_name, "synthetic_session": synthetic, "hot_session": hot,
+               "build_output": build.stdout}
+    finally:
+        drop_database(pg_dsn, name)
