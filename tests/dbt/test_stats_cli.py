@@ -1,0 +1,76 @@
+"""nyx-collect stats and analyze read the marts of a built database."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from tests.cli_helpers import query, run_cli
+
+
+def test_stats_shows_the_mart_row(capsys, built_db):
+    dsn, sid = built_db["dsn"], str(built_db["synthetic_session"])
+    row = query(dsn, "select * from marts.session_stats where session_id = %s", (sid,))[0]
+    result = run_cli(capsys, "stats", sid, "--dsn", dsn)
+    assert result.code == 0, result.err
+    assert f"runs {row['runs_stored']} of {row['runs_requested']}" in result.out
+    for d in range(4):
+        line = rf"^\s*{d}\s+{row[f'depth_{d}']}\s+{row[f'share_depth_{d}']:.3f}\s+█*·*\s*$"
+        assert re.search(line, result.out, re.MULTILINE), line
+    assert f"mean {row['depth_mean']:.3f}" in result.out
+    assert f"[{row['depth_ci95_low']:.3f}, {row['depth_ci95_high']:.3f}]" in result.out
+
+
+def test_stats_json_equals_the_mart_row_and_prefix_resolves(capsys, built_db):
+    dsn, sid = built_db["dsn"], str(built_db["synthetic_session"])
+    result = run_cli(capsys, "stats", sid[:8], "--dsn", dsn, "--json")
+    assert result.code == 0, result.err
+    shown = json.loads(result.out)
+    row = query(dsn, "select * from marts.session_stats where session_id = %s", (sid,))[0]
+    assert shown["session_id"] == sid
+    for key in ("runs_stored", "depth_0", "depth_3", "depth_mean", "depth_ci95_low", "most_common_echo_type"):
+        assert shown[key] == row[key]
+
+
+def test_stats_latest_and_png(capsys, built_db, tmp_path):
+    png = tmp_path / "depth.png"
+    result = run_cli(capsys, "stats", "latest", "--dsn", built_db["dsn"], "--png", str(png))
+    assert result.code == 0, result.err
+    assert str(built_db["hot_session"]) in result.out  # inserted last
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+
+
+def test_stats_of_unknown_or_malformed_session(capsys, built_db):
+    result = run_cli(capsys, "stats", "ffffffff-ffff-4fff-8fff-ffffffffffff", "--dsn", built_db["dsn"])
+    assert result.code == 5 and result.err.count("\n") == 1 and "nyx-collect sessions" in result.err
+    result = run_cli(capsys, "stats", "x'; drop table raw.probe_sessions; --", "--dsn", built_db["dsn"])
+    assert result.code == 2 and result.err.startswith("Error: not a session id")
+
+
+def test_stats_without_marts_says_to_run_dbt_build(capsys, db_dsn, tiny_model_dir):
+    collected = run_cli(capsys, "Wille", "--runs", "2", "--max-new-tokens", "3", "--model", str(tiny_model_dir),
+                        "--dsn", db_dsn, "--quiet", "--json")
+    assert collected.code == 0, collected.err
+    result = run_cli(capsys, "stats", "latest", "--dsn", db_dsn)
+    assert result.code == 6
+    assert result.err.strip() == "Error: the dbt marts are not built in this database: run `dbt build` (see README)"
+    result = run_cli(capsys, "analyze", "Wille", "--dsn", db_dsn)
+    assert result.code == 6 and "dbt build" in result.err
+
+
+def test_analyze_agrees_with_term_comparison(capsys, built_db):
+    dsn = built_db["dsn"]
+    result = run_cli(capsys, "analyze", "Aufhebung", "Synthese", "--dsn", dsn, "--json")
+    assert result.code == 0, result.err
+    shown = json.loads(result.out)
+    expected = query(dsn, "select * from marts.term_comparison where term_a = 'Aufhebung' and term_b = 'Synthese'")
+    assert len(shown["comparisons"]) == 1 == len(expected)
+    assert shown["comparisons"][0]["js_divergence"] == expected[0]["js_divergence"]
+    assert {d["term"] for d in shown["distributions"]} == {"Aufhebung", "Synthese"}
+    text = run_cli(capsys, "analyze", "Aufhebung", "Synthese", "--dsn", dsn)
+    assert text.code == 0 and "Pairwise comparison" in text.out and f"{expected[0]['js_divergence']:.3f}" in text.out
+
+
+def test_analyze_unknown_term(capsys, built_db):
+    result = run_cli(capsys, "analyze", "Aufhebung", "Nichts", "--dsn", built_db["dsn"])
+    assert result.code == 6 and "'Nichts'" in result.err and "dbt build" in result.err
