@@ -43,7 +43,10 @@ per_depth as (
         a.p as p_a,
         b.p as p_b,
         a.runs as runs_a,
-        b.runs as runs_b
+        b.runs as runs_b,
+        -- expected counts of the 2 x 4 contingency table, in double precision (counts overflow int4)
+        a.runs::double precision * (a.n + b.n) / (a.runs + b.runs) as expected_a,
+        b.runs::double precision * (a.n + b.n) / (a.runs + b.runs) as expected_b
     from long_form as a
     inner join long_form as b
         on
@@ -64,11 +67,7 @@ pair_tests as (
         sum(
             case
                 when n_a + n_b > 0
-                    then
-                        power(n_a - (runs_a * (n_a + n_b))::double precision / (runs_a + runs_b), 2)
-                        / ((runs_a * (n_a + n_b))::double precision / (runs_a + runs_b))
-                        + power(n_b - (runs_b * (n_a + n_b))::double precision / (runs_a + runs_b), 2)
-                        / ((runs_b * (n_a + n_b))::double precision / (runs_a + runs_b))
+                    then power(n_a - expected_a, 2) / expected_a + power(n_b - expected_b, 2) / expected_b
                 else 0.0
             end
         ) as chi_square,
