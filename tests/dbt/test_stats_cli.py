@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import re
 
+import psycopg
+
 from tests.cli_helpers import query, run_cli
+from tests.conftest_dbt import insert_synthetic_session
 
 
 def test_stats_shows_the_mart_row(capsys, built_db):
@@ -74,3 +77,58 @@ def test_analyze_agrees_with_term_comparison(capsys, built_db):
 def test_analyze_unknown_term(capsys, built_db):
     result = run_cli(capsys, "analyze", "Aufhebung", "Nichts", "--dsn", built_db["dsn"])
     assert result.code == 6 and "'Nichts'" in result.err and "dbt build" in result.err
+
+
+def _copy_session(dsn: str, source, new_id: str) -> None:
+    """A second session row like ``source`` under ``new_id`` (no runs)."""
+    with psycopg.connect(dsn) as conn:
+        conn.execute("create temp table copied as select * from raw.probe_sessions where session_id = %s", (source,))
+        conn.execute("update copied set session_id = %s", (new_id,))
+        conn.execute("insert into raw.probe_sessions select * from copied")
+
+
+def test_ambiguous_prefix_and_prefix_without_marts(capsys, db_dsn):
+    source = insert_synthetic_session(db_dsn, "Wille", "tiny", 0.8, 3)
+    _copy_session(db_dsn, source, "abcd1234-0000-4000-8000-000000000001")
+    _copy_session(db_dsn, source, "abcd5678-0000-4000-8000-000000000002")
+    result = run_cli(capsys, "stats", "abcd", "--dsn", db_dsn)
+    assert result.code == 2 and result.out == ""
+    assert result.err == "Error: session prefix abcd is ambiguous: give more characters\n"
+    result = run_cli(capsys, "stats", "ABCD5", "--dsn", db_dsn)  # unique, case-insensitive; no marts here
+    assert result.code == 6 and result.err.count("\n") == 1 and "dbt build" in result.err
+
+
+def test_session_newer_than_the_marts_says_to_run_dbt_build(capsys, built_db):
+    dsn = built_db["dsn"]
+    fresh = insert_synthetic_session(dsn, "Aufhebung", built_db["model_name"], 0.5, 3)
+    try:
+        result = run_cli(capsys, "stats", str(fresh), "--dsn", dsn)
+    finally:
+        query(dsn, "delete from raw.probe_sessions where session_id = %s returning session_id", (fresh,))
+    assert result.code == 6 and result.out == ""
+    assert result.err == f"Error: session {fresh} is not in the marts yet: run `dbt build` to refresh them\n"
+
+
+def test_stats_text_shows_echo_types_chain_and_throughput(capsys, built_db):
+    dsn, sid = built_db["dsn"], str(built_db["synthetic_session"])
+    row = query(dsn, "select * from marts.session_stats where session_id = %s", (sid,))[0]
+    result = run_cli(capsys, "stats", sid, "--dsn", dsn)
+    assert result.code == 0, result.err
+    assert f"term      {row['term']}" in result.out
+    assert f"{row['most_common_echo_type']} {row['n_' + row['most_common_echo_type'].lower()]}" in result.out
+    assert f"length mean {row['chain_length_mean']:.3f}" in result.out
+    rate = "-" if row["runs_per_second"] is None else f"{row['runs_per_second']:.2f}"
+    assert f"{rate} runs/s" in result.out
+
+
+def test_analyze_png_and_model_filter(capsys, built_db, tmp_path):
+    dsn, png = built_db["dsn"], tmp_path / "terms.png"
+    result = run_cli(capsys, "analyze", "Aufhebung", "Wille; 'x'", "Synthese", "--model", built_db["model_name"],
+                     "--dsn", dsn, "--png", str(png), "--json")
+    assert result.code == 0, result.err
+    shown = json.loads(result.out)
+    assert len(shown["distributions"]) == 3 and len(shown["comparisons"]) == 3
+    assert {s["term"] for s in shown["sessions"]} == {"Aufhebung", "Wille; 'x'", "Synthese"}
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    result = run_cli(capsys, "analyze", "Aufhebung", "--model", "no-such-model", "--dsn", dsn)
+    assert result.code == 6 and result.err.count("\n") == 1 and "'no-such-model'" in result.err
