@@ -100,6 +100,19 @@ def _embedded():
     return EmbeddedPostgres(data_dir())
 
 
+IrisOption = Annotated[
+    Optional[str],
+    typer.Option("--iris", help="ChromaDB server host:port (else $IRIS_URL, else an embedded store in the data dir).",
+                 show_default=False),
+]
+
+
+def _open_iris(server: str | None):
+    from collector.iris import Iris
+
+    return Iris.open(server)
+
+
 # --- collect -------------------------------------------------------------------------------------
 
 
@@ -131,6 +144,8 @@ def collect(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
     dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
     dsn: DsnOption = None,
+    iris: IrisOption = None,
+    no_iris: Annotated[bool, typer.Option("--no-iris", help="Do not store chain embeddings in ChromaDB.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summaries as JSON lines on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
@@ -152,6 +167,7 @@ def collect(
     # fail fast on a bad device or a missing model, before the database is touched
     resolve_dtype(dtype, resolve_device(device))
     resolve_model(model)
+    chains = None if no_iris else _open_iris(iris)
     with _open_store(dsn) as store:
         store.migrate()
         from collector.collect import collect_session, new_session
@@ -171,7 +187,7 @@ def collect(
                     progress.update(task, completed=done)
 
                 try:
-                    summary = collect_session(store, lm, judge, session, on_progress=advance)
+                    summary = collect_session(store, lm, judge, session, on_progress=advance, iris=chains)
                 except KeyboardInterrupt:
                     stored = store.count_runs(session.session_id)
                     raise Interrupted(
@@ -320,6 +336,93 @@ def _out() -> Console:
     return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
+# --- iris and messages ---------------------------------------------------------------------------
+
+
+@app.command("similar")
+def similar(
+    text: Annotated[str, typer.Argument(help="Text to look up.")],
+    term: Annotated[Optional[str], typer.Option("--term", help="Only chains of this term.", show_default=False)]
+    = None,
+    k: Annotated[int, typer.Option("-k", help="How many chains to list.")] = 10,
+    model: Annotated[Optional[str], typer.Option(help="Model whose chains to search (default: SmolLM2).",
+                                                 show_default=False)] = None,
+    iris: IrisOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
+) -> None:
+    """List the stored chains nearest to TEXT in the model's embedding space.
+
+    Example: nyx-collect similar "cancelled and preserved" --term Aufhebung -k 5
+    """
+    from collector.errors import InputError
+
+    if not text.strip():
+        raise InputError("the text to look up is blank")
+    if not 1 <= k <= 1000:
+        raise InputError(f"-k must be between 1 and 1000, got {k}")
+    store = _open_iris(iris)
+    from collector.chains import embed_chains
+    from collector.lm import LanguageModel
+
+    lm = LanguageModel.load(model)
+    hits = store.similar(lm.name, embed_chains(lm, [[text]])[0], k=k, term=term)
+    for hit in hits:
+        if as_json:
+            typer.echo(json.dumps(hit.__dict__, ensure_ascii=False))
+        else:
+            first = hit.document.splitlines()[1] if "\n" in hit.document else hit.document
+            typer.echo(f"{hit.distance:.4f}  {hit.session_id}  run {hit.run_number:<5} depth {hit.depth}  "
+                       f"{hit.term}  {hit.echo_types}  {first[:80]}")
+
+
+message_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                          help="Messages between the partnership and the nimmerverse (stored in phoebe).")
+app.add_typer(message_app, name="message")
+
+DirectionOption = Annotated[str, typer.Option("--to", help="nimmerverse or partnership.")]
+
+
+@message_app.command("write")
+def message_write(
+    text: Annotated[str, typer.Argument(help="The message.")],
+    to: DirectionOption = "nimmerverse",
+    message_type: Annotated[str, typer.Option("--type", help="Message type (checked by the database).")]
+    = "research_direction",
+    dsn: DsnOption = None,
+) -> None:
+    """Store a message; prints its id and timestamp.
+
+    Example: nyx-collect message write --to nimmerverse --type research_direction "probe Dasein next"
+    """
+    from collector.api import Phoebe
+
+    with Phoebe.from_store(_open_store(dsn, announce=False)) as phoebe:
+        stored = phoebe.write_message(to=to, message_type=message_type, message=text)
+    typer.echo(f"{stored.id}  {stored.timestamp.isoformat()}")
+
+
+@message_app.command("read")
+def message_read(
+    to: DirectionOption = "nimmerverse",
+    limit: Annotated[int, typer.Option("-n", "--limit", help="How many, newest first.")] = 5,
+    dsn: DsnOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
+) -> None:
+    """Show the latest messages to the nimmerverse (or with --to partnership, to the partnership).
+
+    Example: nyx-collect message read --to partnership -n 10
+    """
+    from collector.api import Phoebe
+
+    with Phoebe.from_store(_open_store(dsn, announce=False)) as phoebe:
+        messages = phoebe.read_messages(to=to, limit=limit)
+    for m in messages:
+        if as_json:
+            typer.echo(m.model_dump_json())
+        else:
+            typer.echo(f"{m.timestamp.isoformat(timespec='seconds')}  {m.message_type:<22}  {m.message}")
+
+
 # --- db ------------------------------------------------------------------------------------------
 
 
@@ -393,13 +496,14 @@ def db_env(dsn: DsnOption = None) -> None:
 # --- entry point ---------------------------------------------------------------------------------
 
 
-def _raise_interrupt(signum, frame):  # SIGTERM behaves like Ctrl-C: keep what is stored, mark interrupted
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the CLI and map failures to one line and an exit code."""
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    from collector.interrupts import INTERRUPTS
+
+    # Ctrl-C and SIGTERM stop a collection between writes: committed runs are kept, the session is
+    # marked interrupted.
+    signal.signal(signal.SIGINT, INTERRUPTS.handler)
+    signal.signal(signal.SIGTERM, INTERRUPTS.handler)
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="nyx-collect", standalone_mode=False)

@@ -17,17 +17,21 @@ from typing import TYPE_CHECKING
 
 from collector import __version__
 from collector.classifier import CLASSIFIER_VERSION
+from collector.interrupts import INTERRUPTS
 from collector.params import CollectParams
-from collector.probe import Probe
+from collector.probe import Probe, frame_term
 from collector.records import RunRecord, SessionRecord, SessionStatus
 from collector.seeds import new_session_seed
 
 if TYPE_CHECKING:
+    from collector.iris import Iris
     from collector.judge import Judge
     from collector.lm import LanguageModel
     from collector.store import Store
 
 FLUSH_SECONDS = 2.0
+
+
 
 #: Called after every flush with (runs stored so far, runs requested).
 ProgressCallback = Callable[[int, int], None]
@@ -81,13 +85,24 @@ def new_session(term: str, params: CollectParams, lm: LanguageModel) -> SessionR
 
 
 class _Writer:
-    """Buffers finished runs and commits them in one transaction per flush."""
+    """Buffers finished runs and commits them in one transaction per flush.
 
-    def __init__(self, store: Store, flush_runs: int, on_progress: ProgressCallback | None, total: int):
+    With iris, each flush also stores the runs' chain embeddings (after the runs are committed,
+    so ChromaDB never holds a chain that PostgreSQL does not) and keeps the vectors for the
+    session's semantic variance.
+    """
+
+    def __init__(self, store: Store, session: SessionRecord, on_progress: ProgressCallback | None,
+                 lm: LanguageModel | None = None, iris: Iris | None = None):
         self.store = store
-        self.flush_runs = flush_runs
+        self.session = session
+        self.flush_runs = session.batch_size
         self.on_progress = on_progress
-        self.total = total
+        self.total = session.runs_requested
+        self.lm = lm
+        self.iris = iris
+        self.anchor = frame_term(session.prompt_template, session.term)
+        self.vectors: list = []
         self.buffer: list[RunRecord] = []
         self.stored = 0
         self.last_flush = time.monotonic()
@@ -98,13 +113,40 @@ class _Writer:
             self.flush()
 
     def flush(self) -> None:
-        if self.buffer:
-            self.store.write_runs(self.buffer)
-            self.stored += len(self.buffer)
-            self.buffer = []
-            if self.on_progress:
-                self.on_progress(self.stored, self.total)
-        self.last_flush = time.monotonic()
+        with INTERRUPTS.shielded():
+            if self.buffer:
+                pending, self.buffer = self.buffer, []
+                try:
+                    self.store.write_runs(pending)  # one transaction: all of them or none
+                except BaseException:
+                    self.buffer = pending + self.buffer
+                    raise
+                self.stored += len(pending)
+                if self.iris is not None and self.lm is not None:
+                    from collector.chains import embed_chains
+
+                    vectors = embed_chains(self.lm, [[self.anchor, *r.chain[1:]] for r in pending])
+                    self.iris.upsert_chains(self.lm.name, pending, vectors)
+                    self.vectors.append(vectors)
+                if self.on_progress:
+                    self.on_progress(self.stored, self.total)
+            self.last_flush = time.monotonic()
+
+    def store_spread(self) -> None:
+        """Write the session's semantic variance (raw.session_semantic_variance) if chains were embedded."""
+        if not self.vectors:
+            return
+        import torch
+
+        from collector.chains import spread
+
+        result = spread(torch.cat(self.vectors))
+        self.store.write_semantic_variance({
+            "session_id": self.session.session_id, "model_name": self.session.model_name,
+            "chains": result.chains, "dimensions": result.dimensions,
+            "mean_centroid_distance": result.mean_centroid_distance,
+            "mean_pairwise_cosine_distance": result.mean_pairwise_cosine_distance,
+        })
 
 
 def collect_session(
@@ -113,16 +155,19 @@ def collect_session(
     judge: Judge,
     session: SessionRecord,
     on_progress: ProgressCallback | None = None,
+    iris: Iris | None = None,
 ) -> SessionSummary:
-    """Run all of ``session``'s runs and store them; return what the database holds afterwards."""
+    """Run all of ``session``'s runs and store them (and their chain embeddings in ``iris``, if
+    given); return what the database holds afterwards."""
     started = time.monotonic()
     store.create_session(session)
-    writer = _Writer(store, session.batch_size, on_progress, session.runs_requested)
+    writer = _Writer(store, session, on_progress, lm, iris)
     probe = Probe(lm, judge, session)
     try:
         for finished in probe.run(range(1, session.runs_requested + 1), session.batch_size):
             writer.add(finished)
         writer.flush()
+        writer.store_spread()
     except KeyboardInterrupt:
         _close(store, session, writer, SessionStatus.INTERRUPTED, "interrupted by signal")
         raise
@@ -135,10 +180,12 @@ def collect_session(
 
 def _close(store: Store, session: SessionRecord, writer: _Writer, status: SessionStatus, error: str) -> None:
     """Keep every finished run and mark the session; a failure here must not hide the first one."""
-    try:
-        writer.flush()
-    finally:
-        store.finish_session(session.session_id, status, error=error.splitlines()[0][:500] if error else None)
+    with INTERRUPTS.shielded():
+        try:
+            writer.flush()
+            writer.store_spread()
+        finally:
+            store.finish_session(session.session_id, status, error=error.splitlines()[0][:500] if error else None)
 
 
 def summarize(store: Store, session: SessionRecord, elapsed_s: float) -> SessionSummary:

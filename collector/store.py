@@ -205,6 +205,20 @@ def _text(value: str) -> str:
     return value.replace("\x00", "\ufffd") if "\x00" in value else value
 
 
+MESSAGE_DIRECTIONS = ("nimmerverse", "partnership")
+#: For error messages only: the database's CHECK constraints (migrations/0002) decide.
+MESSAGE_TYPES = {
+    "nimmerverse": ("architecture_update", "deployment_instruction", "config_change", "research_direction"),
+    "partnership": ("status_report", "discovery", "question", "milestone"),
+}
+
+
+def _direction(to: str) -> str:
+    if to not in MESSAGE_DIRECTIONS:
+        raise InputError(f"unknown message direction {to!r}: use one of {', '.join(MESSAGE_DIRECTIONS)}")
+    return to
+
+
 class Store:
     """One connection to the collector's database. Use ``Store.connect(dsn)``, ideally in ``with``."""
 
@@ -447,6 +461,39 @@ class Store:
         if len(rows) > 1:
             raise InputError(f"session prefix {ref} is ambiguous: give more characters")
         return rows[0]["session_id"]
+
+    # -- messages between the partnership and the nimmerverse -----------------------------
+
+    def write_message(self, to: str, message_type: str, message: str) -> dict[str, Any]:
+        """Store a message to ``to`` ('nimmerverse' or 'partnership'); the database checks the type."""
+        name = f"write_message_to_{_direction(to)}"
+        params = {"message": message, "message_type": message_type}
+        try:
+            return self._one(name, params, f"cannot write the message to the {to}")
+        except DatabaseError as exc:
+            if "too long" in str(exc):
+                raise InputError(f"message type is {len(message_type)} characters long; the limit is 50") from exc
+            if "message_type_known" in str(exc):
+                allowed = ", ".join(MESSAGE_TYPES[to])
+                raise InputError(f"message type {message_type!r} is not allowed to the {to}: use {allowed}") from exc
+            raise
+
+    def read_messages(self, to: str, limit: int = 5) -> list[dict[str, Any]]:
+        """The ``limit`` latest messages to ``to``, newest first."""
+        return self._all(f"read_messages_to_{_direction(to)}", {"limit": int(limit)},
+                         f"cannot read the messages to the {to}")
+
+    # -- semantic variance (computed from the chain embeddings in iris) ---------------------
+
+    def write_semantic_variance(self, row: dict[str, Any]) -> None:
+        """Store (or replace) a session's row of raw.session_semantic_variance."""
+        action = f"cannot store the semantic variance of {row['session_id']}"
+        with self._errors(action), self.conn.cursor() as cur:
+            cur.execute(_q("write_semantic_variance"), row)
+
+    def get_semantic_variance(self, session_id: uuid.UUID | str) -> dict[str, Any] | None:
+        sid = _as_uuid(session_id)
+        return self._one("get_semantic_variance", {"session_id": sid}, f"cannot read the semantic variance of {sid}")
 
     # -- the dbt marts (read-only; dbt builds them) ---------------------------------------
 

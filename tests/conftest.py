@@ -30,6 +30,21 @@ pytest_plugins = ["tests.conftest_model", "tests.conftest_dbt"]
 TEST_DSN_ENV = "NYX_TEST_DSN"
 
 
+def _isolate_data_dir() -> None:
+    """Tests get a data directory of their own (the embedded iris store, ...) but keep the model
+    cache, so the user's data is never touched and SmolLM2 is not converted again."""
+    from collector.paths import cache_dir
+
+    os.environ.setdefault("NYX_CACHE", str(cache_dir()))
+    home = tempfile.mkdtemp(prefix="nyx-test-home-", dir="/tmp")
+    os.chmod(home, 0o755)
+    os.environ["NYX_HOME"] = home
+    os.environ.pop("IRIS_URL", None)
+
+
+_isolate_data_dir()
+
+
 def dsn_for_database(server_dsn: str, dbname: str) -> str:
     """``server_dsn`` pointed at another database (key=value form)."""
     return make_conninfo(server_dsn, dbname=dbname)

@@ -141,3 +141,49 @@ select *
 from marts.session_comparison
 where term = any(%(terms)s) and (%(model_name)s::text is null or model_name = %(model_name)s)
 order by term, started_at;
+
+-- name: write_message_to_nimmerverse
+-- A message from the partnership to the nimmerverse; returns the stored row.
+insert into public.partnership_to_nimmerverse_messages (message, message_type)
+values (%(message)s, %(message_type)s)
+returning id, "timestamp", message, message_type;
+
+-- name: write_message_to_partnership
+-- A message from the nimmerverse to the partnership; returns the stored row.
+insert into public.nimmerverse_to_partnership_messages (message, message_type)
+values (%(message)s, %(message_type)s)
+returning id, "timestamp", message, message_type;
+
+-- name: read_messages_to_nimmerverse
+-- The latest messages to the nimmerverse, newest first.
+select id, "timestamp", message, message_type
+from public.partnership_to_nimmerverse_messages
+order by "timestamp" desc, id desc
+limit %(limit)s;
+
+-- name: read_messages_to_partnership
+-- The latest messages to the partnership, newest first.
+select id, "timestamp", message, message_type
+from public.nimmerverse_to_partnership_messages
+order by "timestamp" desc, id desc
+limit %(limit)s;
+
+-- name: write_semantic_variance
+-- The spread of a session's chain embeddings; a re-run of the computation replaces it.
+insert into raw.session_semantic_variance (
+    session_id, model_name, chains, dimensions, mean_centroid_distance, mean_pairwise_cosine_distance
+) values (
+    %(session_id)s, %(model_name)s, %(chains)s, %(dimensions)s, %(mean_centroid_distance)s,
+    %(mean_pairwise_cosine_distance)s
+)
+on conflict (session_id) do update set
+    model_name = excluded.model_name,
+    chains = excluded.chains,
+    dimensions = excluded.dimensions,
+    mean_centroid_distance = excluded.mean_centroid_distance,
+    mean_pairwise_cosine_distance = excluded.mean_pairwise_cosine_distance,
+    computed_at = now();
+
+-- name: get_semantic_variance
+-- One session's semantic variance row, if computed.
+select * from raw.session_semantic_variance where session_id = %(session_id)s;

@@ -124,3 +124,138 @@ def test_session_comparison_names_the_earliest_session_as_baseline(built_db):
     assert hot["session_id"] == built_db["hot_session"] and not hot["is_baseline"]
     assert hot["baseline_session_id"] == baseline["session_id"]
     assert hot["depth_mean_diff"] == pytest.approx(hot["depth_mean"] - baseline["depth_mean"])
+
+
+def _entropy_bits(counts: list[int]) -> float:
+    n = sum(counts)
+    return -sum(c / n * math.log2(c / n) for c in counts if c)
+
+
+def test_session_timing_and_round_rows_agree_with_raw(built_db):
+    dsn = built_db["dsn"]
+    marts = {r["session_id"]: r for r in query(dsn, "select * from marts.session_stats")}
+    sessions = query(dsn, "select session_id, started_at, finished_at from raw.probe_sessions")
+    for s in sessions:
+        m = marts[s["session_id"]]
+        duration = (s["finished_at"] - s["started_at"]).total_seconds()
+        assert m["duration_s"] == pytest.approx(duration)
+        if duration > 0:
+            assert m["runs_per_second"] == pytest.approx(m["runs_stored"] / duration)
+        else:  # the synthetic sessions start and finish in one statement
+            assert m["runs_per_second"] is None
+    # collected sessions also have raw.probe_rounds rows: their echo types give the same counts
+    rounds = query(dsn, "select session_id, echo_type, count(*) as n from raw.probe_rounds "
+                        "group by session_id, echo_type")
+    assert rounds, "the collected sessions stored no rounds"
+    by_session: dict = {}
+    for r in rounds:
+        by_session.setdefault(r["session_id"], {})[r["echo_type"]] = r["n"]
+    for session_id, counts in by_session.items():
+        m = marts[session_id]
+        assert m["rounds_total"] == sum(counts.values())
+        for t in ECHO_TYPES:
+            assert m[f"n_{t.lower()}"] == counts.get(t, 0)
+
+
+def test_term_depth_distribution_equals_an_independent_computation(built_db):
+    dsn = built_db["dsn"]
+    runs = query(dsn, 'select term, model_name, session_id, depth, "timestamp" from raw.variance_probe_runs')
+    groups: dict = {}
+    for r in runs:
+        groups.setdefault((r["term"], r["model_name"]), []).append(r)
+    rows = query(dsn, "select * from marts.term_depth_distribution")
+    assert {(r["term"], r["model_name"]) for r in rows} == set(groups)
+    for row in rows:
+        group = groups[(row["term"], row["model_name"])]
+        depths = [r["depth"] for r in group]
+        counts = [depths.count(d) for d in range(4)]
+        assert row["sessions"] == len({r["session_id"] for r in group})
+        assert row["runs"] == len(depths)
+        for d in range(4):
+            assert row[f"depth_{d}"] == counts[d]
+            assert row[f"share_depth_{d}"] == pytest.approx(counts[d] / len(depths))
+        assert row["depth_mean"] == pytest.approx(statistics.mean(depths))
+        assert row["depth_variance"] == pytest.approx(statistics.variance(depths))
+        assert row["depth_stddev"] == pytest.approx(statistics.stdev(depths))
+        assert row["depth_entropy_bits"] == pytest.approx(_entropy_bits(counts), abs=1e-12)
+        assert row["first_run_at"] == min(r["timestamp"] for r in group)
+        assert row["last_run_at"] == max(r["timestamp"] for r in group)
+
+
+def test_chain_patterns_and_echo_types_by_round_equal_an_independent_computation(built_db):
+    dsn = built_db["dsn"]
+    runs = query(dsn, "select term, model_name, echo_types from raw.variance_probe_runs")
+    patterns: dict = {}
+    by_round: dict = {}
+    for r in runs:
+        key = (r["term"], r["model_name"])
+        patterns.setdefault(key, Counter())[">".join(r["echo_types"])] += 1
+        for number, echo_type in enumerate(r["echo_types"], start=1):
+            by_round.setdefault((*key, number), Counter())[echo_type] += 1
+
+    rows = query(dsn, "select * from marts.chain_patterns")
+    assert len(rows) == sum(len(c) for c in patterns.values())
+    for key, counter in patterns.items():
+        total = sum(counter.values())
+        ranked = sorted(counter.items(), key=lambda item: (-item[1], item[0]))
+        mine = {r["echo_pattern"]: r for r in rows if (r["term"], r["model_name"]) == key}
+        for rank, (pattern, n) in enumerate(ranked, start=1):
+            assert mine[pattern]["runs"] == n
+            assert mine[pattern]["share"] == pytest.approx(n / total)
+            assert mine[pattern]["pattern_rank"] == rank
+
+    rows = query(dsn, "select * from marts.echo_type_by_round")
+    assert len(rows) == sum(len(c) for c in by_round.values())
+    for r in rows:
+        counter = by_round[(r["term"], r["model_name"], r["round_number"])]
+        assert r["rounds"] == counter[r["echo_type"]]
+        assert r["share"] == pytest.approx(counter[r["echo_type"]] / sum(counter.values()))
+
+
+def test_session_comparison_equals_an_independent_computation(built_db):
+    dsn = built_db["dsn"]
+    hot = built_db["hot_session"]
+    row = query(dsn, "select * from marts.session_comparison where session_id = %s", (hot,))[0]
+    depths = {sid: [r["depth"] for r in query(dsn, "select depth from raw.variance_probe_runs "
+                                                   "where session_id = %s", (sid,))]
+              for sid in (hot, row["baseline_session_id"])}
+    s, b = depths[hot], depths[row["baseline_session_id"]]
+    p = [s.count(d) / len(s) for d in range(4)]
+    q = [b.count(d) / len(b) for d in range(4)]
+    m = [(x + y) / 2 for x, y in zip(p, q)]
+    js = sum(0.5 * x * math.log2(x / z) for x, z in zip(p, m) if x) + \
+        sum(0.5 * y * math.log2(y / z) for y, z in zip(q, m) if y)
+    se = math.sqrt(statistics.variance(s) / len(s) + statistics.variance(b) / len(b))
+    diff = statistics.mean(s) - statistics.mean(b)
+    assert row["depth_mean_diff"] == pytest.approx(diff)
+    assert row["depth_mean_diff_se"] == pytest.approx(se)
+    assert row["z_score"] == pytest.approx(diff / se)
+    assert row["js_divergence"] == pytest.approx(js, abs=1e-12)
+    assert row["total_variation"] == pytest.approx(sum(abs(x - y) for x, y in zip(p, q)) / 2)
+
+
+def test_semantic_variance_reaches_session_stats_and_matches_the_stored_embeddings(built_db):
+    import os
+    from pathlib import Path
+
+    import numpy as np
+
+    from collector.iris import Iris
+
+    dsn, model = built_db["dsn"], built_db["model_name"]
+    rows = query(dsn, "select s.session_id, s.runs_stored, s.semantic_chains, s.semantic_centroid_distance, "
+                      "s.semantic_pairwise_distance from marts.session_stats as s "
+                      "join raw.session_semantic_variance as v using (session_id)")
+    assert len(rows) == 2  # the two sessions collected through the CLI (the synthetic ones have no chains)
+    iris = Iris.open(path=Path(os.environ["NYX_HOME"]) / "iris")
+    for row in rows:
+        assert row["semantic_chains"] == row["runs_stored"]
+        ids = [f"{row['session_id']}:{n}" for n in range(1, row["runs_stored"] + 1)]
+        vectors = np.array(iris.get(model, ids)["embeddings"], dtype=np.float64)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        centroid = vectors.sum(0) / np.linalg.norm(vectors.sum(0))
+        assert row["semantic_centroid_distance"] == pytest.approx(float(np.mean(1 - vectors @ centroid)), abs=1e-5)
+        cosines = vectors @ vectors.T
+        n = len(vectors)
+        pairwise = 1 - (cosines.sum() - np.trace(cosines)) / (n * (n - 1))
+        assert row["semantic_pairwise_distance"] == pytest.approx(float(pairwise), abs=1e-5)

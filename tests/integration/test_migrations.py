@@ -4,6 +4,7 @@ every row the probe could not have produced, whoever inserts it (plain SQL here,
 from __future__ import annotations
 
 import math
+import json
 import subprocess
 import sys
 import uuid
@@ -21,6 +22,8 @@ from collector.store import MIGRATION_FILE_PATTERN, Store, migration_files, migr
 from tests.conftest import create_database, drop_database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+ALL_MIGRATIONS = ["0001_raw_schema", "0002_messages", "0003_semantic_variance"]
 
 EXPECTED_COLUMNS = {
     "probe_sessions": [
@@ -81,6 +84,15 @@ EXPECTED_COLUMNS = {
         ("novelty", "float4", False),
         ("sim_term", "float4", True),
         ("sim_prev", "float4", True),
+    ],
+    "session_semantic_variance": [
+        ("session_id", "uuid", False),
+        ("model_name", "text", False),
+        ("chains", "int4", False),
+        ("dimensions", "int4", False),
+        ("mean_centroid_distance", "float8", False),
+        ("mean_pairwise_cosine_distance", "float8", True),
+        ("computed_at", "timestamptz", False),
     ],
 }
 
@@ -172,10 +184,17 @@ def test_migration_file_pattern(name, ok):
 
 def test_migrations_apply_to_an_empty_database_and_give_the_expected_schema(empty_db_dsn):
     with Store.connect(empty_db_dsn) as store:
-        assert store.migrate() == ["0001_raw_schema"]
+        assert store.migrate() == ALL_MIGRATIONS
     assert raw_columns(empty_db_dsn) == EXPECTED_COLUMNS
     tables = fetch(empty_db_dsn, "select table_name from information_schema.tables where table_schema = 'raw' order by 1")
-    assert [t["table_name"] for t in tables] == ["probe_rounds", "probe_sessions", "variance_probe_runs"]
+    assert [t["table_name"] for t in tables] == [
+        "probe_rounds", "probe_sessions", "session_semantic_variance", "variance_probe_runs"
+    ]
+    public = fetch(empty_db_dsn, "select table_name from information_schema.tables where table_schema = 'public' "
+                                 "and table_name like '%%messages' order by 1")
+    assert [t["table_name"] for t in public] == [
+        "nimmerverse_to_partnership_messages", "partnership_to_nimmerverse_messages"
+    ]
 
     defaults = {
         (r["table_name"], r["column_name"]): r
@@ -213,7 +232,7 @@ def test_migrations_apply_to_an_empty_database_and_give_the_expected_schema(empt
 
 def test_migrating_twice_is_a_no_op(empty_db_dsn):
     with Store.connect(empty_db_dsn) as store:
-        assert store.migrate() == ["0001_raw_schema"]
+        assert store.migrate() == ALL_MIGRATIONS
         before = schema_snapshot(empty_db_dsn)
         assert store.migrate() == []
     with Store.connect(empty_db_dsn) as store:
@@ -234,7 +253,7 @@ def test_rollback_removes_the_schema_and_migrating_again_restores_it(empty_db_ds
         backend.connection.close()
     assert fetch(empty_db_dsn, "select 1 from pg_namespace where nspname = 'raw'") == []
     with Store.connect(empty_db_dsn) as store:
-        assert store.migrate() == ["0001_raw_schema"]
+        assert store.migrate() == ALL_MIGRATIONS
     assert schema_snapshot(empty_db_dsn) == before
 
 
@@ -251,7 +270,7 @@ def test_concurrent_migrators_apply_each_migration_once(empty_db_dsn):
     results = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), [err for _, err in results]
     applied = sorted(out.strip().splitlines()[-1] for out, _ in results)
-    assert applied == ["[\"0001_raw_schema\"]", "[]", "[]"]
+    assert applied == sorted([json.dumps(ALL_MIGRATIONS), "[]", "[]"])
 
 
 def test_migrate_reports_an_unreachable_database():

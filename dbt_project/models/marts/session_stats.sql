@@ -1,6 +1,6 @@
 -- One row per session: runs stored against requested, the depth distribution with its moments and
 -- a normal-approximation 95% confidence interval for the mean, echo-type frequencies over all
--- rounds, chain-length spread and throughput.
+-- rounds, chain-length spread, throughput, and the spread of the chains in embedding space.
 
 with
 
@@ -13,6 +13,12 @@ sessions as (
 runs as (
 
     select * from {{ ref('int_probe_runs_flattened') }}
+
+),
+
+semantic as (
+
+    select * from {{ ref('stg_session_semantic_variance') }}
 
 ),
 
@@ -172,9 +178,13 @@ final as (
         joined.chain_length_stddev,
         joined.rounds_mean,
         joined.duration_s,
-        {{ safe_ratio('joined.runs_stored', 'joined.duration_s') }} as runs_per_second
+        {{ safe_ratio('joined.runs_stored', 'joined.duration_s') }} as runs_per_second,
+        semantic.semantic_chains,
+        semantic.semantic_centroid_distance,
+        semantic.semantic_pairwise_distance
     from joined
     left join most_common on joined.session_id = most_common.session_id
+    left join semantic on joined.session_id = semantic.session_id
 
 )
 
