@@ -26,14 +26,32 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from collector.iris import ChainHit, Iris
 from collector.store import Store
 
 Direction = Literal["nimmerverse", "partnership"]
 
-__all__ = ["ChainHit", "Direction", "Iris", "Message", "Phoebe", "RunInfo", "SessionInfo", "open_iris"]
+__all__ = ["ChainHit", "Direction", "Iris", "Message", "NewMessage", "Phoebe", "RunInfo", "SessionInfo",
+           "open_iris"]
+
+
+class NewMessage(BaseModel):
+    """A message to write: direction, type (the database checks it against the direction) and text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    to: Direction
+    message_type: str = Field(min_length=1, max_length=50)
+    message: str
+
+    @field_validator("message")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the message is blank")
+        return value
 
 
 class Message(BaseModel):
@@ -139,10 +157,19 @@ class Phoebe:
 
     # -- messages -------------------------------------------------------------------------
 
-    def write_message(self, *, to: Direction, message_type: str, message: str) -> Message:
-        """Store a message to ``to``; a type the database does not allow raises DatabaseError."""
+    def write_message(self, new: NewMessage | None = None, /, **fields) -> Message:
+        """Store a message: ``write_message(NewMessage(...))`` or ``write_message(to=..., message_type=...,
+        message=...)``. A type the database does not allow for that direction raises InputError."""
+        from collector.errors import InputError
+
+        try:
+            new = new or NewMessage(**fields)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "message"
+            raise InputError(f"invalid message ({where}): {first['msg']}") from None
         with self._use() as store:
-            return Message(**store.write_message(to, message_type, message))
+            return Message(**store.write_message(new.to, new.message_type, new.message))
 
     def read_messages(self, *, to: Direction, limit: int = 5) -> list[Message]:
         """The ``limit`` latest messages to ``to``, newest first."""

@@ -368,7 +368,7 @@ def similar(
     hits = store.similar(lm.name, embed_chains(lm, [[text]])[0], k=k, term=term)
     for hit in hits:
         if as_json:
-            typer.echo(json.dumps(hit.__dict__, ensure_ascii=False))
+            typer.echo(hit.model_dump_json())
         else:
             first = hit.document.splitlines()[1] if "\n" in hit.document else hit.document
             typer.echo(f"{hit.distance:.4f}  {hit.session_id}  run {hit.run_number:<5} depth {hit.depth}  "

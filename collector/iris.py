@@ -13,10 +13,11 @@ import hashlib
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict
 
 from collector.errors import CollectorError, InputError
 
@@ -27,9 +28,10 @@ class IrisError(CollectorError):
     exit_code = 7
 
 
-@dataclass(frozen=True)
-class ChainHit:
+class ChainHit(BaseModel):
     """One stored chain found by a similarity query."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: str
     session_id: str

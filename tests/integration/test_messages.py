@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from collector.api import Message, Phoebe
+from collector.api import Message, NewMessage, Phoebe
 from collector.errors import InputError
 from tests.cli_helpers import query, run_cli
 
@@ -30,7 +30,7 @@ def test_write_and_read_both_directions(phoebe):
 @pytest.mark.parametrize("to, bad_type", [("nimmerverse", "milestone"), ("partnership", "research_direction"),
                                           ("partnership", "x" * 60)])
 def test_message_type_not_allowed_for_direction(phoebe, to, bad_type):
-    with pytest.raises(InputError, match="is not allowed|the limit is 50"):
+    with pytest.raises(InputError, match="is not allowed|at most 50 characters"):
         phoebe.write_message(to=to, message_type=bad_type, message="hello")
     assert phoebe.read_messages(to=to) == []
 
@@ -46,9 +46,13 @@ def test_database_rejects_bad_rows_inserted_directly(db_dsn):
                          "values ('   ', 'config_change')")
 
 
-def test_unknown_direction(phoebe):
-    with pytest.raises(InputError, match="unknown message direction"):
+def test_invalid_messages_are_refused_before_the_database(phoebe):
+    with pytest.raises(InputError, match=r"invalid message \(to\)"):
         phoebe.write_message(to="elsewhere", message_type="question", message="?")
+    with pytest.raises(InputError, match="blank"):
+        phoebe.write_message(to="partnership", message_type="question", message="   ")
+    stored = phoebe.write_message(NewMessage(to="partnership", message_type="question", message="why depth 3?"))
+    assert stored.message_type == "question"
 
 
 def test_cli_write_and_read(capsys, db_dsn):
