@@ -227,6 +227,64 @@ def _print_summary(summary, as_json: bool) -> None:
     typer.echo(f"  elapsed     {summary.elapsed_s:.1f} s")
 
 
+@app.command("resume")
+def resume(
+    session: Annotated[str, typer.Argument(help="Session id, a unique prefix of it, or 'latest'.")],
+    model: Annotated[Optional[str], typer.Option(help="Model to load (default: the session's own model).",
+                                                 show_default=False)] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
+    force: Annotated[bool, typer.Option("--force", help="Resume even if its collector may still run.")] = False,
+    dsn: DsnOption = None,
+    iris: IrisOption = None,
+    no_iris: Annotated[bool, typer.Option("--no-iris", help="Do not store chain embeddings in ChromaDB.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run exactly the missing runs of an interrupted, failed or stale session, with their own seeds.
+
+    Example: nyx-collect resume 3f2a --json
+    """
+    from collector.errors import InputError, ModelError
+    from collector.liveness import session_state
+    from collector.lm import resolve_device, resolve_dtype
+    from collector.model_source import DEFAULT_MODEL_NAME
+
+    resolve_dtype(dtype, resolve_device(device))
+    chains = None if no_iris else _open_iris(iris)
+    with _open_store(dsn) as store:
+        store.migrate()
+        row = store.get_session(store.resolve_session(session))
+        state = session_state(row)
+        if state == "completed":
+            raise InputError(f"session {row['session_id']} is completed: nothing to resume")
+        if state in ("running", "running elsewhere") and not force:
+            raise InputError(f"session {row['session_id']} is {state} (pid {row['pid']} on {row['hostname']}): "
+                             "wait for it, or pass --force if that collector is gone")
+        from collector.collect import collect_session, session_from_row
+        from collector.judge import Judge
+        from collector.lm import LanguageModel
+
+        spec = model or (None if row["model_name"] == DEFAULT_MODEL_NAME else row["model_name"])
+        with err.status("Loading the model..."):
+            lm = LanguageModel.load(spec, device=device, dtype=dtype)
+            judge = Judge(lm)
+        if lm.revision != row["model_revision"]:
+            raise ModelError(f"{lm.name} has revision {lm.revision}, the session was collected with "
+                             f"{row['model_revision']}: pass --model with the original weights")
+        record = session_from_row(row, lm)
+        with _progress(quiet) as progress:
+            task = progress.add_task(f"{record.term} (resume)", total=record.runs_requested,
+                                     completed=row["runs_stored"])
+            try:
+                summary = collect_session(store, lm, judge, record, iris=chains, resume=True,
+                                          on_progress=lambda done, total: progress.update(task, completed=done))
+            except KeyboardInterrupt:
+                raise Interrupted(f"interrupted: session {record.session_id} kept "
+                                  f"{store.count_runs(record.session_id)} of {record.runs_requested} runs") from None
+    _print_summary(summary, as_json)
+
+
 # --- migrate and sessions ------------------------------------------------------------------------
 
 
@@ -247,18 +305,21 @@ def sessions(
     limit: Annotated[int, typer.Option(help="Show the newest N sessions.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
 ) -> None:
-    """List sessions with their status and runs stored / requested.
+    """List sessions with their state (a running session whose collector is gone is 'stale') and runs stored / requested.
 
     Example: nyx-collect sessions --limit 5
     """
+    from collector.liveness import session_state
+
     with _open_store(dsn, announce=False) as store:
         store.migrate()
         rows = store.list_sessions(limit=limit)
     for row in rows:
+        state = session_state(row)
         if as_json:
-            typer.echo(json.dumps(row, default=str, ensure_ascii=False))
+            typer.echo(json.dumps({**row, "state": state}, default=str, ensure_ascii=False))
         else:
-            typer.echo(f"{row['session_id']}  {row['status']:<11}  {row['runs_stored']:>6}/{row['runs_requested']:<6}"
+            typer.echo(f"{row['session_id']}  {state:<11}  {row['runs_stored']:>6}/{row['runs_requested']:<6}"
                        f"  {str(row['started_at'])[:19]}  {row['term']}")
 
 

@@ -103,6 +103,7 @@ class _Writer:
         self.iris = iris
         self.anchor = frame_term(session.prompt_template, session.term)
         self.vectors: list = []
+        self.complete_spread = False  # resumed: the spread needs the earlier runs' vectors from iris
         self.buffer: list[RunRecord] = []
         self.stored = 0
         self.last_flush = time.monotonic()
@@ -134,13 +135,21 @@ class _Writer:
 
     def store_spread(self) -> None:
         """Write the session's semantic variance (raw.session_semantic_variance) if chains were embedded."""
-        if not self.vectors:
+        if self.iris is None:
             return
         import torch
 
         from collector.chains import spread
 
-        result = spread(torch.cat(self.vectors))
+        if self.complete_spread:
+            ids = [f"{self.session.session_id}:{n}" for n in range(1, self.session.runs_requested + 1)]
+            found = self.iris.get(self.session.model_name, ids)["embeddings"]
+            vectors = torch.tensor(found, dtype=torch.float32) if len(found) else None
+        else:
+            vectors = torch.cat(self.vectors) if self.vectors else None
+        if vectors is None or not len(vectors):
+            return
+        result = spread(vectors)
         self.store.write_semantic_variance({
             "session_id": self.session.session_id, "model_name": self.session.model_name,
             "chains": result.chains, "dimensions": result.dimensions,
@@ -156,15 +165,28 @@ def collect_session(
     session: SessionRecord,
     on_progress: ProgressCallback | None = None,
     iris: Iris | None = None,
+    resume: bool = False,
 ) -> SessionSummary:
     """Run all of ``session``'s runs and store them (and their chain embeddings in ``iris``, if
-    given); return what the database holds afterwards."""
+    given); return what the database holds afterwards.
+
+    With ``resume``, the session already exists: it is marked running again and only its missing
+    run numbers run, each from its own derived seed, so the completed session holds the same rows
+    an uninterrupted one would have.
+    """
     started = time.monotonic()
-    store.create_session(session)
+    if resume:
+        store.reopen_session(session.session_id, session.hostname, session.pid)
+        numbers = store.missing_run_numbers(session.session_id, session.runs_requested)
+    else:
+        store.create_session(session)
+        numbers = list(range(1, session.runs_requested + 1))
     writer = _Writer(store, session, on_progress, lm, iris)
+    writer.stored = session.runs_requested - len(numbers)
+    writer.complete_spread = resume
     probe = Probe(lm, judge, session)
     try:
-        for finished in probe.run(range(1, session.runs_requested + 1), session.batch_size):
+        for finished in probe.run(numbers, session.batch_size):
             writer.add(finished)
         writer.flush()
         writer.store_spread()
@@ -186,6 +208,13 @@ def _close(store: Store, session: SessionRecord, writer: _Writer, status: Sessio
             writer.store_spread()
         finally:
             store.finish_session(session.session_id, status, error=error.splitlines()[0][:500] if error else None)
+
+
+def session_from_row(row: dict, lm: LanguageModel) -> SessionRecord:
+    """The SessionRecord of a stored session, to resume it from this process with ``lm``."""
+    fields = {name: row[name] for name in SessionRecord.model_fields if name in row}
+    fields.update(hostname=socket.gethostname(), pid=os.getpid(), device=lm.device, dtype=lm.dtype)
+    return SessionRecord(**fields)
 
 
 def summarize(store: Store, session: SessionRecord, elapsed_s: float) -> SessionSummary:

@@ -462,6 +462,18 @@ class Store:
             raise InputError(f"session prefix {ref} is ambiguous: give more characters")
         return rows[0]["session_id"]
 
+    def missing_run_numbers(self, session_id: uuid.UUID, runs_requested: int) -> list[int]:
+        """Run numbers 1..runs_requested that the session has not stored."""
+        rows = self._all("missing_run_numbers", {"session_id": session_id, "runs_requested": runs_requested},
+                         f"cannot list the missing runs of session {session_id}")
+        return [r["run_number"] for r in rows]
+
+    def reopen_session(self, session_id: uuid.UUID, hostname: str, pid: int) -> None:
+        """Mark an unfinished session running again (by this process) before resuming it."""
+        params = {"session_id": session_id, "hostname": hostname, "pid": pid}
+        if self._one("reopen_session", params, f"cannot reopen session {session_id}") is None:
+            raise InputError(f"session {session_id} is completed: nothing to resume")
+
     # -- messages between the partnership and the nimmerverse -----------------------------
 
     def write_message(self, to: str, message_type: str, message: str) -> dict[str, Any]:

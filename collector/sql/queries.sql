@@ -187,3 +187,20 @@ on conflict (session_id) do update set
 -- name: get_semantic_variance
 -- One session's semantic variance row, if computed.
 select * from raw.session_semantic_variance where session_id = %(session_id)s;
+
+-- name: missing_run_numbers
+-- The run numbers of a session that are not stored yet, in order.
+select n as run_number
+from generate_series(1, %(runs_requested)s) as n
+where not exists (
+    select 1 from raw.variance_probe_runs as r
+    where r.session_id = %(session_id)s and r.run_number = n
+)
+order by n;
+
+-- name: reopen_session
+-- Mark an unfinished session as running again, by this process; no row if it is completed.
+update raw.probe_sessions
+set status = 'running', finished_at = null, error = null, hostname = %(hostname)s, pid = %(pid)s
+where session_id = %(session_id)s and status <> 'completed'
+returning session_id;
