@@ -146,6 +146,9 @@ def collect(
     dsn: DsnOption = None,
     iris: IrisOption = None,
     no_iris: Annotated[bool, typer.Option("--no-iris", help="Do not store chain embeddings in ChromaDB.")] = False,
+    outage_limit: Annotated[float, typer.Option("--outage-limit", help="Seconds the database may be away "
+                                                "(runs are journaled meanwhile) before collecting stops.")]
+    = 300.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summaries as JSON lines on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
@@ -153,6 +156,7 @@ def collect(
 
     Example: nyx-collect Aufhebung --runs 1000 --seed 7
     """
+    from collector.errors import InputError
     from collector.params import gather_terms, validate_params
 
     params = validate_params(
@@ -160,6 +164,8 @@ def collect(
         max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, prompt_template=prompt_template,
     )
     all_terms = gather_terms(terms or [], terms_file, champions)
+    if not 0 <= outage_limit <= 86400:
+        raise InputError(f"--outage-limit must be between 0 and 86400 seconds, got {outage_limit}")
 
     from collector.lm import resolve_device, resolve_dtype
     from collector.model_source import resolve_model
@@ -187,7 +193,8 @@ def collect(
                     progress.update(task, completed=done)
 
                 try:
-                    summary = collect_session(store, lm, judge, session, on_progress=advance, iris=chains)
+                    summary = collect_session(store, lm, judge, session, on_progress=advance, iris=chains,
+                                              outage_limit_s=outage_limit)
                 except KeyboardInterrupt:
                     stored = store.count_runs(session.session_id)
                     raise Interrupted(
@@ -283,6 +290,33 @@ def resume(
                 raise Interrupted(f"interrupted: session {record.session_id} kept "
                                   f"{store.count_runs(record.session_id)} of {record.runs_requested} runs") from None
     _print_summary(summary, as_json)
+
+
+@app.command("replay")
+def replay(
+    journal: Annotated[Path, typer.Argument(help="A journal file written during a database outage.")],
+    dsn: DsnOption = None,
+) -> None:
+    """Load the runs of a journal into the database; runs already stored are skipped (idempotent).
+
+    Example: nyx-collect replay ~/.local/share/nyx/journal/3f2a...jsonl
+    """
+    from collector.journal import Journal
+
+    runs = Journal(journal).read()
+    with _open_store(dsn, announce=False) as store:
+        store.migrate()
+        new = []
+        for session_id in sorted({r.session_id for r in runs}, key=str):
+            if store.get_session(session_id) is None:
+                from collector.errors import SessionNotFound
+
+                raise SessionNotFound(f"journal {journal} holds runs of session {session_id}, which this database lacks")
+            done = store.stored_run_numbers(session_id)
+            new += [r for r in runs if r.session_id == session_id and r.run_number not in done]
+        if new:
+            store.write_runs(new)
+    typer.echo(f"replayed {len(new)} run(s); {len(runs) - len(new)} already stored")
 
 
 # --- migrate and sessions ------------------------------------------------------------------------

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 
 from collector import __version__
 from collector.classifier import CLASSIFIER_VERSION
+from collector.errors import DatabaseError
 from collector.interrupts import INTERRUPTS
+from collector.journal import Journal
 from collector.params import CollectParams
 from collector.probe import Probe, frame_term
 from collector.records import RunRecord, SessionRecord, SessionStatus
@@ -30,6 +32,9 @@ if TYPE_CHECKING:
     from collector.store import Store
 
 FLUSH_SECONDS = 2.0
+OUTAGE_LIMIT_S = 300.0
+"""How long the database may stay unreachable before the collector stops (runs are journaled)."""
+MAX_BACKOFF_S = 30.0
 
 
 
@@ -93,7 +98,8 @@ class _Writer:
     """
 
     def __init__(self, store: Store, session: SessionRecord, on_progress: ProgressCallback | None,
-                 lm: LanguageModel | None = None, iris: Iris | None = None):
+                 lm: LanguageModel | None = None, iris: Iris | None = None,
+                 outage_limit_s: float = OUTAGE_LIMIT_S):
         self.store = store
         self.session = session
         self.flush_runs = session.batch_size
@@ -102,6 +108,11 @@ class _Writer:
         self.lm = lm
         self.iris = iris
         self.anchor = frame_term(session.prompt_template, session.term)
+        self.journal = Journal.for_session(session.session_id)
+        self.outage_limit_s = outage_limit_s
+        self.outage_since: float | None = None
+        self.backoff = 1.0
+        self.next_retry = 0.0
         self.vectors: list = []
         self.complete_spread = False  # resumed: the spread needs the earlier runs' vectors from iris
         self.buffer: list[RunRecord] = []
@@ -117,21 +128,69 @@ class _Writer:
         with INTERRUPTS.shielded():
             if self.buffer:
                 pending, self.buffer = self.buffer, []
-                try:
-                    self.store.write_runs(pending)  # one transaction: all of them or none
-                except BaseException:
-                    self.buffer = pending + self.buffer
-                    raise
-                self.stored += len(pending)
-                if self.iris is not None and self.lm is not None:
-                    from collector.chains import embed_chains
-
-                    vectors = embed_chains(self.lm, [[self.anchor, *r.chain[1:]] for r in pending])
-                    self.iris.upsert_chains(self.lm.name, pending, vectors)
-                    self.vectors.append(vectors)
-                if self.on_progress:
-                    self.on_progress(self.stored, self.total)
+                if self.journal.pending or not self._write(pending):
+                    self.journal.append(pending)  # on disk before anything else happens
+                    self._recover(wait=False)
             self.last_flush = time.monotonic()
+
+    def drain(self) -> None:
+        """At the end of a session: flush, then wait (with backoff, up to the outage limit) until
+        every journaled run is in the database."""
+        self.flush()
+        while self.journal.pending:
+            self._recover(wait=True)
+
+    def _write(self, runs: list[RunRecord]) -> bool:
+        """Store ``runs`` (one transaction); False when the connection is lost, so they get journaled."""
+        try:
+            self.store.write_runs(runs)
+        except DatabaseError:
+            if not self.store.connection_lost:
+                raise
+            self.outage_since = self.outage_since or time.monotonic()
+            return False
+        self._stored(runs)
+        return True
+
+    def _stored(self, runs: list[RunRecord]) -> None:
+        self.stored += len(runs)
+        if self.iris is not None and self.lm is not None:
+            from collector.chains import embed_chains
+
+            vectors = embed_chains(self.lm, [[self.anchor, *r.chain[1:]] for r in runs])
+            self.iris.upsert_chains(self.lm.name, runs, vectors)
+            self.vectors.append(vectors)
+        if self.on_progress:
+            self.on_progress(self.stored, self.total)
+
+    def _recover(self, wait: bool) -> None:
+        """Reconnect when the backoff allows and load the journal; give up past the outage limit."""
+        now = time.monotonic()
+        if now < self.next_retry:
+            if not wait:
+                return
+            time.sleep(self.next_retry - now)
+        try:
+            self.store.reconnect()
+            journaled = self.journal.read()
+            done = self.store.stored_run_numbers(self.session.session_id)
+            todo = [r for r in journaled if r.run_number not in done]
+            if todo:
+                self.store.write_runs(todo)
+        except DatabaseError as exc:
+            down = time.monotonic() - (self.outage_since or time.monotonic())
+            if down > self.outage_limit_s:
+                raise DatabaseError(
+                    f"the database has been unreachable for {down:.0f} s; the finished runs are safe in "
+                    f"{self.journal.path}: load them with `nyx-collect replay {self.journal.path}`, then "
+                    f"`nyx-collect resume {self.session.session_id}` ({exc})"
+                ) from exc
+            self.backoff = min(self.backoff * 2, MAX_BACKOFF_S)
+            self.next_retry = time.monotonic() + self.backoff
+            return
+        self.journal.clear()
+        self.outage_since, self.backoff, self.next_retry = None, 1.0, 0.0
+        self._stored(todo)
 
     def store_spread(self) -> None:
         """Write the session's semantic variance (raw.session_semantic_variance) if chains were embedded."""
@@ -166,6 +225,7 @@ def collect_session(
     on_progress: ProgressCallback | None = None,
     iris: Iris | None = None,
     resume: bool = False,
+    outage_limit_s: float = OUTAGE_LIMIT_S,
 ) -> SessionSummary:
     """Run all of ``session``'s runs and store them (and their chain embeddings in ``iris``, if
     given); return what the database holds afterwards.
@@ -181,14 +241,14 @@ def collect_session(
     else:
         store.create_session(session)
         numbers = list(range(1, session.runs_requested + 1))
-    writer = _Writer(store, session, on_progress, lm, iris)
+    writer = _Writer(store, session, on_progress, lm, iris, outage_limit_s)
     writer.stored = session.runs_requested - len(numbers)
     writer.complete_spread = resume
     probe = Probe(lm, judge, session)
     try:
         for finished in probe.run(numbers, session.batch_size):
             writer.add(finished)
-        writer.flush()
+        writer.drain()
         writer.store_spread()
     except KeyboardInterrupt:
         _close(store, session, writer, SessionStatus.INTERRUPTED, "interrupted by signal")
@@ -201,13 +261,17 @@ def collect_session(
 
 
 def _close(store: Store, session: SessionRecord, writer: _Writer, status: SessionStatus, error: str) -> None:
-    """Keep every finished run and mark the session; a failure here must not hide the first one."""
+    """Keep every finished run and mark the session. A failure here must not hide the first one:
+    with the database away, the runs stay in the journal and the session stays 'running' (stale)."""
     with INTERRUPTS.shielded():
         try:
             writer.flush()
-            writer.store_spread()
-        finally:
+            if not writer.journal.pending:
+                writer.store_spread()
             store.finish_session(session.session_id, status, error=error.splitlines()[0][:500] if error else None)
+        except DatabaseError:
+            if not store.connection_lost:
+                raise
 
 
 def session_from_row(row: dict, lm: LanguageModel) -> SessionRecord:

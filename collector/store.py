@@ -462,6 +462,24 @@ class Store:
             raise InputError(f"session prefix {ref} is ambiguous: give more characters")
         return rows[0]["session_id"]
 
+    @property
+    def connection_lost(self) -> bool:
+        """Whether the connection is gone (server restarted or unreachable)."""
+        return self.conn.closed or self.conn.broken
+
+    def reconnect(self) -> None:
+        """Replace a lost connection; DatabaseError while the server is still away."""
+        fresh = Store.connect(self.dsn)
+        try:
+            self.conn.close()
+        except psycopg.Error:
+            pass
+        self.conn = fresh.conn
+
+    def stored_run_numbers(self, session_id: uuid.UUID) -> set[int]:
+        rows = self._all("stored_run_numbers", {"session_id": session_id}, f"cannot list the runs of {session_id}")
+        return {r["run_number"] for r in rows}
+
     def missing_run_numbers(self, session_id: uuid.UUID, runs_requested: int) -> list[int]:
         """Run numbers 1..runs_requested that the session has not stored."""
         rows = self._all("missing_run_numbers", {"session_id": session_id, "runs_requested": runs_requested},

@@ -204,3 +204,7 @@ update raw.probe_sessions
 set status = 'running', finished_at = null, error = null, hostname = %(hostname)s, pid = %(pid)s
 where session_id = %(session_id)s and status <> 'completed'
 returning session_id;
+
+-- name: stored_run_numbers
+-- The run numbers a session has stored.
+select run_number from raw.variance_probe_runs where session_id = %(session_id)s;
