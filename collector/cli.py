@@ -259,7 +259,7 @@ def resume(
 
     resolve_dtype(dtype, resolve_device(device))
     chains = None if no_iris else _open_iris(iris)
-    with _open_store(dsn) as store:
+    with _open_store(dsn, announce=False) as store:
         store.migrate()
         row = store.get_session(store.resolve_session(session))
         state = session_state(row)

@@ -98,3 +98,44 @@ def test_every_command_is_documented_with_an_example():
         seen += 1
         assert cmd.help and "Example:" in cmd.help, f"{name} has no example in its help"
     assert seen >= 7
+
+
+# (environment, arguments, expected exit code, a fragment of the error line): inputs that reach
+# beyond the collect arguments - the environment, DSNs, terms files and session ids.
+MORE_CASES = [
+    ({"PHOEBE_DSN": "   "}, ["Wille", "--runs", "2"], 2, "PHOEBE_DSN is blank"),
+    ({"PHOEBE_DSN": "host=127.0.0.1 port=notaport"}, ["Wille", "--runs", "2"], 2, "invalid DSN"),
+    ({}, ["Wille", "--runs", "2", "--dsn", ""], 2, "--dsn is blank"),
+    ({}, ["Wille", "--runs", "2", "--dsn", "postgresql://u:pw@127.0.0.1:99999/x"], 2, "invalid DSN"),
+    ({}, ["Wille", "--runs", "2", "--iris", "http://"], 2, "invalid iris address"),
+    ({}, ["Wille", "--runs", "2", "--outage-limit", "-1"], 2, "--outage-limit"),
+    ({}, ["stats", "not-a-uuid!"], 2, "not a session id"),
+    ({}, ["stats", "abc"], 2, "not a session id"),
+    ({}, ["stats", "ffffffff"], 5, "no session ffffffff"),
+    ({}, ["resume", "eeeeeeee-0000-4000-8000-000000000000"], 5, "no session"),
+    ({}, ["resume", "x'; drop table raw.probe_sessions; --"], 2, "not a session id"),
+    ({}, ["replay", "/nonexistent/journal.jsonl"], 2, "journal not found"),
+    ({}, ["message", "write", "--to", "mars", "--type", "question", "hi"], 2, "invalid message (to)"),
+    ({}, ["similar", "   "], 2, "blank"),
+    ({}, ["similar", "text", "-k", "0"], 2, "-k"),
+]
+
+
+@pytest.mark.parametrize("env, argv, code, fragment", MORE_CASES, ids=[" ".join(c[1])[:40] for c in MORE_CASES])
+def test_more_bad_input_is_refused_cleanly(capsys, monkeypatch, db_dsn, tiny_model_dir, env, argv, code, fragment):
+    before = table_counts(db_dsn)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    extra = [] if "--dsn" in argv or env or argv[0] == "similar" else ["--dsn", db_dsn]
+    if argv[0] in ("Wille",):
+        extra += ["--model", str(tiny_model_dir), "--quiet"]
+    result = run_cli(capsys, *argv, *extra)
+    assert result.code == code, result.err
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.err
+    assert fragment in lines[0]
+    assert table_counts(db_dsn) == before
+
+
+def test_the_bad_input_tables_cover_at_least_25_cases():
+    assert len(CASES) + len(MORE_CASES) >= 25

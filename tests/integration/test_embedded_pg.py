@@ -89,7 +89,7 @@ def test_start_reuse_stop_and_restart_keeps_the_data(base_dir):
     for socket_dsn in (f"host={run_dir} port={port} user=nyx dbname=nyx",
                        f"postgresql:///nyx?host={run_dir}&port={port}&user=nyx"):  # fmt: skip
         with Store.connect(socket_dsn) as store:
-            assert store.migrate() in (["0001_raw_schema", "0002_messages", "0003_semantic_variance"], [])
+            assert store.migrate() in (["0001_raw_schema", "0002_messages", "0003_semantic_variance", "0004_roles"], [])
             assert store.list_sessions() == []
 
 

@@ -23,7 +23,7 @@ from tests.conftest import create_database, drop_database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-ALL_MIGRATIONS = ["0001_raw_schema", "0002_messages", "0003_semantic_variance"]
+ALL_MIGRATIONS = ["0001_raw_schema", "0002_messages", "0003_semantic_variance", "0004_roles"]
 
 EXPECTED_COLUMNS = {
     "probe_sessions": [

@@ -245,7 +245,7 @@ def test_store_on_an_unmigrated_database(empty_db_dsn):
     with Store.connect(empty_db_dsn) as store:
         with pytest.raises(DatabaseError, match=r"run the migrations first"):
             store.count_runs(uuid.uuid4())
-        assert store.migrate() == ["0001_raw_schema", "0002_messages", "0003_semantic_variance"]
+        assert store.migrate() == ["0001_raw_schema", "0002_messages", "0003_semantic_variance", "0004_roles"]
         assert store.count_runs(uuid.uuid4()) == 0
 
 
@@ -416,5 +416,5 @@ def test_the_libpq_environment_is_used_for_an_empty_dsn(empty_db_dsn, monkeypatc
     dsn, source = resolve_dsn(None, os.environ)
     assert (dsn, source) == ("", "PG* environment")
     with Store.connect(dsn) as store:
-        assert store.migrate() == ["0001_raw_schema", "0002_messages", "0003_semantic_variance"]
+        assert store.migrate() == ["0001_raw_schema", "0002_messages", "0003_semantic_variance", "0004_roles"]
         assert store.count_runs(uuid.uuid4()) == 0
