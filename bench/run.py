@@ -1,0 +1,222 @@
+"""Benchmark harness: collection throughput and dbt build time, printed as tables.
+
+    .venv/bin/python bench/run.py                 # everything (about 20 minutes on 2 CPU cores)
+    .venv/bin/python bench/run.py dbt             # dbt build over 10k / 100k / 1M synthetic runs
+    .venv/bin/python bench/run.py collect         # sequential vs batched collection with SmolLM2
+
+Each part runs in one process on fresh databases of the embedded server (or of the server that
+--dsn names, as a superuser), so ratios within a table hold on a noisy machine. Not a test: it
+prints figures. Results are appended to docs/performance.md with the machine, date and command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from collector.embedded_pg import EmbeddedPostgres  # noqa: E402
+from collector.paths import data_dir  # noqa: E402
+from collector.store import Store  # noqa: E402
+
+DBT = Path(sys.executable).with_name("dbt")
+PSQL = shutil.which("psql") or "psql"
+
+
+# --- databases ---------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def fresh_database(server_dsn: str, label: str):
+    name = f"bench_{label}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    dsn = make_conninfo(server_dsn, dbname=name)
+    try:
+        with Store.connect(dsn) as store:
+            store.migrate()
+        yield dsn
+    finally:
+        with psycopg.connect(server_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+def insert_synthetic(dsn: str, sessions: int, runs_per_session: int, offset: int) -> float:
+    started = time.perf_counter()
+    info = conninfo_to_dict(dsn)
+    env = {**os.environ, "PGHOST": str(info.get("host", "")), "PGPORT": str(info.get("port", "")),
+           "PGUSER": str(info.get("user", "")), "PGDATABASE": str(info["dbname"])}
+    subprocess.run([PSQL, "-q", "-v", "ON_ERROR_STOP=1", "-v", f"sessions={sessions}", "-v",
+                    f"runs_per_session={runs_per_session}", "-v", f"offset={offset}", "-f",
+                    str(REPO / "bench" / "synthetic.sql")], env=env, check=True)
+    return time.perf_counter() - started
+
+
+def dbt_build(dsn: str, workdir: Path, *args: str) -> float:
+    info = conninfo_to_dict(dsn)
+    profiles = workdir / "profiles"
+    profiles.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "profiles.example.yml", profiles / "profiles.yml")
+    env = {**os.environ, "PGHOST": str(info.get("host", "")), "PGPORT": str(info.get("port", "")),
+           "PGUSER": str(info.get("user", "")), "PGDATABASE": str(info["dbname"]),
+           "DBT_PROFILES_DIR": str(profiles), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    started = time.perf_counter()
+    done = subprocess.run([str(DBT), "build", *args, "--target-path", str(workdir / "target"), "--log-path",
+                           str(workdir / "logs")], cwd=REPO, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"dbt build failed:\n{done.stdout[-4000:]}")
+    return elapsed
+
+
+def bench_dbt(server_dsn: str, sizes: list[int]) -> list[tuple]:
+    rows = []
+    for size in sizes:
+        with fresh_database(server_dsn, f"dbt{size}") as dsn, tempfile.TemporaryDirectory() as work:
+            load_s = insert_synthetic(dsn, size // 1000, 1000, 0)
+            full_s = dbt_build(dsn, Path(work))
+            insert_synthetic(dsn, 1, 1000, size // 1000)
+            incremental_s = dbt_build(dsn, Path(work))
+            rows.append((f"{size:,}", f"{load_s:.1f}", f"{full_s:.1f}", f"{incremental_s:.1f}"))
+            print(f"dbt  {size:>9,} runs: load {load_s:6.1f} s  build {full_s:6.1f} s  "
+                  f"+1000 runs incremental {incremental_s:6.1f} s", flush=True)
+    return rows
+
+
+# --- collection ----------------------------------------------------------------------------------
+
+
+class Timers:
+    """Wall time spent inside wrapped functions, by name."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = {}
+
+    def wrap(self, owner, attribute: str, name: str) -> None:
+        original = getattr(owner, attribute)
+
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.spent[name] = self.spent.get(name, 0.0) + time.perf_counter() - started
+
+        setattr(owner, attribute, timed)
+
+
+def bench_collect(server_dsn: str, batched_runs: int, sequential_runs: int, batch_size: int) -> list[tuple]:
+    import torch
+
+    from collector import collect, probe
+    from collector.collect import collect_session, new_session
+    from collector.judge import Judge
+    from collector.lm import LanguageModel
+    from collector.params import DEFAULT_PROMPT_TEMPLATE, validate_params
+    from collector.sampling import SamplingParams, generate
+
+    timers = Timers()
+    timers.wrap(probe, "generate", "generation")
+    timers.wrap(Judge, "judge", "classification")
+    timers.wrap(Store, "write_runs", "database writes")
+    timers.wrap(collect._Writer, "_stored", "embeddings to iris")  # includes chain embedding + upsert
+    lm = LanguageModel.load(None)
+    judge = Judge(lm)
+    rows = []
+    results = {}
+    for label, runs, batch in (("sequential (batch 1)", sequential_runs, 1),
+                               (f"batched (batch {batch_size})", batched_runs, batch_size)):
+        timers.spent.clear()
+        params = validate_params(runs=runs, temperature=0.8, top_p=0.95, top_k=50, max_rounds=3,
+                                 max_new_tokens=48, seed=1, batch_size=batch, prompt_template=DEFAULT_PROMPT_TEMPLATE)
+        with fresh_database(server_dsn, "collect") as dsn, Store.connect(dsn) as store:
+            from collector.iris import Iris
+
+            iris = Iris.open(path=Path(tempfile.mkdtemp(prefix="nyx-bench-iris-")))
+            started = time.perf_counter()
+            collect_session(store, lm, judge, new_session("Aufhebung", params, lm), iris=iris)
+            wall = time.perf_counter() - started
+            tokens = store.conn.execute("select coalesce(sum(tokens_generated), 0) as n from raw.probe_rounds").fetchone()["n"]
+            writes = dict(timers.spent)
+        results[label] = (runs / wall, wall, tokens, writes)
+        gen = writes.get("generation", 0.0)
+        rows.append((label, runs, f"{wall:.1f}", f"{runs / wall:.2f}", f"{tokens / wall:.0f}",
+                     f"{100 * (wall - gen) / wall:.1f}%", f"{100 * writes.get('database writes', 0) / wall:.2f}%"))
+        print(f"collect {label}: {runs} runs in {wall:.1f} s = {runs / wall:.2f} runs/s, {tokens / wall:.0f} tok/s; "
+              f"time {', '.join(f'{k} {v:.1f}s' for k, v in writes.items())}", flush=True)
+
+    # the ceiling: plain batched generation of round-1 prompts, no probe around it
+    prompt = probe.frame_term(DEFAULT_PROMPT_TEMPLATE, "Aufhebung")
+    sampling = SamplingParams(temperature=0.8, top_p=0.95, top_k=50, max_new_tokens=48)
+    started = time.perf_counter()
+    out = generate(lm, [prompt] * batch_size, list(range(batch_size)), sampling)
+    ceiling = sum(g.tokens for g in out) / (time.perf_counter() - started)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    seq, bat = results["sequential (batch 1)"][0], results[f"batched (batch {batch_size})"][0]
+    print(f"ratio batched/sequential {bat / seq:.1f}x; raw batched generate {ceiling:.0f} tok/s; "
+          f"peak RSS {rss_mb:.0f} MB; torch threads {torch.get_num_threads()}", flush=True)
+    rows.append(("ratio batched / sequential", "", "", f"{bat / seq:.1f}x", f"ceiling {ceiling:.0f}", "",
+                 f"peak RSS {rss_mb:.0f} MB"))
+    return rows
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+def table(header: tuple, rows: list[tuple]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("part", nargs="?", choices=["all", "dbt", "collect"], default="all")
+    parser.add_argument("--dsn", help="superuser DSN of a server to create bench databases on")
+    parser.add_argument("--sizes", default="10000,100000,1000000", help="dbt benchmark sizes (runs)")
+    parser.add_argument("--runs", type=int, default=256, help="batched collection runs")
+    parser.add_argument("--sequential-runs", type=int, default=16, help="sequential collection runs")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--no-report", action="store_true", help="do not append to docs/performance.md")
+    args = parser.parse_args()
+    server = args.dsn or EmbeddedPostgres(data_dir()).ensure_running()
+    report = [f"## {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}",
+              f"{os.cpu_count()} CPU cores, {platform.machine()}, Python {platform.python_version()}; "
+              f"command: `{' '.join(['.venv/bin/python', 'bench/run.py', *sys.argv[1:]])}`", ""]
+    if args.part in ("all", "collect"):
+        rows = bench_collect(server, args.runs, args.sequential_runs, args.batch_size)
+        report += ["Collection, SmolLM2-135M-Instruct (CPU), `Aufhebung`, 48 new tokens per round:", "",
+                   table(("design", "runs", "wall s", "runs/s", "tokens/s", "probe overhead", "db writes"), rows), ""]
+    if args.part in ("all", "dbt"):
+        rows = bench_dbt(server, [int(s) for s in args.sizes.split(",")])
+        report += ["`dbt build` over synthetic raw runs (sessions of 1000 runs):", "",
+                   table(("raw runs", "load s", "dbt build s", "incremental after +1000 runs, s"), rows), ""]
+    text = "\n".join(report) + "\n"
+    print(text)
+    if not args.no_report:
+        path = REPO / "docs" / "performance.md"
+        if not path.exists():
+            path.write_text("# Performance\n\nMeasured with `bench/run.py` (see README). Newest last.\n\n")
+        with path.open("a") as out:
+            out.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
