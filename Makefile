@@ -9,7 +9,7 @@ RUNS   ?= 50
 TERM_  ?= Aufhebung
 export DBT_SEND_ANONYMOUS_USAGE_STATS = false
 
-.PHONY: setup demo collect dbt stats test lint clean-venv
+.PHONY: setup demo collect dbt stats test lint bench clean-venv
 
 setup: $(VENV)/.installed
 
@@ -43,6 +43,10 @@ lint: setup
 
 test: setup lint
 	$(PY) -m pytest
+
+# Prints tables and appends them to docs/performance.md (about 15 minutes on 2 CPU cores).
+bench: setup
+	$(PY) bench/run.py
 
 clean-venv:
 	rm -rf $(VENV)
