@@ -1,22 +1,49 @@
--- Rounds of each echo type per minute and term, for Grafana.
+-- Rounds of each echo type per minute and term, for Grafana: the runs' echo-type counts summed
+-- per minute, one row per type that occurred.
 
 with
 
-rounds as (
+runs as (
 
-    select * from {{ ref('int_probe_rounds_unnested') }}
+    select * from {{ ref('int_probe_runs_flattened') }}
+
+),
+
+per_minute as (
+
+    select
+        {% for echo_type in var('echo_types') -%}
+            sum(n_{{ echo_type | lower }})::integer as n_{{ echo_type | lower }},
+        {% endfor %}
+        date_trunc('minute', run_at) as minute_at,
+        term
+    from runs
+    group by date_trunc('minute', run_at), term
 
 ),
 
 final as (
 
     select
-        date_trunc('minute', run_at) as time,
-        term,
-        echo_type,
-        count(*)::integer as rounds
-    from rounds
-    group by date_trunc('minute', run_at), term, echo_type
+        per_minute.minute_at as time,
+        per_minute.term,
+        counts.echo_type,
+        counts.rounds
+    from per_minute
+    cross join
+        lateral unnest(
+            array[
+                {% for echo_type in var('echo_types') -%}
+                    '{{ echo_type }}'{{ "," if not loop.last }}
+                {% endfor %}
+            ]::text[],
+            array[
+                {% for echo_type in var('echo_types') -%}
+                    per_minute.n_{{ echo_type | lower }}{{ "," if not loop.last }}
+                {% endfor %}
+            ]::integer[]
+        ) as counts (echo_type, rounds)
+    where counts.rounds > 0
 
 )
 

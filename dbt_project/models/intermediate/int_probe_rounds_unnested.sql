@@ -1,28 +1,28 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
         unique_key=['run_id', 'round_number'],
-        post_hook=[
-            "create unique index if not exists int_probe_rounds_unnested_key_idx on {{ this }} (run_id, round_number)",
-            "analyze {{ this }}",
+        indexes=[
+            {'columns': ['run_id', 'round_number'], 'unique': true},
+            {'columns': ['loaded_at']},
         ],
     )
 }}
 
--- One row per round of every run, unnested from the run's echo_types (so it needs only the run
--- rows), with the round that followed it (NULL for a run's last round).
+-- One row per round of every run, unnested with ordinality from the run's echo_types (so it needs
+-- only the run rows, not raw.probe_rounds), with the type of the round that followed it. An
+-- incremental build unnests the runs loaded into int_probe_runs_flattened since the last one.
+-- Kept narrow (no term or model: join the session) because it is the largest table.
 
 with
 
 runs as (
 
-    select * from {{ ref('stg_probe_runs') }} as source_runs
+    select * from {{ ref('int_probe_runs_flattened') }}
     {% if is_incremental() %}
-        where not exists (
-            select 1 from {{ this }} as seen
-            where seen.run_id = source_runs.run_id
-        )
+        where loaded_at > {{ incremental_watermark('loaded_at', 'timestamptz', "'-infinity'::timestamptz") }}
     {% endif %}
 
 ),
@@ -30,14 +30,19 @@ runs as (
 unnested as (
 
     select
+        ---------- ids
         runs.run_id,
         runs.session_id,
-        runs.term,
-        runs.model_name,
         rounds.round_number::integer as round_number,
+
+        ---------- text
         rounds.echo_type,
         runs.echo_types[rounds.round_number + 1] as next_echo_type,
-        runs.run_at
+
+        ---------- timestamps
+        runs.run_at,
+        runs.loaded_at
+
     from runs
     cross join lateral unnest(runs.echo_types) with ordinality as rounds (echo_type, round_number)
 

@@ -1,23 +1,30 @@
 -- The echo-type sequences of the runs (for example EXPANDS>EXPANDS>CIRCULAR), most frequent first,
--- per term and model.
+-- per term and model. Ties in rank are broken by the pattern text in byte order (collation "C").
 
 with
 
-runs as (
+sessions as (
 
-    select * from {{ ref('int_probe_runs_flattened') }}
+    select * from {{ ref('stg_probe_sessions') }}
 
 ),
 
-counted as (
+counts as (
+
+    select * from {{ ref('int_session_pattern_counts') }}
+
+),
+
+summed as (
 
     select
-        term,
-        model_name,
-        echo_pattern,
-        count(*)::integer as runs
-    from runs
-    group by term, model_name, echo_pattern
+        sessions.term,
+        sessions.model_name,
+        counts.echo_pattern,
+        sum(counts.runs)::integer as runs
+    from counts
+    inner join sessions on counts.session_id = sessions.session_id
+    group by sessions.term, sessions.model_name, counts.echo_pattern
 
 ),
 
@@ -29,9 +36,13 @@ final as (
         echo_pattern,
         runs,
         runs::double precision / sum(runs) over (partition by term, model_name) as share,
-        (row_number() over (partition by term, model_name order by runs desc, echo_pattern asc))::integer
-            as pattern_rank
-    from counted
+        (
+            row_number() over (
+                partition by term, model_name
+                order by runs desc, echo_pattern collate "C" asc
+            )
+        )::integer as pattern_rank
+    from summed
 
 )
 

@@ -3,22 +3,29 @@
 
 with
 
-rounds as (
+sessions as (
 
-    select * from {{ ref('int_probe_rounds_unnested') }}
+    select * from {{ ref('stg_probe_sessions') }}
 
 ),
 
-counted as (
+counts as (
+
+    select * from {{ ref('int_session_echo_type_counts') }}
+
+),
+
+summed as (
 
     select
-        term,
-        model_name,
-        round_number,
-        echo_type,
-        count(*)::integer as rounds
-    from rounds
-    group by term, model_name, round_number, echo_type
+        sessions.term,
+        sessions.model_name,
+        counts.round_number,
+        counts.echo_type,
+        sum(counts.rounds)::integer as rounds
+    from counts
+    inner join sessions on counts.session_id = sessions.session_id
+    group by sessions.term, sessions.model_name, counts.round_number, counts.echo_type
 
 ),
 
@@ -32,7 +39,7 @@ final as (
         rounds,
         rounds::double precision
         / sum(rounds) over (partition by term, model_name, round_number) as share
-    from counted
+    from summed
 
 )
 

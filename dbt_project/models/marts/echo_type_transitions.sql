@@ -4,23 +4,29 @@
 
 with
 
-rounds as (
+sessions as (
 
-    select * from {{ ref('int_probe_rounds_unnested') }}
-    where next_echo_type is not null
+    select * from {{ ref('stg_probe_sessions') }}
 
 ),
 
-counted as (
+counts as (
+
+    select * from {{ ref('int_session_transition_counts') }}
+
+),
+
+summed as (
 
     select
-        term,
-        model_name,
-        echo_type as from_echo_type,
-        next_echo_type as to_echo_type,
-        count(*)::integer as transitions
-    from rounds
-    group by term, model_name, echo_type, next_echo_type
+        sessions.term,
+        sessions.model_name,
+        counts.from_echo_type,
+        counts.to_echo_type,
+        sum(counts.transitions)::integer as transitions
+    from counts
+    inner join sessions on counts.session_id = sessions.session_id
+    group by sessions.term, sessions.model_name, counts.from_echo_type, counts.to_echo_type
 
 ),
 
@@ -34,7 +40,7 @@ final as (
         transitions,
         transitions::double precision
         / sum(transitions) over (partition by term, model_name, from_echo_type) as probability
-    from counted
+    from summed
 
 )
 

@@ -1,13 +1,13 @@
--- Is the baseline stable? Every session with runs is compared with its term's baseline: the
+-- Is the baseline stable? Every session is compared with its term's baseline: the
 -- earliest-started session of the same term (any model, temperature or date) that stored runs.
--- z_score is the difference in mean depth over its standard error.
+-- z_score is the difference in mean depth over its standard error. Sessions without runs get a
+-- row with empty statistics.
 
 with
 
 stats as (
 
     select * from {{ ref('session_stats') }}
-    where runs_stored > 0
 
 ),
 
@@ -17,6 +17,7 @@ baselines as (
         term,
         session_id as baseline_session_id
     from stats
+    where runs_stored > 0
     order by term asc, started_at asc, session_id asc
 
 ),
@@ -27,7 +28,7 @@ paired as (
         stats.session_id,
         stats.term,
         baselines.baseline_session_id,
-        stats.session_id = baselines.baseline_session_id as is_baseline,
+        coalesce(stats.session_id = baselines.baseline_session_id, false) as is_baseline,
         stats.model_name,
         stats.temperature,
         stats.started_at,
@@ -47,8 +48,8 @@ paired as (
         base.share_depth_2 as q2,
         base.share_depth_3 as q3
     from stats
-    inner join baselines on stats.term = baselines.term
-    inner join stats as base on baselines.baseline_session_id = base.session_id
+    left join baselines on stats.term = baselines.term
+    left join stats as base on baselines.baseline_session_id = base.session_id
 
 ),
 
@@ -68,8 +69,12 @@ compared as (
         baseline_depth_mean,
         depth_mean - baseline_depth_mean as depth_mean_diff,
         sqrt(depth_variance / runs + baseline_depth_variance / baseline_runs) as depth_mean_diff_se,
-        {{ js_divergence_term('p0', 'q0') }} + {{ js_divergence_term('p1', 'q1') }}
-        + {{ js_divergence_term('p2', 'q2') }} + {{ js_divergence_term('p3', 'q3') }} as js_divergence,
+        case
+            when runs > 0 and baseline_runs > 0
+                then
+                    {{ js_divergence_term('p0', 'q0') }} + {{ js_divergence_term('p1', 'q1') }}
+                    + {{ js_divergence_term('p2', 'q2') }} + {{ js_divergence_term('p3', 'q3') }}
+        end as js_divergence,
         0.5 * (abs(p0 - q0) + abs(p1 - q1) + abs(p2 - q2) + abs(p3 - q3)) as total_variation
     from paired
 

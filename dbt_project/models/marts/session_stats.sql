@@ -1,6 +1,8 @@
--- One row per session: runs stored against requested, the depth distribution with its moments and
--- a normal-approximation 95% confidence interval for the mean, echo-type frequencies over all
--- rounds, chain-length spread, throughput, and the spread of the chains in embedding space.
+-- One row per session (also running, failed and interrupted ones): runs stored against requested,
+-- the depth distribution with its moments and a normal-approximation 95% confidence interval for
+-- the mean, echo-type frequencies over all rounds, chain-length spread, throughput, and the spread
+-- of the chains in embedding space. Every statistic comes from the session's additive counts in
+-- int_session_depth_counts, so this table is rebuilt in full from one small row per session.
 
 with
 
@@ -10,44 +12,15 @@ sessions as (
 
 ),
 
-runs as (
+counts as (
 
-    select * from {{ ref('int_probe_runs_flattened') }}
+    select * from {{ ref('int_session_depth_counts') }}
 
 ),
 
 semantic as (
 
     select * from {{ ref('stg_session_semantic_variance') }}
-
-),
-
-run_aggregates as (
-
-    select
-        session_id,
-        count(*) as runs_stored,
-        count(*) filter (where depth = 0) as depth_0,
-        count(*) filter (where depth = 1) as depth_1,
-        count(*) filter (where depth = 2) as depth_2,
-        count(*) filter (where depth = 3) as depth_3,
-        avg(depth)::double precision as depth_mean,
-        percentile_cont(0.5) within group (order by depth)::double precision as depth_median,
-        var_samp(depth)::double precision as depth_variance,
-        stddev_samp(depth)::double precision as depth_stddev,
-        sum(rounds) as rounds_total,
-        sum(n_expands) as n_expands,
-        sum(n_confirms) as n_confirms,
-        sum(n_circular) as n_circular,
-        sum(n_divergent) as n_divergent,
-        sum(n_collapse) as n_collapse,
-        avg(chain_length)::double precision as chain_length_mean,
-        var_samp(chain_length)::double precision as chain_length_variance,
-        stddev_samp(chain_length)::double precision as chain_length_stddev,
-        avg(rounds)::double precision as rounds_mean,
-        max(run_at) as last_run_at
-    from runs
-    group by session_id
 
 ),
 
@@ -71,54 +44,64 @@ joined as (
         sessions.started_at,
         sessions.finished_at,
         sessions.runs_requested,
-        coalesce(agg.runs_stored, 0)::integer as runs_stored,
-        coalesce(agg.depth_0, 0)::integer as depth_0,
-        coalesce(agg.depth_1, 0)::integer as depth_1,
-        coalesce(agg.depth_2, 0)::integer as depth_2,
-        coalesce(agg.depth_3, 0)::integer as depth_3,
-        agg.depth_mean,
-        agg.depth_median,
-        agg.depth_variance,
-        agg.depth_stddev,
-        coalesce(agg.rounds_total, 0)::integer as rounds_total,
-        coalesce(agg.n_expands, 0)::integer as n_expands,
-        coalesce(agg.n_confirms, 0)::integer as n_confirms,
-        coalesce(agg.n_circular, 0)::integer as n_circular,
-        coalesce(agg.n_divergent, 0)::integer as n_divergent,
-        coalesce(agg.n_collapse, 0)::integer as n_collapse,
-        agg.chain_length_mean,
-        agg.chain_length_variance,
-        agg.chain_length_stddev,
-        agg.rounds_mean,
-        extract(
-            epoch from coalesce(sessions.finished_at, agg.last_run_at) - sessions.started_at
-        )::double precision as duration_s
+        coalesce(counts.runs, 0) as runs_stored,
+        coalesce(counts.depth_0, 0) as depth_0,
+        coalesce(counts.depth_1, 0) as depth_1,
+        coalesce(counts.depth_2, 0) as depth_2,
+        coalesce(counts.depth_3, 0) as depth_3,
+        coalesce(counts.rounds_sum, 0) as rounds_total,
+        coalesce(counts.n_expands, 0) as n_expands,
+        coalesce(counts.n_confirms, 0) as n_confirms,
+        coalesce(counts.n_circular, 0) as n_circular,
+        coalesce(counts.n_divergent, 0) as n_divergent,
+        coalesce(counts.n_collapse, 0) as n_collapse,
+        counts.chain_length_sum,
+        counts.chain_length_sum_of_squares,
+        counts.last_run_at
     from sessions
-    left join run_aggregates as agg on sessions.session_id = agg.session_id
+    left join counts on sessions.session_id = counts.session_id
+
+),
+
+moments as (
+
+    select
+        joined.*,
+        {{ mean_from_sums('runs_stored', depth_sum()) }} as depth_mean,
+        {{ depth_median() }} as depth_median,
+        {{ sample_variance_from_sums('runs_stored', depth_sum(), depth_sum_of_squares()) }} as depth_variance,
+        {{ mean_from_sums('runs_stored', 'chain_length_sum') }} as chain_length_mean,
+        {{ sample_variance_from_sums('runs_stored', 'chain_length_sum', 'chain_length_sum_of_squares') }}
+            as chain_length_variance,
+        {{ mean_from_sums('runs_stored', 'rounds_total') }} as rounds_mean,
+        extract(
+            epoch from coalesce(joined.finished_at, joined.last_run_at) - joined.started_at
+        )::double precision as duration_s
+    from joined
 
 ),
 
 most_common as (
 
     select
-        joined.session_id,
+        moments.session_id,
         ranked.echo_type as most_common_echo_type,
-        {{ safe_ratio('ranked.n', 'joined.rounds_total') }} as most_common_echo_type_share
-    from joined
+        {{ safe_ratio('ranked.rounds', 'moments.rounds_total') }} as most_common_echo_type_share
+    from moments
     cross join lateral (
         select
             candidates.echo_type,
-            candidates.n
+            candidates.rounds
         from (
             values
-            (1, 'EXPANDS', joined.n_expands),
-            (2, 'CONFIRMS', joined.n_confirms),
-            (3, 'CIRCULAR', joined.n_circular),
-            (4, 'DIVERGENT', joined.n_divergent),
-            (5, 'COLLAPSE', joined.n_collapse)
-        ) as candidates (type_order, echo_type, n)
-        where joined.rounds_total > 0
-        order by candidates.n desc, candidates.type_order asc
+            (1, 'EXPANDS', moments.n_expands),
+            (2, 'CONFIRMS', moments.n_confirms),
+            (3, 'CIRCULAR', moments.n_circular),
+            (4, 'DIVERGENT', moments.n_divergent),
+            (5, 'COLLAPSE', moments.n_collapse)
+        ) as candidates (type_order, echo_type, rounds)
+        where moments.rounds_total > 0
+        order by candidates.rounds desc, candidates.type_order asc
         limit 1
     ) as ranked
 
@@ -127,64 +110,78 @@ most_common as (
 final as (
 
     select
-        joined.session_id,
-        joined.term,
-        joined.model_name,
-        joined.model_revision,
-        joined.prompt_template,
-        joined.temperature,
-        joined.top_p,
-        joined.top_k,
-        joined.max_rounds,
-        joined.max_new_tokens,
-        joined.seed,
-        joined.batch_size,
-        joined.classifier_version,
-        joined.status,
-        joined.started_at,
-        joined.finished_at,
-        joined.runs_requested,
-        joined.runs_stored,
-        joined.runs_stored = joined.runs_requested as is_complete,
-        joined.depth_0,
-        joined.depth_1,
-        joined.depth_2,
-        joined.depth_3,
-        {{ safe_ratio('joined.depth_0', 'joined.runs_stored') }} as share_depth_0,
-        {{ safe_ratio('joined.depth_1', 'joined.runs_stored') }} as share_depth_1,
-        {{ safe_ratio('joined.depth_2', 'joined.runs_stored') }} as share_depth_2,
-        {{ safe_ratio('joined.depth_3', 'joined.runs_stored') }} as share_depth_3,
-        joined.depth_mean,
-        joined.depth_median,
-        joined.depth_variance,
-        joined.depth_stddev,
-        joined.depth_mean - 1.96 * joined.depth_stddev / sqrt(joined.runs_stored) as depth_ci95_low,
-        joined.depth_mean + 1.96 * joined.depth_stddev / sqrt(joined.runs_stored) as depth_ci95_high,
-        joined.rounds_total,
-        joined.n_expands,
-        joined.n_confirms,
-        joined.n_circular,
-        joined.n_divergent,
-        joined.n_collapse,
-        {{ safe_ratio('joined.n_expands', 'joined.rounds_total') }} as share_expands,
-        {{ safe_ratio('joined.n_confirms', 'joined.rounds_total') }} as share_confirms,
-        {{ safe_ratio('joined.n_circular', 'joined.rounds_total') }} as share_circular,
-        {{ safe_ratio('joined.n_divergent', 'joined.rounds_total') }} as share_divergent,
-        {{ safe_ratio('joined.n_collapse', 'joined.rounds_total') }} as share_collapse,
+        ---------- ids and parameters
+        moments.session_id,
+        moments.term,
+        moments.model_name,
+        moments.model_revision,
+        moments.prompt_template,
+        moments.temperature,
+        moments.top_p,
+        moments.top_k,
+        moments.max_rounds,
+        moments.max_new_tokens,
+        moments.seed,
+        moments.batch_size,
+        moments.classifier_version,
+        moments.status,
+        moments.started_at,
+        moments.finished_at,
+
+        ---------- runs
+        moments.runs_requested,
+        moments.runs_stored,
+        moments.runs_stored = moments.runs_requested as is_complete,
+
+        ---------- depth distribution
+        moments.depth_0,
+        moments.depth_1,
+        moments.depth_2,
+        moments.depth_3,
+        {{ safe_ratio('moments.depth_0', 'moments.runs_stored') }} as share_depth_0,
+        {{ safe_ratio('moments.depth_1', 'moments.runs_stored') }} as share_depth_1,
+        {{ safe_ratio('moments.depth_2', 'moments.runs_stored') }} as share_depth_2,
+        {{ safe_ratio('moments.depth_3', 'moments.runs_stored') }} as share_depth_3,
+        moments.depth_mean,
+        moments.depth_median,
+        moments.depth_variance,
+        sqrt(moments.depth_variance) as depth_stddev,
+        moments.depth_mean - 1.96 * sqrt(moments.depth_variance) / sqrt(moments.runs_stored) as depth_ci95_low,
+        moments.depth_mean + 1.96 * sqrt(moments.depth_variance) / sqrt(moments.runs_stored) as depth_ci95_high,
+
+        ---------- echo types over all rounds
+        moments.rounds_total,
+        moments.n_expands,
+        moments.n_confirms,
+        moments.n_circular,
+        moments.n_divergent,
+        moments.n_collapse,
+        {{ safe_ratio('moments.n_expands', 'moments.rounds_total') }} as share_expands,
+        {{ safe_ratio('moments.n_confirms', 'moments.rounds_total') }} as share_confirms,
+        {{ safe_ratio('moments.n_circular', 'moments.rounds_total') }} as share_circular,
+        {{ safe_ratio('moments.n_divergent', 'moments.rounds_total') }} as share_divergent,
+        {{ safe_ratio('moments.n_collapse', 'moments.rounds_total') }} as share_collapse,
         most_common.most_common_echo_type,
         most_common.most_common_echo_type_share,
-        joined.chain_length_mean,
-        joined.chain_length_variance,
-        joined.chain_length_stddev,
-        joined.rounds_mean,
-        joined.duration_s,
-        {{ safe_ratio('joined.runs_stored', 'joined.duration_s') }} as runs_per_second,
+
+        ---------- chains and rounds
+        moments.chain_length_mean,
+        moments.chain_length_variance,
+        sqrt(moments.chain_length_variance) as chain_length_stddev,
+        moments.rounds_mean,
+
+        ---------- throughput
+        moments.duration_s,
+        {{ safe_ratio('moments.runs_stored', 'moments.duration_s') }} as runs_per_second,
+
+        ---------- spread of the chains in embedding space (iris)
         semantic.semantic_chains,
         semantic.semantic_centroid_distance,
         semantic.semantic_pairwise_distance
-    from joined
-    left join most_common on joined.session_id = most_common.session_id
-    left join semantic on joined.session_id = semantic.session_id
+
+    from moments
+    left join most_common on moments.session_id = most_common.session_id
+    left join semantic on moments.session_id = semantic.session_id
 
 )
 

@@ -1,44 +1,52 @@
 -- One row per term and model over all its sessions: the depth histogram, its shares, moments and
--- Shannon entropy (bits; 0 = every run the same depth, 2 = uniform over the four depths).
+-- Shannon entropy (bits; 0 = every run the same depth, 2 = uniform over the four depths). Summed
+-- from the per-session counts, so it never rereads the runs.
 
 with
 
-runs as (
+sessions as (
 
-    select * from {{ ref('int_probe_runs_flattened') }}
+    select * from {{ ref('stg_probe_sessions') }}
 
 ),
 
-counted as (
+counts as (
+
+    select * from {{ ref('int_session_depth_counts') }}
+
+),
+
+summed as (
 
     select
-        term,
-        model_name,
-        count(distinct session_id)::integer as sessions,
-        count(*)::integer as runs,
-        (count(*) filter (where depth = 0))::integer as depth_0,
-        (count(*) filter (where depth = 1))::integer as depth_1,
-        (count(*) filter (where depth = 2))::integer as depth_2,
-        (count(*) filter (where depth = 3))::integer as depth_3,
-        avg(depth)::double precision as depth_mean,
-        var_samp(depth)::double precision as depth_variance,
-        stddev_samp(depth)::double precision as depth_stddev,
-        min(run_at) as first_run_at,
-        max(run_at) as last_run_at
-    from runs
-    group by term, model_name
+        sessions.term,
+        sessions.model_name,
+        count(*)::integer as sessions,
+        sum(counts.runs)::integer as runs,
+        sum(counts.depth_0)::integer as depth_0,
+        sum(counts.depth_1)::integer as depth_1,
+        sum(counts.depth_2)::integer as depth_2,
+        sum(counts.depth_3)::integer as depth_3,
+        min(counts.first_run_at) as first_run_at,
+        max(counts.last_run_at) as last_run_at
+    from counts
+    inner join sessions on counts.session_id = sessions.session_id
+    where counts.runs > 0
+    group by sessions.term, sessions.model_name
 
 ),
 
 shares as (
 
     select
-        counted.*,
+        summed.*,
         {{ safe_ratio('depth_0', 'runs') }} as share_depth_0,
         {{ safe_ratio('depth_1', 'runs') }} as share_depth_1,
         {{ safe_ratio('depth_2', 'runs') }} as share_depth_2,
-        {{ safe_ratio('depth_3', 'runs') }} as share_depth_3
-    from counted
+        {{ safe_ratio('depth_3', 'runs') }} as share_depth_3,
+        {{ mean_from_sums('runs', depth_sum()) }} as depth_mean,
+        {{ sample_variance_from_sums('runs', depth_sum(), depth_sum_of_squares()) }} as depth_variance
+    from summed
 
 ),
 
@@ -59,8 +67,9 @@ final as (
         share_depth_3,
         depth_mean,
         depth_variance,
-        depth_stddev,
-        -(
+        sqrt(depth_variance) as depth_stddev,
+        -- 0 - sum rather than -sum: an entropy of 0 is stored as 0, not -0
+        0.0 - (
             {{ plogp('share_depth_0') }} + {{ plogp('share_depth_1') }}
             + {{ plogp('share_depth_2') }} + {{ plogp('share_depth_3') }}
         ) as depth_entropy_bits,

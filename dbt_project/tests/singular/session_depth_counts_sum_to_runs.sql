@@ -1,12 +1,13 @@
--- Every session's depth counts add up to its stored runs, and those match the raw table.
+-- Every session's depth counts add up to its stored runs, and those to its rows in
+-- int_probe_runs_flattened (which checks the incremental session counts against the runs).
 with
 
-raw_runs as (
+loaded_runs as (
 
     select
         session_id,
-        count(*) as n
-    from {{ source('raw', 'variance_probe_runs') }}
+        count(*) as runs
+    from {{ ref('int_probe_runs_flattened') }}
     group by session_id
 
 )
@@ -14,10 +15,11 @@ raw_runs as (
 select
     stats.session_id,
     stats.runs_stored,
-    raw_runs.n as raw_runs,
+    loaded_runs.runs as loaded_runs,
     stats.depth_0 + stats.depth_1 + stats.depth_2 + stats.depth_3 as depth_total
 from {{ ref('session_stats') }} as stats
-left join raw_runs on stats.session_id = raw_runs.session_id
+full outer join loaded_runs on stats.session_id = loaded_runs.session_id
 where
-    stats.depth_0 + stats.depth_1 + stats.depth_2 + stats.depth_3 <> stats.runs_stored
-    or stats.runs_stored <> coalesce(raw_runs.n, 0)
+    stats.session_id is null
+    or stats.depth_0 + stats.depth_1 + stats.depth_2 + stats.depth_3 <> stats.runs_stored
+    or stats.runs_stored <> coalesce(loaded_runs.runs, 0)

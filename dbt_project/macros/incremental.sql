@@ -1,0 +1,42 @@
+{# Helpers of the incremental models: the load timestamp of a build and the watermarks that find new rows. #}
+
+{# When this dbt invocation started, as timestamptz: the loaded_at of every row a build inserts #}
+{% macro load_timestamp() -%}
+    '{{ run_started_at }}'::timestamptz
+{%- endmacro %}
+
+{# max(column) of this model's table as a literal of sql_type (default when empty), so the planner can use an index #}
+{% macro incremental_watermark(column, sql_type, default) -%}
+    {%- set value = none -%}
+    {%- if execute -%}
+        {%- set existing = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+        {%- if column not in existing -%}
+            {{ exceptions.raise_compiler_error(
+                this ~ ' has no column ' ~ column ~ ' (built by an older version of the model): '
+                ~ 'rebuild it with `dbt build --full-refresh`'
+            ) }}
+        {%- endif -%}
+        {%- set result = run_query('select max(' ~ column ~ ')::text as value from ' ~ this) -%}
+        {%- set value = result.columns[0].values()[0] -%}
+    {%- endif -%}
+    {%- if value is none -%}
+        {{ default }}
+    {%- else -%}
+        '{{ value }}'::{{ sql_type }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# True when every upstream row is newer than this model's newest loaded_at: upstream was rebuilt from scratch #}
+{% macro upstream_rebuilt(upstream) -%}
+    {%- set rebuilt = false -%}
+    {%- if execute -%}
+        {%- set sql -%}
+            select coalesce(
+                (select min(loaded_at) from {{ upstream }}) > (select max(loaded_at) from {{ this }}),
+                false
+            ) as rebuilt
+        {%- endset -%}
+        {%- set rebuilt = run_query(sql).columns[0].values()[0] -%}
+    {%- endif -%}
+    {{ return(rebuilt) }}
+{%- endmacro %}

@@ -1,0 +1,76 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        unique_key='session_id',
+        indexes=[{'columns': ['session_id', 'round_number', 'echo_type'], 'unique': true}],
+    )
+}}
+
+-- Rounds of each echo type at each round number, per session. Incremental like
+-- int_session_depth_counts: the rounds loaded since the last build are counted and added to the
+-- counts already here for the same sessions.
+
+{%- set rebuilt = is_incremental() and upstream_rebuilt(ref('int_probe_rounds_unnested')) %}
+
+with
+
+rounds as (
+
+    select * from {{ ref('int_probe_rounds_unnested') }}
+    {% if is_incremental() %}
+        where loaded_at > {{ incremental_watermark('loaded_at', 'timestamptz', "'-infinity'::timestamptz") }}
+    {% endif %}
+
+),
+
+new_counts as (
+
+    select
+        session_id,
+        round_number,
+        echo_type,
+        count(*)::integer as rounds,
+        max(loaded_at) as loaded_at
+    from rounds
+    group by session_id, round_number, echo_type
+
+),
+
+previous_counts as (
+
+    {% if is_incremental() and not rebuilt %}
+        select
+            session_id,
+            round_number,
+            echo_type,
+            rounds,
+            loaded_at
+        from {{ this }}
+        where session_id in (select new_counts.session_id from new_counts)
+    {% else %}
+        select * from new_counts
+        where false
+    {% endif %}
+
+),
+
+merged as (
+
+    select
+        session_id,
+        round_number,
+        echo_type,
+        sum(rounds)::integer as rounds,
+        max(loaded_at) as loaded_at
+    from (
+        select * from new_counts
+        union all
+        select * from previous_counts
+    ) as counts
+    group by session_id, round_number, echo_type
+
+)
+
+select * from merged

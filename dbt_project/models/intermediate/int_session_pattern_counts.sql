@@ -1,0 +1,73 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        unique_key='session_id',
+        indexes=[{'columns': ['session_id', 'echo_pattern'], 'unique': true}],
+    )
+}}
+
+-- Runs of each echo-type sequence (for example EXPANDS>EXPANDS>CIRCULAR), per session.
+-- Incremental like int_session_depth_counts: the runs loaded since the last build are counted and
+-- added to the counts already here for the same sessions.
+
+{%- set rebuilt = is_incremental() and upstream_rebuilt(ref('int_probe_runs_flattened')) %}
+
+with
+
+runs as (
+
+    select * from {{ ref('int_probe_runs_flattened') }}
+    {% if is_incremental() %}
+        where loaded_at > {{ incremental_watermark('loaded_at', 'timestamptz', "'-infinity'::timestamptz") }}
+    {% endif %}
+
+),
+
+new_counts as (
+
+    select
+        session_id,
+        echo_pattern,
+        count(*)::integer as runs,
+        max(loaded_at) as loaded_at
+    from runs
+    group by session_id, echo_pattern
+
+),
+
+previous_counts as (
+
+    {% if is_incremental() and not rebuilt %}
+        select
+            session_id,
+            echo_pattern,
+            runs,
+            loaded_at
+        from {{ this }}
+        where session_id in (select new_counts.session_id from new_counts)
+    {% else %}
+        select * from new_counts
+        where false
+    {% endif %}
+
+),
+
+merged as (
+
+    select
+        session_id,
+        echo_pattern,
+        sum(runs)::integer as runs,
+        max(loaded_at) as loaded_at
+    from (
+        select * from new_counts
+        union all
+        select * from previous_counts
+    ) as counts
+    group by session_id, echo_pattern
+
+)
+
+select * from merged

@@ -1,0 +1,78 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        unique_key='session_id',
+        indexes=[{'columns': ['session_id', 'from_echo_type', 'to_echo_type'], 'unique': true}],
+    )
+}}
+
+-- Consecutive round pairs of each (from type, to type), per session. Incremental like
+-- int_session_depth_counts: the pairs loaded since the last build are counted and added to the
+-- counts already here for the same sessions.
+
+-- depends_on: {{ ref('int_probe_rounds_unnested') }}
+
+{%- set rebuilt = is_incremental() and upstream_rebuilt(ref('int_probe_rounds_unnested')) %}
+
+with
+
+transitions as (
+
+    select * from {{ ref('int_round_transitions') }}
+    {% if is_incremental() %}
+        where loaded_at > {{ incremental_watermark('loaded_at', 'timestamptz', "'-infinity'::timestamptz") }}
+    {% endif %}
+
+),
+
+new_counts as (
+
+    select
+        session_id,
+        from_echo_type,
+        to_echo_type,
+        count(*)::integer as transitions,
+        max(loaded_at) as loaded_at
+    from transitions
+    group by session_id, from_echo_type, to_echo_type
+
+),
+
+previous_counts as (
+
+    {% if is_incremental() and not rebuilt %}
+        select
+            session_id,
+            from_echo_type,
+            to_echo_type,
+            transitions,
+            loaded_at
+        from {{ this }}
+        where session_id in (select new_counts.session_id from new_counts)
+    {% else %}
+        select * from new_counts
+        where false
+    {% endif %}
+
+),
+
+merged as (
+
+    select
+        session_id,
+        from_echo_type,
+        to_echo_type,
+        sum(transitions)::integer as transitions,
+        max(loaded_at) as loaded_at
+    from (
+        select * from new_counts
+        union all
+        select * from previous_counts
+    ) as counts
+    group by session_id, from_echo_type, to_echo_type
+
+)
+
+select * from merged
