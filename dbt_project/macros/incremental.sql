@@ -40,3 +40,37 @@
     {%- endif -%}
     {{ return(rebuilt) }}
 {%- endmacro %}
+
+{# The previous_counts and merged CTEs of a per-session counter model: the counts already stored for the sessions in new_counts, added to the new ones #}
+{% macro added_to_previous_counts(keys, count_column, rebuilt) -%}
+previous_counts as (
+
+    {% if is_incremental() and not rebuilt %}
+        select
+            {{ keys | join(',\n            ') }},
+            {{ count_column }},
+            loaded_at
+        from {{ this }}
+        where session_id in (select new_counts.session_id from new_counts)
+    {% else %}
+        select * from new_counts
+        where false
+    {% endif %}
+
+),
+
+merged as (
+
+    select
+        {{ keys | join(',\n        ') }},
+        sum({{ count_column }})::integer as {{ count_column }},
+        max(loaded_at) as loaded_at
+    from (
+        select * from new_counts
+        union all
+        select * from previous_counts
+    ) as counts
+    group by {{ keys | join(', ') }}
+
+)
+{%- endmacro %}

@@ -38,39 +38,6 @@ new_counts as (
 
 ),
 
-previous_counts as (
-
-    {% if is_incremental() and not rebuilt %}
-        select
-            session_id,
-            round_number,
-            echo_type,
-            rounds,
-            loaded_at
-        from {{ this }}
-        where session_id in (select new_counts.session_id from new_counts)
-    {% else %}
-        select * from new_counts
-        where false
-    {% endif %}
-
-),
-
-merged as (
-
-    select
-        session_id,
-        round_number,
-        echo_type,
-        sum(rounds)::integer as rounds,
-        max(loaded_at) as loaded_at
-    from (
-        select * from new_counts
-        union all
-        select * from previous_counts
-    ) as counts
-    group by session_id, round_number, echo_type
-
-)
+{{ added_to_previous_counts(['session_id', 'round_number', 'echo_type'], 'rounds', rebuilt) }}
 
 select * from merged

@@ -40,39 +40,6 @@ new_counts as (
 
 ),
 
-previous_counts as (
-
-    {% if is_incremental() and not rebuilt %}
-        select
-            session_id,
-            from_echo_type,
-            to_echo_type,
-            transitions,
-            loaded_at
-        from {{ this }}
-        where session_id in (select new_counts.session_id from new_counts)
-    {% else %}
-        select * from new_counts
-        where false
-    {% endif %}
-
-),
-
-merged as (
-
-    select
-        session_id,
-        from_echo_type,
-        to_echo_type,
-        sum(transitions)::integer as transitions,
-        max(loaded_at) as loaded_at
-    from (
-        select * from new_counts
-        union all
-        select * from previous_counts
-    ) as counts
-    group by session_id, from_echo_type, to_echo_type
-
-)
+{{ added_to_previous_counts(['session_id', 'from_echo_type', 'to_echo_type'], 'transitions', rebuilt) }}
 
 select * from merged
