@@ -34,7 +34,10 @@ EMBEDDING_VERSION = "1"
 """Bump when pooling or calibration changes; part of the calibration cache key."""
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-DEFAULT_BATCH_SIZES = {"cpu": 64, "cuda": 256, "mps": 32}
+DEFAULT_BATCH_SIZES = {"cpu": 128, "cuda": 256, "mps": 32}
+"""Runs generated side by side when --batch-size is not given. On 2 CPU cores with SmolLM2-135M
+(float32) raw generation ran at 13 tokens/s at batch 1, 183 at 64 and 232-259 at 128, and a
+collection at batch 128 peaked at about 1.8 GB RSS (bench/run.py; docs/performance.md)."""
 EMBED_MAX_TOKENS = 512
 """Texts are cut to this many tokens before embedding."""
 EMBED_TOKEN_BUDGET = 8192
@@ -103,7 +106,9 @@ class LanguageModel:
         self.num_layers: int = int(config.num_hidden_layers)
         self.hidden_size: int = int(config.hidden_size)
         self.mean_layer: int = max(1, round(2 * self.num_layers / 3))
+        """Mean pooling reads the output of this decoder layer (1-based; hidden_states[mean_layer])."""
         self.last_layer: int = self.num_layers
+        """Last-token pooling reads the last layer's output after the final norm."""
         self.default_batch_size: int = DEFAULT_BATCH_SIZES.get(device.split(":")[0], 64)
 
         if tokenizer.pad_token is None:
@@ -240,20 +245,33 @@ class LanguageModel:
             input_ids[row, 1 : len(x) + 1] = torch.tensor(x, dtype=torch.long)
             attention[row, : len(x) + 1] = 1
         base = self.model.base_model  # the decoder without the LM head: no vocabulary-sized logits
-        out = base(
-            input_ids=input_ids.to(self.model.device),
-            attention_mask=attention.to(self.model.device),
-            output_hidden_states=True,
-            use_cache=False,
-        )
-        states = out.hidden_states
-        device = states[self.mean_layer].device
+        # Keep only the two layers the poolings read (a hook on the middle layer, the final normed
+        # output for the last), not all hidden states: at a full token budget those were ~600 MB.
+        layers = getattr(base, "layers", None) or getattr(base, "h", None)
+        captured: list[torch.Tensor] = []
+        hook = None
+        if layers is not None and len(layers) == self.num_layers:
+            hook = layers[self.mean_layer - 1].register_forward_hook(
+                lambda _module, _inputs, output: captured.append(output[0] if isinstance(output, tuple) else output)
+            )
+        try:
+            out = base(
+                input_ids=input_ids.to(self.model.device),
+                attention_mask=attention.to(self.model.device),
+                output_hidden_states=hook is None,
+                use_cache=False,
+            )
+        finally:
+            if hook is not None:
+                hook.remove()
+        middle = (captured[-1] if hook is not None else out.hidden_states[self.mean_layer]).float()
+        final = out.last_hidden_state
+        device = middle.device
         text_mask = attention.to(device).clone()
         text_mask[:, 0] = 0  # leave the sink out
         weights = text_mask[:, :, None].float()
-        middle = states[self.mean_layer].float()
         mean = (middle * weights).sum(1) / weights.sum(1).clamp(min=1.0)
-        last = states[self.last_layer][torch.arange(len(ids), device=device), lengths.to(device) - 1].float()
+        last = final[torch.arange(len(ids), device=device), lengths.to(device) - 1].float()
         return mean.cpu(), last.cpu()
 
     # ---------------------------------------------------------------- calibration
@@ -314,10 +332,11 @@ def resolve_device(device: str) -> str:
 
 
 def resolve_dtype(dtype: str, device: str) -> str:
-    """``auto`` becomes bfloat16 on cuda (float16 without bf16 support), float16 on mps, float32 on cpu.
+    """``auto`` becomes bfloat16 on cuda (float16 without bf16 support), float16 on mps, and on cpu
+    bfloat16 where the processor computes it natively (AMX or AVX-512 BF16), else float32.
 
-    float32 on CPU: on a CPU without native bfloat16 (AVX2 only) bfloat16 ran 4x slower, both for
-    generation at batch 64 (30 against 127 tokens/s with SmolLM2-135M) and for embeddings.
+    float32 on other CPUs: on one without native bfloat16 (AVX2 only) bfloat16 ran 4x slower, both
+    for generation at batch 64 (30 against 127 tokens/s with SmolLM2-135M) and for embeddings.
     """
     dtype = dtype.strip().lower()
     if dtype == "auto":
@@ -326,10 +345,26 @@ def resolve_dtype(dtype: str, device: str) -> str:
             return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
         if kind == "mps":
             return "float16"
-        return "float32"
+        return "bfloat16" if cpu_has_native_bf16(_cpu_flags()) else "float32"
     if dtype not in DTYPES:
         raise InputError(f"unknown dtype {dtype!r}: use auto, float32, bfloat16 or float16")
     return dtype
+
+
+def cpu_has_native_bf16(flags: set[str]) -> bool:
+    """Whether a CPU with these /proc/cpuinfo flags multiplies bfloat16 in hardware."""
+    return bool(flags & {"amx_bf16", "avx512_bf16"})
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
 
 
 def _eos_ids(model, tokenizer) -> set[int]:

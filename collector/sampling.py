@@ -7,6 +7,11 @@ module runs its own decode loop over the model's KV cache and samples row ``i`` 
 ``torch.Generator(seed_i)``: top-k, then nucleus (top-p), then one uniform draw per row and an
 inverse-CDF lookup. Rows that reach an end-of-sequence token leave the batch (their KV cache rows
 are dropped), so a batch costs what its longest live rows cost, not ``batch x max_new_tokens``.
+
+The prompt pass runs once per distinct prompt (in the probe every new run feeds the same framed
+term) and computes logits for the last position only; the KV cache rows are then copied out to
+the rows that share a prompt. Measured on 2 CPU cores with SmolLM2-135M, vocabulary-sized logits
+for every prompt position made a 64 x 45-token prompt pass 1.5x slower and cost about 600 MB.
 """
 
 from __future__ import annotations
@@ -41,6 +46,10 @@ class Generation:
 def _cache_kwarg(model) -> str:
     """transformers 5 renamed the KV-cache argument ``past_key_values`` to ``cache``."""
     return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
+def _accepts(model, name: str) -> bool:
+    return name in inspect.signature(model.forward).parameters
 
 
 def _cache_of(output):
@@ -78,23 +87,28 @@ def generate(
     if not prompts:
         return []
     tokenizer, model, device = lm.tokenizer, lm.model, lm.device
-    encoded = tokenizer(prompts, return_tensors="pt", padding=True)
+    distinct: dict[str, int] = {}
+    row_prompt = torch.tensor([distinct.setdefault(p, len(distinct)) for p in prompts], device=device)
+    encoded = tokenizer(list(distinct), return_tensors="pt", padding=True)
     input_ids = encoded["input_ids"].to(device)
     attention = encoded["attention_mask"].to(device)
     positions = (attention.cumsum(-1) - 1).clamp(min=0)
     generators = [torch.Generator().manual_seed(int(seed)) for seed in seeds]
     eos = torch.tensor(sorted(lm.eos_token_ids), device=device)
-
     n = len(prompts)
     produced: list[list[int]] = [[] for _ in range(n)]
     finish = ["length"] * n
     live = list(range(n))  # original row index of each row still in the batch
 
-    out = model(input_ids=input_ids, attention_mask=attention, position_ids=positions, use_cache=True)
+    last_only = {"logits_to_keep": 1} if _accepts(model, "logits_to_keep") else {}
+    out = model(input_ids=input_ids, attention_mask=attention, position_ids=positions, use_cache=True, **last_only)
     cache_arg = _cache_kwarg(model)
     cache = _cache_of(out)
     logits = out.logits[:, -1, :]
     next_positions = positions[:, -1:] + 1
+    if len(distinct) < n:  # one row per run from here on
+        cache.batch_select_indices(row_prompt)
+        logits, attention, next_positions = logits[row_prompt], attention[row_prompt], next_positions[row_prompt]
 
     for step in range(params.max_new_tokens):
         uniforms = torch.tensor([float(torch.rand(1, generator=generators[i])) for i in live])
