@@ -142,7 +142,7 @@ def test_tiny_model_loads_with_its_attributes(tiny_lm: LanguageModel, tiny_model
     assert lm.eos_token_ids == {lm.tokenizer.convert_tokens_to_ids("<|endoftext|>")}
     assert lm.pad_token_id == lm.tokenizer.pad_token_id
     assert lm.tokenizer.padding_side == "left"
-    assert lm.default_batch_size == 64
+    assert lm.default_batch_size == 128
     assert not lm.model.training
 
 
