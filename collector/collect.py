@@ -21,7 +21,7 @@ from collector.errors import DatabaseError
 from collector.interrupts import INTERRUPTS
 from collector.journal import Journal
 from collector.params import CollectParams
-from collector.probe import Probe, frame_term
+from collector.probe import Probe, Sampler, frame_term
 from collector.records import RunRecord, SessionRecord, SessionStatus
 from collector.seeds import new_session_seed
 
@@ -64,7 +64,7 @@ class SessionSummary:
         }
 
 
-def new_session(term: str, params: CollectParams, lm: LanguageModel) -> SessionRecord:
+def new_session(term: str, params: CollectParams, lm: LanguageModel, backend: str = "transformers") -> SessionRecord:
     """The session row for ``term``, before anything is generated."""
     batch_size = min(params.batch_size or lm.default_batch_size, params.runs)
     return SessionRecord(
@@ -73,6 +73,7 @@ def new_session(term: str, params: CollectParams, lm: LanguageModel) -> SessionR
         model_revision=lm.revision,
         device=lm.device,
         dtype=lm.dtype,
+        backend=backend,
         prompt_template=params.prompt_template,
         temperature=params.temperature,
         top_p=params.top_p,
@@ -226,9 +227,11 @@ def collect_session(
     iris: Iris | None = None,
     resume: bool = False,
     outage_limit_s: float = OUTAGE_LIMIT_S,
+    sampler: Sampler | None = None,
 ) -> SessionSummary:
     """Run all of ``session``'s runs and store them (and their chain embeddings in ``iris``, if
-    given); return what the database holds afterwards.
+    given); return what the database holds afterwards. ``sampler`` replaces the transformers
+    decode loop (the vLLM backend); ``session.backend`` must name it.
 
     With ``resume``, the session already exists: it is marked running again and only its missing
     run numbers run, each from its own derived seed, so the completed session holds the same rows
@@ -244,7 +247,7 @@ def collect_session(
     writer = _Writer(store, session, on_progress, lm, iris, outage_limit_s)
     writer.stored = session.runs_requested - len(numbers)
     writer.complete_spread = resume
-    probe = Probe(lm, judge, session)
+    probe = Probe(lm, judge, session, sampler)
     try:
         for finished in probe.run(numbers, session.batch_size):
             writer.add(finished)

@@ -13,18 +13,23 @@ own seed (derived from the run's seed), so a run's text does not depend on its b
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from collector.judge import JudgeItem
 from collector.records import RoundRecord, RunRecord, SessionRecord
-from collector.sampling import SamplingParams, generate
+from collector.sampling import Generation, SamplingParams, generate
 from collector.seeds import round_seed, run_seed
 
 if TYPE_CHECKING:
     from collector.judge import Judge
     from collector.lm import LanguageModel
+
+
+Sampler = Callable[[list[str], list[int], SamplingParams], list[Generation]]
+"""Continues each prompt once, row ``i`` from seed ``i`` (the vLLM backend is one; the default is
+:func:`collector.sampling.generate` on the probe's own model)."""
 
 
 def frame_term(template: str, term: str) -> str:
@@ -45,8 +50,9 @@ class _Chain:
 class Probe:
     """Runs the echo probe for one session's parameters."""
 
-    def __init__(self, lm: LanguageModel, judge: Judge, session: SessionRecord):
+    def __init__(self, lm: LanguageModel, judge: Judge, session: SessionRecord, sampler: Sampler | None = None):
         self.lm = lm
+        self.sampler = sampler or self._generate
         self.judge = judge
         self.session = session
         self.anchor = frame_term(session.prompt_template, session.term)
@@ -56,6 +62,9 @@ class Probe:
             top_k=session.top_k,
             max_new_tokens=session.max_new_tokens,
         )
+
+    def _generate(self, prompts: list[str], seeds: list[int], params: SamplingParams) -> list[Generation]:
+        return generate(self.lm, prompts, seeds, params)
 
     def _start(self, run_number: int) -> _Chain:
         return _Chain(
@@ -85,7 +94,7 @@ class Probe:
     def step(self, live: list[_Chain]) -> tuple[list[_Chain], list[RunRecord]]:
         """Advance every live chain by one round; return (still live, finished runs)."""
         seeds = [round_seed(c.seed, len(c.rounds) + 1) for c in live]
-        generations = generate(self.lm, [c.prompt for c in live], seeds, self.sampling)
+        generations = self.sampler([c.prompt for c in live], seeds, self.sampling)
         items = [
             JudgeItem(anchor=self.anchor, prev=c.prompt, text=g.text.strip(), history=list(c.history))
             for c, g in zip(live, generations)

@@ -42,6 +42,7 @@ class SessionRecord(BaseModel):
     model_revision: str
     device: str
     dtype: str
+    backend: str = "transformers"
     prompt_template: str
     temperature: float
     top_p: float

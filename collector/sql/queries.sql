@@ -4,12 +4,12 @@
 -- name: create_session
 -- Insert a new session row; status, started_at and finished_at take their defaults.
 insert into raw.probe_sessions (
-    session_id, term, model_name, model_revision, device, dtype, prompt_template,
+    session_id, term, model_name, model_revision, device, dtype, backend, prompt_template,
     temperature, top_p, top_k, max_rounds, max_new_tokens, seed, batch_size, runs_requested,
     collector_version, classifier_version, hostname, pid
 ) values (
     %(session_id)s, %(term)s, %(model_name)s, %(model_revision)s, %(device)s, %(dtype)s,
-    %(prompt_template)s, %(temperature)s, %(top_p)s, %(top_k)s, %(max_rounds)s,
+    %(backend)s, %(prompt_template)s, %(temperature)s, %(top_p)s, %(top_k)s, %(max_rounds)s,
     %(max_new_tokens)s, %(seed)s, %(batch_size)s, %(runs_requested)s,
     %(collector_version)s, %(classifier_version)s, %(hostname)s, %(pid)s
 );

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 
 from tests.cli_helpers import run_cli, table_counts
@@ -32,7 +34,10 @@ CASES = [
     (["Wille", "--device", "tpu"], 2, "unknown device"),
     (["Wille", "--dtype", "int8"], 2, "unknown dtype"),
     (["Wille", "--no-such-option"], 2, "No such option"),
+    (["Wille", "--backend", "llama.cpp"], 2, "unknown backend"),
 ]
+if importlib.util.find_spec("vllm") is None:  # where vLLM is installed, tests/integration/test_vllm.py runs it
+    CASES.append((["Wille", "--backend", "vllm"], 2, "pip install 'nyx-collector[vllm]'"))
 
 
 @pytest.mark.parametrize("argv, code, fragment", CASES, ids=[repr(c[0])[:40] for c in CASES])

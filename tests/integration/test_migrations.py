@@ -23,7 +23,7 @@ from tests.conftest import create_database, drop_database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-ALL_MIGRATIONS = ["0001_raw_schema", "0002_messages", "0003_semantic_variance", "0004_roles"]
+ALL_MIGRATIONS = ["0001_raw_schema", "0002_messages", "0003_semantic_variance", "0004_roles", "0005_sampler_backend"]
 
 EXPECTED_COLUMNS = {
     "probe_sessions": [
@@ -50,6 +50,7 @@ EXPECTED_COLUMNS = {
         ("hostname", "text", False),
         ("pid", "int4", False),
         ("error", "text", True),
+        ("backend", "text", False),
     ],
     "variance_probe_runs": [
         ("id", "int8", False),

@@ -18,6 +18,7 @@ renamed as (
         model_revision,
         device,
         dtype,
+        backend,
         prompt_template,
         status,
         collector_version,
