@@ -138,6 +138,11 @@ class LanguageModel:
         device = resolve_device(device)
         dtype = resolve_dtype(dtype, device)
         source = resolve_model(spec)
+        if device.startswith("cuda"):
+            # cuDNN attention plans one graph per sequence length, and every decode step has a new
+            # one: on an H200 that was ~0.8 ms of CPU per attention call and a 4x slower first
+            # pass. Flash / memory-efficient attention have no such plan step.
+            torch.backends.cuda.enable_cudnn_sdp(False)
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         started = time.monotonic()
