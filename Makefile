@@ -9,7 +9,7 @@ RUNS   ?= 50
 TERM_  ?= Aufhebung
 export DBT_SEND_ANONYMOUS_USAGE_STATS = false
 
-.PHONY: setup demo collect dbt stats test lint bench clean-venv
+.PHONY: setup demo collect dbt refresh stats test lint bench clean-venv
 
 setup: $(VENV)/.installed
 
@@ -34,6 +34,10 @@ profiles.yml:
 # dbt build against the configured server (PHOEBE_DSN / PG*) or the embedded one.
 dbt: setup profiles.yml
 	eval "$$($(BIN)/nyx-collect db env)" && $(BIN)/dbt build
+
+# The routine refresh for dashboards: models and data tests, no unit tests (REFRESH_EVERY=60 repeats).
+refresh: setup
+	$(BIN)/nyx-collect refresh $(if $(REFRESH_EVERY),--every $(REFRESH_EVERY))
 
 stats: setup
 	$(BIN)/nyx-collect stats latest

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -91,6 +92,16 @@ def _open_store(dsn_option: str | None, *, announce: bool = True):
     if announce:
         err.print(note)
     return store
+
+
+def _libpq_env(dsn_option: str | None) -> dict[str, str]:
+    """PG* variables for the configured server, or the embedded one (started if need be)."""
+    from collector.dsn import libpq_env, resolve_dsn
+
+    resolved, _source = resolve_dsn(dsn_option)
+    if resolved is None:
+        resolved = _embedded().ensure_running()
+    return libpq_env(resolved)
 
 
 def _embedded():
@@ -452,6 +463,51 @@ def _out() -> Console:
 # --- iris and messages ---------------------------------------------------------------------------
 
 
+@app.command("refresh")
+def refresh(
+    every: Annotated[Optional[float], typer.Option("--every", help="Refresh again every SECONDS until "
+                                                   "stopped (one dbt stays loaded).", show_default=False)] = None,
+    times: Annotated[Optional[int], typer.Option("--times", help="Stop after this many refreshes.",
+                                                 show_default=False)] = None,
+    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild the incremental models "
+                                               "from scratch (once, after a model change).")] = False,
+    project_dir: Annotated[Optional[Path], typer.Option("--project-dir", help="The dbt project (default: "
+                                                        "the current directory or this checkout).",
+                                                        show_default=False)] = None,
+    dsn: DsnOption = None,
+) -> None:
+    """Refresh the dbt models and data tests (dbt build without the unit tests); one line per refresh.
+
+    Example: nyx-collect refresh --every 60
+    """
+    from collector.errors import InputError
+    from collector.refresh import Refresher, RefreshFailed, find_project
+
+    if every is not None and not 0 <= every <= 86400:
+        raise InputError(f"--every must be between 0 and 86400 seconds, got {every}")
+    if times is not None and times < 1:
+        raise InputError(f"--times must be at least 1, got {times}")
+    limit = times if times is not None else (None if every is not None else 1)
+    project = find_project(project_dir)
+    refresher = Refresher(project, _libpq_env(dsn), full_refresh=full_refresh)
+    done = 0
+    try:
+        while True:
+            result = refresher.run()
+            done += 1
+            typer.echo(result.line())
+            if not result.ok and every is None:
+                raise RefreshFailed(f"{len(result.failed)} node(s) failed: {', '.join(result.failed[:5])}")
+            if not result.ok:
+                err.print(f"failed: {', '.join(result.failed[:5])}")
+            if limit is not None and done >= limit:
+                break
+            refresher.args = [a for a in refresher.args if a != "--full-refresh"]
+            time.sleep(every or 0)
+    except KeyboardInterrupt:
+        raise Interrupted(f"stopped after {done} refresh(es)") from None
+
+
 @app.command("similar")
 def similar(
     text: Annotated[str, typer.Argument(help="Text to look up.")],
@@ -585,24 +641,9 @@ def db_env(dsn: DsnOption = None) -> None:
 
     Example: eval "$(nyx-collect db env)" && psql -c 'select count(*) from raw.variance_probe_runs'
     """
-    from psycopg.conninfo import conninfo_to_dict
-
-    from collector.dsn import resolve_dsn
-
-    resolved, _source = resolve_dsn(dsn)
-    if resolved is None:
-        resolved = _embedded().ensure_running()
-    if resolved == "":
-        names = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
-        parts = {n: os.environ[n] for n in names if n in os.environ}
-    else:
-        info = conninfo_to_dict(resolved)
-        keys = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "password": "PGPASSWORD",
-                "dbname": "PGDATABASE", "sslmode": "PGSSLMODE"}
-        parts = {env: str(info[k]) for k, env in keys.items() if info.get(k) not in (None, "")}
     import shlex
 
-    for name, value in parts.items():
+    for name, value in _libpq_env(dsn).items():
         typer.echo(f"export {name}={shlex.quote(value)}")
 
 

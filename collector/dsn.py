@@ -134,3 +134,14 @@ def describe_dsn(dsn: str | None) -> str:
     if not dsn.strip():
         return "the server named by the PG* environment variables"
     return mask_dsn(dsn)
+
+
+def libpq_env(dsn: str, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The PG* variables that point psql or dbt at ``dsn`` (``""``: the ones already set)."""
+    if dsn == "":
+        names = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSSLMODE")
+        return {n: environ[n] for n in names if n in environ}
+    info = conninfo_to_dict(dsn)
+    keys = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "password": "PGPASSWORD",
+            "dbname": "PGDATABASE", "sslmode": "PGSSLMODE"}
+    return {env: str(info[k]) for k, env in keys.items() if info.get(k) not in (None, "")}
