@@ -19,6 +19,7 @@ from collector import embedded_pg
 from collector.embedded_pg import EmbeddedPostgres
 from collector.errors import EmbeddedServerError
 from collector.store import Store
+from tests.schema import ALL_MIGRATIONS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -89,7 +90,7 @@ def test_start_reuse_stop_and_restart_keeps_the_data(base_dir):
     for socket_dsn in (f"host={run_dir} port={port} user=nyx dbname=nyx",
                        f"postgresql:///nyx?host={run_dir}&port={port}&user=nyx"):  # fmt: skip
         with Store.connect(socket_dsn) as store:
-            assert store.migrate() in (["0001_raw_schema", "0002_messages", "0003_semantic_variance", "0004_roles"], [])
+            assert store.migrate() in (ALL_MIGRATIONS, [])
             assert store.list_sessions() == []
 
 

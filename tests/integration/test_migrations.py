@@ -20,10 +20,10 @@ from yoyo import get_backend, read_migrations
 
 from collector.store import MIGRATION_FILE_PATTERN, Store, migration_files, migrations_dir, yoyo_url
 from tests.conftest import create_database, drop_database
+from tests.schema import ALL_MIGRATIONS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-ALL_MIGRATIONS = ["0001_raw_schema", "0002_messages", "0003_semantic_variance", "0004_roles", "0005_sampler_backend"]
 
 EXPECTED_COLUMNS = {
     "probe_sessions": [

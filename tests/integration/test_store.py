@@ -15,6 +15,7 @@ from collector.dsn import mask_dsn, resolve_dsn
 from collector.errors import DatabaseError, InputError, SessionNotFound
 from collector.records import EchoType, RoundRecord, RunRecord, SessionRecord, SessionStatus
 from collector.store import Store, queries, short_reason, yoyo_url
+from tests.schema import ALL_MIGRATIONS
 
 E, C, CI, D, CO = EchoType.EXPANDS, EchoType.CONFIRMS, EchoType.CIRCULAR, EchoType.DIVERGENT, EchoType.COLLAPSE
 
@@ -245,7 +246,7 @@ def test_store_on_an_unmigrated_database(empty_db_dsn):
     with Store.connect(empty_db_dsn) as store:
         with pytest.raises(DatabaseError, match=r"run the migrations first"):
             store.count_runs(uuid.uuid4())
-        assert store.migrate() == ["0001_raw_schema", "0002_messages", "0003_semantic_variance", "0004_roles"]
+        assert store.migrate() == ALL_MIGRATIONS
         assert store.count_runs(uuid.uuid4()) == 0
 
 
@@ -416,5 +417,5 @@ def test_the_libpq_environment_is_used_for_an_empty_dsn(empty_db_dsn, monkeypatc
     dsn, source = resolve_dsn(None, os.environ)
     assert (dsn, source) == ("", "PG* environment")
     with Store.connect(dsn) as store:
-        assert store.migrate() == ["0001_raw_schema", "0002_messages", "0003_semantic_variance", "0004_roles"]
+        assert store.migrate() == ALL_MIGRATIONS
         assert store.count_runs(uuid.uuid4()) == 0
