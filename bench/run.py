@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/run.py                 # everything (about 15 minutes on 2 CPU cores)
     .venv/bin/python bench/run.py dbt             # dbt build over 10k / 100k / 1M synthetic runs
-    .venv/bin/python bench/run.py collect         # sequential vs batched collection with SmolLM2
+    .venv/bin/python bench/run.py collect         # sequential vs batched collection with SmolLM2, ingestion
+    .venv/bin/python bench/run.py ingest          # the database write path alone (20,000 runs)
 
 Each part runs in one process on fresh databases of the embedded server (or of the server that
 --dsn names, as a superuser), so ratios within a table hold on a noisy machine. Not a test: it
@@ -116,6 +117,45 @@ def bench_dbt(server_dsn: str, sizes: list[int]) -> list[tuple]:
     return rows
 
 
+# --- ingestion -----------------------------------------------------------------------------------
+
+
+def bench_ingest(server_dsn: str, runs: int, flush: int) -> list[tuple]:
+    """The collector's write path alone (Store.write_runs: COPY, one transaction per flush) with
+    realistic rows: depth-3 runs of three 48-token rounds, flushed ``flush`` runs at a time."""
+    from collector.collect import new_session
+    from collector.params import DEFAULT_PROMPT_TEMPLATE, validate_params
+    from collector.records import EchoType, RoundRecord, RunRecord
+
+    class _Model:  # what new_session reads of a loaded model
+        name, revision, device, dtype, default_batch_size = "bench", "bench", "cpu", "float32", flush
+
+    params = validate_params(runs=runs, temperature=0.8, top_p=0.95, top_k=50, max_rounds=3, max_new_tokens=48,
+                             seed=1, batch_size=flush, prompt_template=DEFAULT_PROMPT_TEMPLATE)
+    session = new_session("Aufhebung", params, _Model())
+    text = ("Aufhebung bezeichnet bei Hegel das zugleich Negieren, Bewahren und Hinaufheben eines Moments "
+            "in eine hoehere Einheit, in der es als Moment erhalten bleibt")
+    def run(n: int) -> RunRecord:
+        rounds = [RoundRecord(round=r, prompt=text, completion=text, echo_type=EchoType.EXPANDS, tokens_generated=48,
+                              finish_reason="length", n_words=24, distinct_ratio=0.9, nonletter_ratio=0.01,
+                              content_words=14, new_stems=6, novelty=0.5, sim_term=0.4, sim_prev=0.5)
+                  for r in (1, 2, 3)]
+        return RunRecord(session_id=session.session_id, term=session.term, run_number=n, seed=n, depth=3,
+                         rounds=rounds, chain=[session.term, text, text, text], model_name="bench", temperature=0.8,
+                         max_rounds=3, max_new_tokens=48)
+    records = [run(n) for n in range(1, runs + 1)]
+    with fresh_database(server_dsn, "ingest") as dsn, Store.connect(dsn) as store:
+        store.create_session(session)
+        started = time.perf_counter()
+        for i in range(0, runs, flush):
+            store.write_runs(records[i:i + flush])
+        elapsed = time.perf_counter() - started
+    rows = runs * 4  # a run row and three round rows
+    print(f"ingest {runs} runs ({rows} rows) in flushes of {flush}: {elapsed:.2f} s = {runs / elapsed:,.0f} runs/s, "
+          f"{rows / elapsed:,.0f} rows/s", flush=True)
+    return [(f"{runs:,}", flush, f"{elapsed:.2f}", f"{runs / elapsed:,.0f}", f"{rows / elapsed:,.0f}")]
+
+
 # --- collection ----------------------------------------------------------------------------------
 
 
@@ -213,7 +253,7 @@ def table(header: tuple, rows: list[tuple]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", nargs="?", choices=["all", "dbt", "collect"], default="all")
+    parser.add_argument("part", nargs="?", choices=["all", "dbt", "collect", "ingest"], default="all")
     parser.add_argument("--dsn", help="superuser DSN of a server to create bench databases on")
     parser.add_argument("--sizes", default="10000,100000,1000000", help="dbt benchmark sizes (runs)")
     parser.add_argument("--runs", type=int, default=256, help="batched collection runs")
@@ -230,6 +270,10 @@ def main() -> None:
         report += ["Collection, SmolLM2-135M-Instruct (CPU), `Aufhebung`, 48 new tokens per round:", "",
                    table(("design", "runs", "wall s", "runs/s", "tokens/s", "generation s", "classification s",
                           "db writes s", "iris s", "probe overhead", "db writes"), rows), ""]
+    if args.part in ("all", "collect", "ingest"):
+        rows = bench_ingest(server, 20000, args.batch_size)
+        report += ["Ingestion, the collector's write path alone (COPY, one transaction per flush):", "",
+                   table(("runs", "runs per flush", "s", "runs/s", "rows/s"), rows), ""]
     if args.part in ("all", "dbt"):
         rows = bench_dbt(server, [int(s) for s in args.sizes.split(",")])
         report += ["`dbt build` over synthetic raw runs (sessions of 1000 runs); each later column after 1000 more:",
