@@ -296,7 +296,6 @@ def resume(
         from collector.collect import collect_session, session_from_row
         from collector.judge import Judge
         from collector.lm import LanguageModel
-
         from collector.vllm_backend import check_backend
 
         backend = check_backend(row.get("backend") or "transformers")
@@ -460,9 +459,6 @@ def _out() -> Console:
     return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
-# --- iris and messages ---------------------------------------------------------------------------
-
-
 @app.command("refresh")
 def refresh(
     every: Annotated[Optional[float], typer.Option("--every", help="Refresh again every SECONDS until "
@@ -489,11 +485,11 @@ def refresh(
         raise InputError(f"--times must be at least 1, got {times}")
     limit = times if times is not None else (None if every is not None else 1)
     project = find_project(project_dir)
-    refresher = Refresher(project, _libpq_env(dsn), full_refresh=full_refresh)
+    refresher = Refresher(project, _libpq_env(dsn))
     done = 0
     try:
         while True:
-            result = refresher.run()
+            result = refresher.run(full_refresh=full_refresh and done == 0)
             done += 1
             typer.echo(result.line())
             if not result.ok and every is None:
@@ -502,10 +498,12 @@ def refresh(
                 err.print(f"failed: {', '.join(result.failed[:5])}")
             if limit is not None and done >= limit:
                 break
-            refresher.args = [a for a in refresher.args if a != "--full-refresh"]
             time.sleep(every or 0)
     except KeyboardInterrupt:
         raise Interrupted(f"stopped after {done} refresh(es)") from None
+
+
+# --- iris and messages ---------------------------------------------------------------------------
 
 
 @app.command("similar")

@@ -75,7 +75,7 @@ def find_profiles(project: Path) -> Path:
 class Refresher:
     """One dbt kept in memory; :meth:`run` refreshes the models against the server in ``env``."""
 
-    def __init__(self, project: Path, env: dict[str, str], full_refresh: bool = False) -> None:
+    def __init__(self, project: Path, env: dict[str, str]) -> None:
         try:
             from dbt.cli.main import dbtRunner
         except ImportError:
@@ -85,13 +85,12 @@ class Refresher:
         self.project = project
         self.args = [*ROUTINE, "--project-dir", str(project), "--profiles-dir", str(find_profiles(project)),
                      "--log-level", "none"]  # dbt's own log still goes to logs/dbt.log
-        if full_refresh:
-            self.args.append("--full-refresh")
         self.runner = dbtRunner()
 
-    def run(self) -> RefreshResult:
+    def run(self, full_refresh: bool = False) -> RefreshResult:
+        """One refresh; ``full_refresh`` rebuilds the incremental models from scratch."""
         started = time.monotonic()
-        outcome = self.runner.invoke(list(self.args))
+        outcome = self.runner.invoke([*self.args, *(["--full-refresh"] if full_refresh else [])])
         elapsed = time.monotonic() - started
         if outcome.exception is not None:
             lines = [line.strip() for line in str(outcome.exception).splitlines() if line.strip()]

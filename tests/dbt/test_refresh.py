@@ -33,7 +33,7 @@ def test_refresh_builds_then_picks_up_new_runs(db_dsn, tmp_path):
     assert kinds == {"model", "test"}, kinds
 
     second = insert_synthetic_session(db_dsn, "Zweite", "synthetic-model", 0.8, 20)
-    again = refresh(db_dsn, tmp_path, "--every", "0", "--times", "2")
+    again = refresh(db_dsn, tmp_path, "--every", "0", "--times", "2", "--full-refresh")  # rebuild, then refresh
     assert again.returncode == 0, again.stdout + again.stderr
     assert len(again.stdout.strip().splitlines()) == 2
     assert [(r["session_id"], r["runs_stored"]) for r in query(db_dsn, runs)] == [(first, 12), (second, 20)]
