@@ -26,6 +26,14 @@
     {%- endif -%}
 {%- endmacro %}
 
+{# The rows of upstream loaded since this model's last build: all of them on a full build #}
+{% macro loaded_since_last_build(upstream) -%}
+    select * from {{ upstream }}
+    {%- if is_incremental() %}
+    where loaded_at > {{ incremental_watermark('loaded_at', 'timestamptz', "'-infinity'::timestamptz") }}
+    {%- endif %}
+{%- endmacro %}
+
 {# True when every upstream row is newer than this model's newest loaded_at: upstream was rebuilt from scratch #}
 {% macro upstream_rebuilt(upstream) -%}
     {%- set rebuilt = false -%}

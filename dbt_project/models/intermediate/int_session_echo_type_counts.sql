@@ -18,10 +18,7 @@ with
 
 rounds as (
 
-    select * from {{ ref('int_probe_rounds_unnested') }}
-    {% if is_incremental() %}
-        where loaded_at > {{ incremental_watermark('loaded_at', 'timestamptz', "'-infinity'::timestamptz") }}
-    {% endif %}
+    {{ loaded_since_last_build(ref('int_probe_rounds_unnested')) }}
 
 ),
 

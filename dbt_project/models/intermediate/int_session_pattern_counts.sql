@@ -18,10 +18,7 @@ with
 
 runs as (
 
-    select * from {{ ref('int_probe_runs_flattened') }}
-    {% if is_incremental() %}
-        where loaded_at > {{ incremental_watermark('loaded_at', 'timestamptz', "'-infinity'::timestamptz") }}
-    {% endif %}
+    {{ loaded_since_last_build(ref('int_probe_runs_flattened')) }}
 
 ),
 

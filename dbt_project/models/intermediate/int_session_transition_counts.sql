@@ -20,10 +20,7 @@ with
 
 transitions as (
 
-    select * from {{ ref('int_round_transitions') }}
-    {% if is_incremental() %}
-        where loaded_at > {{ incremental_watermark('loaded_at', 'timestamptz', "'-infinity'::timestamptz") }}
-    {% endif %}
+    {{ loaded_since_last_build(ref('int_round_transitions')) }}
 
 ),
 
