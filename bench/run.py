@@ -28,11 +28,12 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from collector.dsn import libpq_env  # noqa: E402
 from collector.embedded_pg import EmbeddedPostgres  # noqa: E402
 from collector.paths import data_dir  # noqa: E402
 from collector.store import Store  # noqa: E402
@@ -61,9 +62,7 @@ def fresh_database(server_dsn: str, label: str):
 
 def insert_synthetic(dsn: str, sessions: int, runs_per_session: int, offset: int) -> float:
     started = time.perf_counter()
-    info = conninfo_to_dict(dsn)
-    env = {**os.environ, "PGHOST": str(info.get("host", "")), "PGPORT": str(info.get("port", "")),
-           "PGUSER": str(info.get("user", "")), "PGDATABASE": str(info["dbname"])}
+    env = {**os.environ, **libpq_env(dsn)}
     subprocess.run([PSQL, "-q", "-v", "ON_ERROR_STOP=1", "-v", f"sessions={sessions}", "-v",
                     f"runs_per_session={runs_per_session}", "-v", f"offset={offset}", "-f",
                     str(REPO / "bench" / "synthetic.sql")], env=env, check=True)
@@ -71,13 +70,11 @@ def insert_synthetic(dsn: str, sessions: int, runs_per_session: int, offset: int
 
 
 def dbt_build(dsn: str, workdir: Path, *args: str) -> float:
-    info = conninfo_to_dict(dsn)
     profiles = workdir / "profiles"
     profiles.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "profiles.example.yml", profiles / "profiles.yml")
-    env = {**os.environ, "PGHOST": str(info.get("host", "")), "PGPORT": str(info.get("port", "")),
-           "PGUSER": str(info.get("user", "")), "PGDATABASE": str(info["dbname"]),
-           "DBT_PROFILES_DIR": str(profiles), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {**os.environ, **libpq_env(dsn), "DBT_PROFILES_DIR": str(profiles),
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     started = time.perf_counter()
     done = subprocess.run([str(DBT), "build", *args, "--target-path", str(workdir / "target"), "--log-path",
                            str(workdir / "logs")], cwd=REPO, env=env, capture_output=True, text=True)
@@ -90,7 +87,6 @@ def dbt_build(dsn: str, workdir: Path, *args: str) -> float:
 def bench_dbt(server_dsn: str, sizes: list[int]) -> list[tuple]:
     """Full build, then after +1000 runs: a plain `dbt build` (new process) and the routine refresh
     (`nyx-collect refresh --every`: one dbt kept in memory, no unit tests), each after its own +1000."""
-    from collector.dsn import libpq_env
     from collector.refresh import Refresher
 
     rows = []

@@ -18,6 +18,7 @@ import os
 from typing import TYPE_CHECKING
 
 from collector.errors import InputError, ModelError
+from collector.model_source import one_line
 from collector.sampling import Generation, SamplingParams
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ class VllmSampler:
                 enforce_eager=os.environ.get("NYX_VLLM_EAGER", "") == "1",
             )
         except Exception as e:  # noqa: BLE001 - vLLM raises many kinds
-            raise ModelError(f"vLLM could not load {lm.name}: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
+            raise ModelError(f"vLLM could not load {lm.name}: {one_line(e)}") from None
 
     def __call__(self, prompts: list[str], seeds: list[int], params: SamplingParams) -> list[Generation]:
         if len(prompts) != len(seeds):

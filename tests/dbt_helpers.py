@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from psycopg.conninfo import conninfo_to_dict
+from collector.dsn import libpq_env
 
 REPO = Path(__file__).resolve().parents[1]
 DBT = Path(sys.executable).with_name("dbt")
@@ -20,10 +20,8 @@ def dbt_env(dsn: str, workdir: Path) -> dict[str, str]:
     profiles = workdir / "profiles"
     profiles.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "profiles.example.yml", profiles / "profiles.yml")
-    info = conninfo_to_dict(dsn)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    mapping = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "password": "PGPASSWORD", "dbname": "PGDATABASE"}
-    env.update({var: str(info[key]) for key, var in mapping.items() if info.get(key)})
+    env.update(libpq_env(dsn))
     env.update(DBT_PROFILES_DIR=str(profiles), DBT_SEND_ANONYMOUS_USAGE_STATS="false", NO_COLOR="1")
     return env
 
