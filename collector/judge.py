@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 from collector.classifier import DEFAULT_THRESHOLDS, Thresholds, classify, text_features
 from collector.lm import LanguageModel, similarity
 from collector.records import EchoType
-
-FEATURE_NAMES = (
-    "n_words",
-    "distinct_ratio",
-    "nonletter_ratio",
-    "content_words",
-    "new_stems",
-    "novelty",
-    "sim_term",
-    "sim_prev",
-)
-"""The numeric features of a verdict: columns of raw.probe_rounds, fields of RoundRecord."""
-
 
 @dataclass(frozen=True)
 class JudgeItem:
@@ -58,6 +45,10 @@ class Verdict:
         return {name: values[name] for name in FEATURE_NAMES}
 
 
+FEATURE_NAMES = tuple(f.name for f in fields(Verdict) if f.name != "echo_type")
+"""The numeric features of a verdict: columns of raw.probe_rounds, fields of RoundRecord."""
+
+
 class Judge:
     """Classifies completions with the model's own embeddings and the rules of :mod:`collector.classifier`."""
 
@@ -80,17 +71,6 @@ class Judge:
         verdicts = []
         for item, st, sp in zip(items, sim_term, sim_prev, strict=True):
             tf = text_features(item.text, item.history)
-            verdicts.append(
-                Verdict(
-                    echo_type=classify(tf, st, sp, self.thresholds, first_round=item.prev == item.anchor),
-                    n_words=tf.n_words,
-                    distinct_ratio=tf.distinct_ratio,
-                    nonletter_ratio=tf.nonletter_ratio,
-                    content_words=tf.content_words,
-                    new_stems=tf.new_stems,
-                    novelty=tf.novelty,
-                    sim_term=st,
-                    sim_prev=sp,
-                )
-            )
+            echo_type = classify(tf, st, sp, self.thresholds, first_round=item.prev == item.anchor)
+            verdicts.append(Verdict(echo_type=echo_type, **asdict(tf), sim_term=st, sim_prev=sp))
         return verdicts
