@@ -43,13 +43,14 @@ class Generation:
     finish_reason: str  # "eos" or "length"
 
 
+def _accepts(model, name: str) -> bool:
+    """Whether the model's forward takes the keyword ``name``."""
+    return name in inspect.signature(model.forward).parameters
+
+
 def _cache_kwarg(model) -> str:
     """transformers 5 renamed the KV-cache argument ``past_key_values`` to ``cache``."""
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-
-
-def _accepts(model, name: str) -> bool:
-    return name in inspect.signature(model.forward).parameters
+    return "cache" if _accepts(model, "cache") else "past_key_values"
 
 
 def _cache_of(output):
