@@ -26,6 +26,17 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 EXPECTED_COLUMNS = {
+    "glossary": [
+        ("id", "int8", False),
+        ("term", "text", False),
+        ("version", "int4", False),
+        ("language", "text", False),
+        ("reference", "text", False),
+        ("reference_de", "text", True),
+        ("source", "text", True),
+        ("added_at", "timestamptz", False),
+        ("added_by", "text", False),
+    ],
     "probe_sessions": [
         ("session_id", "uuid", False),
         ("term", "text", False),
@@ -51,6 +62,10 @@ EXPECTED_COLUMNS = {
         ("pid", "int4", False),
         ("error", "text", True),
         ("backend", "text", False),
+        ("judge_mode", "text", False),
+        ("glossary_id", "int8", True),
+        ("encoder", "text", False),
+        ("stop_early", "bool", False),
     ],
     "variance_probe_runs": [
         ("id", "int8", False),
@@ -85,6 +100,7 @@ EXPECTED_COLUMNS = {
         ("novelty", "float4", False),
         ("sim_term", "float4", True),
         ("sim_prev", "float4", True),
+        ("sim_ref", "float4", True),
     ],
     "session_semantic_variance": [
         ("session_id", "uuid", False),
@@ -189,7 +205,7 @@ def test_migrations_apply_to_an_empty_database_and_give_the_expected_schema(empt
     assert raw_columns(empty_db_dsn) == EXPECTED_COLUMNS
     tables = fetch(empty_db_dsn, "select table_name from information_schema.tables where table_schema = 'raw' order by 1")
     assert [t["table_name"] for t in tables] == [
-        "probe_rounds", "probe_sessions", "session_semantic_variance", "variance_probe_runs"
+        "glossary", "probe_rounds", "probe_sessions", "session_semantic_variance", "variance_probe_runs"
     ]
     public = fetch(empty_db_dsn, "select table_name from information_schema.tables where table_schema = 'public' "
                                  "and table_name like '%%messages' order by 1")
