@@ -1,7 +1,8 @@
--- Every pair of terms probed with the same model: difference in mean depth with its standard
--- error, Jensen-Shannon divergence (bits, 0..1) and total variation distance (0..1) between the
--- depth distributions, and the chi-square statistic of the 2 x 4 table of depth counts (depth
--- columns that are empty for both terms are dropped, and the degrees of freedom with them).
+-- Every pair of terms probed with the same model and judged by the same judge (version and mode):
+-- difference in mean depth with its standard error, Jensen-Shannon divergence (bits, 0..1) and
+-- total variation distance (0..1) between the depth distributions, and the chi-square statistic
+-- of the 2 x 4 table of depth counts (depth columns that are empty for both terms are dropped,
+-- and the degrees of freedom with them).
 
 with
 
@@ -16,6 +17,8 @@ long_form as (
     select
         distribution.term,
         distribution.model_name,
+        distribution.classifier_version,
+        distribution.judge_mode,
         distribution.runs,
         depths.depth,
         depths.n,
@@ -35,6 +38,8 @@ per_depth as (
 
     select
         a.model_name,
+        a.classifier_version,
+        a.judge_mode,
         a.term as term_a,
         b.term as term_b,
         a.depth,
@@ -51,6 +56,8 @@ per_depth as (
     inner join long_form as b
         on
             a.model_name = b.model_name
+            and a.classifier_version = b.classifier_version
+            and a.judge_mode = b.judge_mode
             and a.depth = b.depth
             and a.term < b.term
 
@@ -60,6 +67,8 @@ pair_tests as (
 
     select
         model_name,
+        classifier_version,
+        judge_mode,
         term_a,
         term_b,
         sum({{ js_divergence_term('p_a', 'p_b') }}) as js_divergence,
@@ -73,7 +82,7 @@ pair_tests as (
         ) as chi_square,
         (count(*) filter (where n_a + n_b > 0) - 1)::integer as chi_square_df
     from per_depth
-    group by model_name, term_a, term_b
+    group by model_name, classifier_version, judge_mode, term_a, term_b
 
 ),
 
@@ -81,6 +90,8 @@ final as (
 
     select
         pair_tests.model_name,
+        pair_tests.classifier_version,
+        pair_tests.judge_mode,
         pair_tests.term_a,
         pair_tests.term_b,
         a.runs as runs_a,
@@ -95,9 +106,17 @@ final as (
         pair_tests.chi_square_df
     from pair_tests
     inner join distribution as a
-        on pair_tests.model_name = a.model_name and pair_tests.term_a = a.term
+        on
+            pair_tests.model_name = a.model_name
+            and pair_tests.classifier_version = a.classifier_version
+            and pair_tests.judge_mode = a.judge_mode
+            and pair_tests.term_a = a.term
     inner join distribution as b
-        on pair_tests.model_name = b.model_name and pair_tests.term_b = b.term
+        on
+            pair_tests.model_name = b.model_name
+            and pair_tests.classifier_version = b.classifier_version
+            and pair_tests.judge_mode = b.judge_mode
+            and pair_tests.term_b = b.term
 
 )
 

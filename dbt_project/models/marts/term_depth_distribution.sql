@@ -1,6 +1,8 @@
--- One row per term and model over all its sessions: the depth histogram, its shares, moments and
--- Shannon entropy (bits; 0 = every run the same depth, 2 = uniform over the four depths). Summed
--- from the per-session counts, so it never rereads the runs.
+-- One row per term, model and judge (its version and mode) over all those sessions: the depth
+-- histogram, its shares, moments and Shannon entropy (bits; 0 = every run the same depth, 2 =
+-- uniform over the four depths). Summed from the per-session counts, so it never rereads the runs.
+-- Sessions judged by another judge version, or in frame mode instead of against a reference
+-- meaning, are never pooled together.
 
 with
 
@@ -21,6 +23,8 @@ summed as (
     select
         sessions.term,
         sessions.model_name,
+        sessions.classifier_version,
+        sessions.judge_mode,
         count(*)::integer as sessions,
         sum(counts.runs)::integer as runs,
         sum(counts.depth_0)::integer as depth_0,
@@ -32,7 +36,7 @@ summed as (
     from counts
     inner join sessions on counts.session_id = sessions.session_id
     where counts.runs > 0
-    group by sessions.term, sessions.model_name
+    group by sessions.term, sessions.model_name, sessions.classifier_version, sessions.judge_mode
 
 ),
 
@@ -55,6 +59,8 @@ final as (
     select
         term,
         model_name,
+        classifier_version,
+        judge_mode,
         sessions,
         runs,
         depth_0,

@@ -11,6 +11,7 @@ renamed as (
     select
         ---------- ids
         session_id,
+        glossary_id,
 
         ---------- text
         term,
@@ -23,6 +24,8 @@ renamed as (
         status,
         collector_version,
         classifier_version,
+        judge_mode,
+        encoder,
         hostname,
         error,
 
@@ -38,6 +41,7 @@ renamed as (
 
         ---------- booleans
         status = 'completed' as is_completed,
+        stop_early,
 
         ---------- timestamps
         started_at,
