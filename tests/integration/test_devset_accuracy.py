@@ -1,7 +1,7 @@
 """Accuracy of the echo classifier on the hand-labelled development set, through the real model.
 
 SmolLM2-135M-Instruct is loaded the way the collector loads it (``LanguageModel.load(None)``) and
-the :class:`~collector.judge.Judge` classifies all items of ``echo_labelled.jsonl`` (``NYX_DEVSET``
+the :class:`~collector.judge.judge.Judge` classifies all items of ``echo_labelled.jsonl`` (``NYX_DEVSET``
 overrides its location; by default ``shared/research/`` next to the repository). Prints the
 accuracy and the confusion matrix (``pytest -s`` shows them).
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.judge import Judge, JudgeItem
+from collector.judge.judge import Judge, JudgeItem
 from collector.records import EchoType
 
 pytestmark = [pytest.mark.smollm2, pytest.mark.slow]

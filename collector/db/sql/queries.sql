@@ -1,4 +1,4 @@
--- Every query the collector runs, one named block each, read by collector.store.
+-- Every query the collector runs, one named block each, read by collector.db.store.
 -- A block starts with "-- name: <name>" and runs to the next block; parameters are %(name)s.
 
 -- name: create_session

@@ -4,25 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from collector.classifier import DEFAULT_THRESHOLDS, Thresholds, classify, text_features
-from collector.lm import LanguageModel, similarity
-from collector.records import EchoType
-
-@dataclass(frozen=True)
-class JudgeItem:
-    """One completion to judge.
-
-    ``anchor`` is the framed term (the round-1 prompt, e.g. ``The word "Aufhebung" means``),
-    ``prev`` the text the completion answers (for round 1 the anchor itself), ``text`` the
-    completion, ``history`` the chain so far, the term first and ``prev`` last. An item whose
-    ``prev`` equals its ``anchor`` is a first-round item and is classified as such.
-    """
-
-    anchor: str
-    prev: str
-    text: str
-    history: list[str]
-
+from collector.judge.classifier import DEFAULT_THRESHOLDS, Thresholds, classify, text_features
+from collector.probe.lm import LanguageModel, similarity
+from collector.records import EchoType, JudgeItem
 
 @dataclass(frozen=True)
 class Verdict:
@@ -50,7 +34,7 @@ FEATURE_NAMES = tuple(f.name for f in fields(Verdict) if f.name != "echo_type")
 
 
 class Judge:
-    """Classifies completions with the model's own embeddings and the rules of :mod:`collector.classifier`."""
+    """Classifies completions with the model's own embeddings and the rules of :mod:`collector.judge.classifier`."""
 
     def __init__(self, lm: LanguageModel, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
         self.lm = lm

@@ -23,7 +23,7 @@ from collector.errors import CollectorError, DatabaseError, InputError
 from collector.paths import cache_dir
 
 ROUTINE = ("build", "--exclude-resource-type", "unit_test")
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the checkout: collector/db/refresh.py
 
 
 class RefreshFailed(CollectorError):

@@ -16,20 +16,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from collector import __version__
-from collector.classifier import CLASSIFIER_VERSION
+from collector.judge.classifier import CLASSIFIER_VERSION
 from collector.errors import DatabaseError
 from collector.interrupts import INTERRUPTS
-from collector.journal import Journal
-from collector.params import CollectParams
-from collector.probe import Probe, Sampler, frame_term
+from collector.db.journal import Journal
+
+from collector.params import CollectParams, frame_term
+from collector.probe.echo import Probe, Sampler
 from collector.records import RunRecord, SessionRecord, SessionStatus
-from collector.seeds import new_session_seed
+from collector.probe.seeds import new_session_seed
 
 if TYPE_CHECKING:
-    from collector.iris import Iris
-    from collector.judge import Judge
-    from collector.lm import LanguageModel
-    from collector.store import Store
+    from collector.iris.chroma import Iris
+    from collector.judge.judge import Judge
+    from collector.probe.lm import LanguageModel
+    from collector.db.store import Store
 
 FLUSH_SECONDS = 2.0
 OUTAGE_LIMIT_S = 300.0
@@ -156,7 +157,7 @@ class _Writer:
     def _stored(self, runs: list[RunRecord]) -> None:
         self.stored += len(runs)
         if self.iris is not None and self.lm is not None:
-            from collector.chains import embed_chains
+            from collector.iris.chains import embed_chains
 
             vectors = embed_chains(self.lm, [[self.anchor, *r.chain[1:]] for r in runs])
             self.iris.upsert_chains(self.lm.name, runs, vectors)
@@ -199,7 +200,7 @@ class _Writer:
             return
         import torch
 
-        from collector.chains import spread
+        from collector.iris.chains import spread
 
         if self.complete_spread:
             ids = [f"{self.session.session_id}:{n}" for n in range(1, self.session.runs_requested + 1)]

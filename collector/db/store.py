@@ -1,4 +1,4 @@
-"""All database access of the collector (psycopg 3). SQL lives in ``collector/sql/queries.sql``.
+"""All database access of the collector (psycopg 3). SQL lives in ``collector/db/sql/queries.sql``.
 
 A ``Store`` holds one connection in autocommit mode: every call is its own transaction, and
 ``write_runs`` commits a batch of runs together with their rounds in one transaction (COPY), so a
@@ -28,7 +28,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 
 import collector
-from collector.dsn import describe_dsn, mask_dsn, validate_dsn
+from collector.db.dsn import describe_dsn, mask_dsn, validate_dsn
 from collector.errors import DatabaseError, InputError, MartsNotBuilt, SessionNotFound
 from collector.records import RunRecord, SessionRecord, SessionStatus
 
@@ -56,8 +56,8 @@ _ROUND_TYPES = [
 
 @functools.cache
 def queries() -> dict[str, str]:
-    """The named blocks of ``collector/sql/queries.sql`` (comments and the final ``;`` removed)."""
-    text = importlib.resources.files(collector).joinpath("sql", "queries.sql").read_text(encoding="utf-8")
+    """The named blocks of ``collector/db/sql/queries.sql`` (comments and the final ``;`` removed)."""
+    text = importlib.resources.files("collector.db").joinpath("sql", "queries.sql").read_text(encoding="utf-8")
     blocks: dict[str, str] = {}
     name: str | None = None
     lines: list[str] = []

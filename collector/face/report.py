@@ -1,7 +1,7 @@
 """Display of mart rows: terminal tables and histograms, JSON and PNG charts.
 
 Nothing here computes a statistic: every number shown is a column of a dbt mart, read by
-``collector.store``. Bars are drawn from the mart's own shares.
+``collector.db.store``. Bars are drawn from the mart's own shares.
 """
 
 from __future__ import annotations

@@ -79,8 +79,8 @@ DsnOption = Annotated[
 
 def _open_store(dsn_option: str | None, *, announce: bool = True):
     """Connect to the configured database, starting the embedded server when none is configured."""
-    from collector.dsn import mask_dsn, resolve_dsn
-    from collector.store import Store
+    from collector.db.dsn import mask_dsn, resolve_dsn
+    from collector.db.store import Store
 
     dsn, source = resolve_dsn(dsn_option)
     if dsn is None:
@@ -96,7 +96,7 @@ def _open_store(dsn_option: str | None, *, announce: bool = True):
 
 def _libpq_env(dsn_option: str | None) -> dict[str, str]:
     """PG* variables for the configured server, or the embedded one (started if need be)."""
-    from collector.dsn import libpq_env, resolve_dsn
+    from collector.db.dsn import libpq_env, resolve_dsn
 
     resolved, _source = resolve_dsn(dsn_option)
     if resolved is None:
@@ -105,7 +105,7 @@ def _libpq_env(dsn_option: str | None) -> dict[str, str]:
 
 
 def _embedded():
-    from collector.embedded_pg import EmbeddedPostgres
+    from collector.db.embedded_pg import EmbeddedPostgres
     from collector.paths import data_dir
 
     return EmbeddedPostgres(data_dir())
@@ -119,7 +119,7 @@ IrisOption = Annotated[
 
 
 def _open_iris(server: str | None):
-    from collector.iris import Iris
+    from collector.iris.chroma import Iris
 
     return Iris.open(server)
 
@@ -180,9 +180,9 @@ def collect(
     if not 0 <= outage_limit <= 86400:
         raise InputError(f"--outage-limit must be between 0 and 86400 seconds, got {outage_limit}")
 
-    from collector.lm import resolve_device, resolve_dtype
-    from collector.model_source import resolve_model
-    from collector.vllm_backend import check_backend
+    from collector.probe.lm import resolve_device, resolve_dtype
+    from collector.probe.model_source import resolve_model
+    from collector.probe.vllm_backend import check_backend
 
     # fail fast on a bad device, backend or a missing model, before the database is touched
     resolve_dtype(dtype, resolve_device(device))
@@ -191,9 +191,9 @@ def collect(
     chains = None if no_iris else _open_iris(iris)
     with _open_store(dsn) as store:
         store.migrate()
-        from collector.collect import collect_session, new_session
-        from collector.judge import Judge
-        from collector.lm import LanguageModel
+        from collector.runner import collect_session, new_session
+        from collector.judge.judge import Judge
+        from collector.probe.lm import LanguageModel
 
         with err.status("Loading the model..."):
             lm = LanguageModel.load(model, device=device, dtype=dtype)
@@ -224,7 +224,7 @@ def _sampler(backend: str, lm):
     """None for the transformers decode loop (the probe's default), else the vLLM engine."""
     if backend != "vllm":
         return None
-    from collector.vllm_backend import VllmSampler
+    from collector.probe.vllm_backend import VllmSampler
 
     return VllmSampler(lm)
 
@@ -278,9 +278,9 @@ def resume(
     Example: nyx-collect resume 3f2a --json
     """
     from collector.errors import InputError, ModelError
-    from collector.liveness import session_state
-    from collector.lm import resolve_device, resolve_dtype
-    from collector.model_source import DEFAULT_MODEL_NAME
+    from collector.db.liveness import session_state
+    from collector.probe.lm import resolve_device, resolve_dtype
+    from collector.probe.model_source import DEFAULT_MODEL_NAME
 
     resolve_dtype(dtype, resolve_device(device))
     chains = None if no_iris else _open_iris(iris)
@@ -293,10 +293,10 @@ def resume(
         if state in ("running", "running elsewhere") and not force:
             raise InputError(f"session {row['session_id']} is {state} (pid {row['pid']} on {row['hostname']}): "
                              "wait for it, or pass --force if that collector is gone")
-        from collector.collect import collect_session, session_from_row
-        from collector.judge import Judge
-        from collector.lm import LanguageModel
-        from collector.vllm_backend import check_backend
+        from collector.runner import collect_session, session_from_row
+        from collector.judge.judge import Judge
+        from collector.probe.lm import LanguageModel
+        from collector.probe.vllm_backend import check_backend
 
         backend = check_backend(row.get("backend") or "transformers")
         spec = model or (None if row["model_name"] == DEFAULT_MODEL_NAME else row["model_name"])
@@ -329,7 +329,7 @@ def replay(
 
     Example: nyx-collect replay ~/.local/share/nyx/journal/3f2a...jsonl
     """
-    from collector.journal import Journal
+    from collector.db.journal import Journal
 
     runs = Journal(journal).read()
     with _open_store(dsn, announce=False) as store:
@@ -371,7 +371,7 @@ def sessions(
 
     Example: nyx-collect sessions --limit 5
     """
-    from collector.liveness import session_state
+    from collector.db.liveness import session_state
 
     with _open_store(dsn, announce=False) as store:
         store.migrate()
@@ -402,7 +402,7 @@ def stats(
 
     Example: nyx-collect stats latest --png depth.png
     """
-    from collector import report
+    from collector.face import report
 
     with _open_store(dsn, announce=False) as store:
         session_id = store.resolve_session(session)
@@ -430,7 +430,7 @@ def analyze(
 
     Example: nyx-collect analyze Aufhebung Vernunft --png terms.png
     """
-    from collector import report
+    from collector.face import report
     from collector.errors import MartsNotBuilt
 
     with _open_store(dsn, announce=False) as store:
@@ -477,7 +477,7 @@ def refresh(
     Example: nyx-collect refresh --every 60
     """
     from collector.errors import InputError
-    from collector.refresh import Refresher, RefreshFailed, find_project
+    from collector.db.refresh import Refresher, RefreshFailed, find_project
 
     if every is not None and not 0 <= every <= 86400:
         raise InputError(f"--every must be between 0 and 86400 seconds, got {every}")
@@ -528,8 +528,8 @@ def similar(
     if not 1 <= k <= 1000:
         raise InputError(f"-k must be between 1 and 1000, got {k}")
     store = _open_iris(iris)
-    from collector.chains import embed_chains
-    from collector.lm import LanguageModel
+    from collector.iris.chains import embed_chains
+    from collector.probe.lm import LanguageModel
 
     lm = LanguageModel.load(model)
     hits = store.similar(lm.name, embed_chains(lm, [[text]])[0], k=k, term=term)
