@@ -24,8 +24,8 @@ from pathlib import Path
 
 import torch
 
-from collector.errors import InputError, ModelError
-from collector.probe.model_source import ModelSource, one_line, quiet_transformers, resolve_model
+from collector.errors import InputError, ModelError, one_line
+from collector.probe.model_source import ModelSource, quiet_transformers, resolve_model
 from collector.paths import cache_dir
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,7 @@ import importlib.util
 import os
 from typing import TYPE_CHECKING
 
-from collector.errors import InputError, ModelError
-from collector.probe.model_source import one_line
+from collector.errors import InputError, ModelError, one_line
 from collector.probe.sampling import Generation, SamplingParams
 
 if TYPE_CHECKING:
