@@ -1,9 +1,15 @@
-"""One collection session: create the session row, run the probe, stream finished runs to the store.
+"""The workflow of a collection: what ``nyx-collect`` (and any other tool) calls to collect, resume,
+replay and look up, between the face (CLI, reports) and the rooms below it (probe, judge, db, iris).
 
-Finished runs are committed in one transaction per flush (COPY), at the latest every
-FLUSH_SECONDS and whenever a batch's worth has finished, never held to the end. Ctrl-C or SIGTERM
-writes what has finished, marks the session interrupted and re-raises; any other failure marks it
-failed with the error's first line.
+Each entry point takes plain options, returns summaries and raises the collector's own errors
+(``collector.errors``); none of them prints. Progress and status reach the caller through a
+:class:`Progress` it passes in (the CLI's draws a bar on stderr; the default shows nothing).
+
+One session: create (or reopen) its row, run the probe over the run numbers it still lacks, hand
+finished runs to the run sink (:mod:`collector.sink`), which commits them and then tells the chain
+index (:mod:`collector.iris.index`) and the progress display. Ctrl-C or SIGTERM writes what has
+finished, marks the session interrupted and raises :class:`~collector.errors.Interrupted`; any
+other failure marks it failed with the error's first line.
 """
 
 from __future__ import annotations
@@ -11,36 +17,54 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from collector import __version__
-from collector.judge.classifier import CLASSIFIER_VERSION
-from collector.errors import DatabaseError
-from collector.interrupts import INTERRUPTS
+from collector.db.connect import connect
 from collector.db.journal import Journal
-
-from collector.params import CollectParams, frame_term
-from collector.probe.echo import Probe, Sampler
-from collector.records import RunRecord, SessionRecord, SessionStatus
+from collector.errors import (DatabaseError, InputError, Interrupted, MartsNotBuilt, ModelError, RefreshFailed,
+                              SessionNotFound)
+from collector.interrupts import INTERRUPTS
+from collector.judge.classifier import CLASSIFIER_VERSION
+from collector.params import CollectParams
 from collector.probe.seeds import new_session_seed
+from collector.records import RunRecord, SessionRecord, SessionStatus
+from collector.sink import OUTAGE_LIMIT_S, RunSink, write_new_runs
 
 if TYPE_CHECKING:
-    from collector.iris.chroma import Iris
-    from collector.judge.judge import Judge
-    from collector.probe.lm import LanguageModel
+    from collector.db.refresh import RefreshResult
     from collector.db.store import Store
+    from collector.iris.chroma import ChainHit, Iris
+    from collector.iris.index import ChainIndex
+    from collector.judge.judge import Judge
+    from collector.probe.echo import Sampler
+    from collector.probe.lm import LanguageModel
 
-FLUSH_SECONDS = 2.0
-OUTAGE_LIMIT_S = 300.0
-"""How long the database may stay unreachable before the collector stops (runs are journaled)."""
-MAX_BACKOFF_S = 30.0
+__all__ = ["OUTAGE_LIMIT_S", "Progress", "ReplaySummary", "SessionReport", "SessionSummary", "TermAnalysis",
+           "analyze_terms", "collect_session", "collect_terms", "connect", "list_sessions", "load_probe",
+           "new_session", "refresh_marts", "replay_journal", "resume_session", "session_report", "similar_chains"]
 
-
-
-#: Called after every flush with (runs stored so far, runs requested).
+#: Called after every commit with (runs stored so far, runs requested).
 ProgressCallback = Callable[[int, int], None]
+
+
+class Progress:
+    """What a caller sees of a collection. This one shows nothing; the CLI's draws on stderr."""
+
+    def note(self, line: str) -> None:
+        """A status line (which database, which model)."""
+
+    def loading_model(self) -> AbstractContextManager[object]:
+        """Around loading the model."""
+        return nullcontext()
+
+    def session(self, label: str, total: int, completed: int) -> AbstractContextManager[ProgressCallback]:
+        """Around one session; the callback it yields hears (runs stored, runs requested)."""
+        return nullcontext(lambda done, total: None)
 
 
 @dataclass(frozen=True)
@@ -63,6 +87,15 @@ class SessionSummary:
             "depth_counts": {str(k): v for k, v in sorted(self.depth_counts.items())},
             "elapsed_s": round(self.elapsed_s, 3),
         }
+
+
+@dataclass(frozen=True)
+class ReplaySummary:
+    replayed: int
+    already_stored: int
+
+
+# --- the pieces of one session -------------------------------------------------------------------
 
 
 def new_session(term: str, params: CollectParams, lm: LanguageModel, backend: str = "transformers") -> SessionRecord:
@@ -91,132 +124,31 @@ def new_session(term: str, params: CollectParams, lm: LanguageModel, backend: st
     )
 
 
-class _Writer:
-    """Buffers finished runs and commits them in one transaction per flush.
+def session_from_row(row: dict, lm: LanguageModel) -> SessionRecord:
+    """The SessionRecord of a stored session, to resume it from this process with ``lm``."""
+    fields = {name: row[name] for name in SessionRecord.model_fields if name in row}
+    fields.update(hostname=socket.gethostname(), pid=os.getpid(), device=lm.device, dtype=lm.dtype)
+    return SessionRecord(**fields)
 
-    With iris, each flush also stores the runs' chain embeddings (after the runs are committed,
-    so ChromaDB never holds a chain that PostgreSQL does not) and keeps the vectors for the
-    session's semantic variance.
-    """
 
-    def __init__(self, store: Store, session: SessionRecord, on_progress: ProgressCallback | None,
-                 lm: LanguageModel | None = None, iris: Iris | None = None,
-                 outage_limit_s: float = OUTAGE_LIMIT_S):
-        self.store = store
-        self.session = session
-        self.flush_runs = session.batch_size
-        self.on_progress = on_progress
-        self.total = session.runs_requested
-        self.lm = lm
-        self.iris = iris
-        self.anchor = frame_term(session.prompt_template, session.term)
-        self.journal = Journal.for_session(session.session_id)
-        self.outage_limit_s = outage_limit_s
-        self.outage_since: float | None = None
-        self.backoff = 1.0
-        self.next_retry = 0.0
-        self.vectors: list = []
-        self.complete_spread = False  # resumed: the spread needs the earlier runs' vectors from iris
-        self.buffer: list[RunRecord] = []
-        self.stored = 0
-        self.last_flush = time.monotonic()
+def load_probe(model: str | None, device: str = "auto", dtype: str = "auto",
+               backend: str = "transformers") -> tuple[LanguageModel, Judge, Sampler | None]:
+    """The model, its judge, and the sampler of ``backend`` (None: the transformers decode loop)."""
+    from collector.judge.judge import Judge
+    from collector.probe.lm import LanguageModel
 
-    def add(self, runs: list[RunRecord]) -> None:
-        self.buffer.extend(runs)
-        if len(self.buffer) >= self.flush_runs or time.monotonic() - self.last_flush >= FLUSH_SECONDS:
-            self.flush()
+    lm = LanguageModel.load(model, device=device, dtype=dtype)
+    judge = Judge(lm)
+    sampler = None
+    if backend == "vllm":
+        from collector.probe.vllm_backend import VllmSampler
 
-    def flush(self) -> None:
-        with INTERRUPTS.shielded():
-            if self.buffer:
-                pending, self.buffer = self.buffer, []
-                if self.journal.pending or not self._write(pending):
-                    self.journal.append(pending)  # on disk before anything else happens
-                    self._recover(wait=False)
-            self.last_flush = time.monotonic()
+        sampler = VllmSampler(lm)
+    return lm, judge, sampler
 
-    def drain(self) -> None:
-        """At the end of a session: flush, then wait (with backoff, up to the outage limit) until
-        every journaled run is in the database."""
-        self.flush()
-        while self.journal.pending:
-            self._recover(wait=True)
 
-    def _write(self, runs: list[RunRecord]) -> bool:
-        """Store ``runs`` (one transaction); False when the connection is lost, so they get journaled."""
-        try:
-            self.store.write_runs(runs)
-        except DatabaseError:
-            if not self.store.connection_lost:
-                raise
-            self.outage_since = self.outage_since or time.monotonic()
-            return False
-        self._stored(runs)
-        return True
-
-    def _stored(self, runs: list[RunRecord]) -> None:
-        self.stored += len(runs)
-        if self.iris is not None and self.lm is not None:
-            from collector.iris.chains import embed_chains
-
-            vectors = embed_chains(self.lm, [[self.anchor, *r.chain[1:]] for r in runs])
-            self.iris.upsert_chains(self.lm.name, runs, vectors)
-            self.vectors.append(vectors)
-        if self.on_progress:
-            self.on_progress(self.stored, self.total)
-
-    def _recover(self, wait: bool) -> None:
-        """Reconnect when the backoff allows and load the journal; give up past the outage limit."""
-        now = time.monotonic()
-        if now < self.next_retry:
-            if not wait:
-                return
-            time.sleep(self.next_retry - now)
-        try:
-            self.store.reconnect()
-            journaled = self.journal.read()
-            done = self.store.stored_run_numbers(self.session.session_id)
-            todo = [r for r in journaled if r.run_number not in done]
-            if todo:
-                self.store.write_runs(todo)
-        except DatabaseError as exc:
-            down = time.monotonic() - (self.outage_since or time.monotonic())
-            if down > self.outage_limit_s:
-                raise DatabaseError(
-                    f"the database has been unreachable for {down:.0f} s; the finished runs are safe in "
-                    f"{self.journal.path}: load them with `nyx-collect replay {self.journal.path}`, then "
-                    f"`nyx-collect resume {self.session.session_id}` ({exc})"
-                ) from exc
-            self.backoff = min(self.backoff * 2, MAX_BACKOFF_S)
-            self.next_retry = time.monotonic() + self.backoff
-            return
-        self.journal.clear()
-        self.outage_since, self.backoff, self.next_retry = None, 1.0, 0.0
-        self._stored(todo)
-
-    def store_spread(self) -> None:
-        """Write the session's semantic variance (raw.session_semantic_variance) if chains were embedded."""
-        if self.iris is None:
-            return
-        import torch
-
-        from collector.iris.chains import spread
-
-        if self.complete_spread:
-            ids = [f"{self.session.session_id}:{n}" for n in range(1, self.session.runs_requested + 1)]
-            found = self.iris.get(self.session.model_name, ids)["embeddings"]
-            vectors = torch.tensor(found, dtype=torch.float32) if len(found) else None
-        else:
-            vectors = torch.cat(self.vectors) if self.vectors else None
-        if vectors is None or not len(vectors):
-            return
-        result = spread(vectors)
-        self.store.write_semantic_variance({
-            "session_id": self.session.session_id, "model_name": self.session.model_name,
-            "chains": result.chains, "dimensions": result.dimensions,
-            "mean_centroid_distance": result.mean_centroid_distance,
-            "mean_pairwise_cosine_distance": result.mean_pairwise_cosine_distance,
-        })
+def _nothing_to_resume(session_id: object) -> InputError:
+    return InputError(f"session {session_id} is completed: nothing to resume")
 
 
 def collect_session(
@@ -236,53 +168,76 @@ def collect_session(
 
     With ``resume``, the session already exists: it is marked running again and only its missing
     run numbers run, each from its own derived seed, so the completed session holds the same rows
-    an uninterrupted one would have.
+    an uninterrupted one would have. A KeyboardInterrupt is re-raised after the session is marked.
     """
+    from collector.probe.echo import Probe
+
     started = time.monotonic()
     if resume:
-        store.reopen_session(session.session_id, session.hostname, session.pid)
+        if not store.reopen_session(session.session_id, session.hostname, session.pid):
+            raise _nothing_to_resume(session.session_id)
         numbers = store.missing_run_numbers(session.session_id, session.runs_requested)
     else:
         store.create_session(session)
         numbers = list(range(1, session.runs_requested + 1))
-    writer = _Writer(store, session, on_progress, lm, iris, outage_limit_s)
-    writer.stored = session.runs_requested - len(numbers)
-    writer.complete_spread = resume
+    index = None
+    if iris is not None:
+        from collector.iris.index import ChainIndex
+
+        index = ChainIndex(iris, lm, session, resumed=resume)
+    stored = session.runs_requested - len(numbers)
+
+    def committed(runs: list[RunRecord]) -> None:
+        nonlocal stored
+        stored += len(runs)
+        if index is not None:
+            index.committed(runs)
+        if on_progress:
+            on_progress(stored, session.runs_requested)
+
+    sink = RunSink(store, session, committed, outage_limit_s)
     probe = Probe(lm, judge, session, sampler)
     try:
         for finished in probe.run(numbers, session.batch_size):
-            writer.add(finished)
-        writer.drain()
-        writer.store_spread()
+            sink.add(finished)
+        sink.drain()
+        _store_spread(store, session, index)
     except KeyboardInterrupt:
-        _close(store, session, writer, SessionStatus.INTERRUPTED, "interrupted by signal")
+        _close(store, session, sink, index, SessionStatus.INTERRUPTED, "interrupted by signal")
         raise
     except BaseException as exc:
-        _close(store, session, writer, SessionStatus.FAILED, f"{type(exc).__name__}: {exc}")
+        _close(store, session, sink, index, SessionStatus.FAILED, f"{type(exc).__name__}: {exc}")
         raise
     store.finish_session(session.session_id, SessionStatus.COMPLETED)
     return summarize(store, session, time.monotonic() - started)
 
 
-def _close(store: Store, session: SessionRecord, writer: _Writer, status: SessionStatus, error: str) -> None:
+def _store_spread(store: Store, session: SessionRecord, index: ChainIndex | None) -> None:
+    """Write the session's semantic variance (raw.session_semantic_variance) if chains were embedded."""
+    result = index.spread() if index is not None else None
+    if result is None:
+        return
+    store.write_semantic_variance({
+        "session_id": session.session_id, "model_name": session.model_name,
+        "chains": result.chains, "dimensions": result.dimensions,
+        "mean_centroid_distance": result.mean_centroid_distance,
+        "mean_pairwise_cosine_distance": result.mean_pairwise_cosine_distance,
+    })
+
+
+def _close(store: Store, session: SessionRecord, sink: RunSink, index: ChainIndex | None, status: SessionStatus,
+           error: str) -> None:
     """Keep every finished run and mark the session. A failure here must not hide the first one:
     with the database away, the runs stay in the journal and the session stays 'running' (stale)."""
     with INTERRUPTS.shielded():
         try:
-            writer.flush()
-            if not writer.journal.pending:
-                writer.store_spread()
+            sink.flush()
+            if not sink.pending:
+                _store_spread(store, session, index)
             store.finish_session(session.session_id, status, error=error.splitlines()[0][:500] if error else None)
         except DatabaseError:
             if not store.connection_lost:
                 raise
-
-
-def session_from_row(row: dict, lm: LanguageModel) -> SessionRecord:
-    """The SessionRecord of a stored session, to resume it from this process with ``lm``."""
-    fields = {name: row[name] for name in SessionRecord.model_fields if name in row}
-    fields.update(hostname=socket.gethostname(), pid=os.getpid(), device=lm.device, dtype=lm.dtype)
-    return SessionRecord(**fields)
 
 
 def summarize(store: Store, session: SessionRecord, elapsed_s: float) -> SessionSummary:
@@ -297,3 +252,218 @@ def summarize(store: Store, session: SessionRecord, elapsed_s: float) -> Session
         depth_counts={d: counts.get(d, 0) for d in range(4)},
         elapsed_s=elapsed_s,
     )
+
+
+def _open_iris(server: str | None, use_iris: bool) -> Iris | None:
+    if not use_iris:
+        return None
+    from collector.iris.chroma import Iris
+
+    return Iris.open(server)
+
+
+def _interrupted(store: Store, session: SessionRecord, message: str) -> Interrupted:
+    return Interrupted(message.format(kept=store.count_runs(session.session_id), session=session))
+
+
+# --- the workflows -------------------------------------------------------------------------------
+
+
+def collect_terms(
+    terms: list[str],
+    params: CollectParams,
+    *,
+    model: str | None = None,
+    device: str = "auto",
+    dtype: str = "auto",
+    backend: str = "transformers",
+    dsn: str | None = None,
+    iris: str | None = None,
+    use_iris: bool = True,
+    outage_limit_s: float = OUTAGE_LIMIT_S,
+    progress: Progress | None = None,
+) -> Iterator[SessionSummary]:
+    """Collect one session per term with the validated ``params``; yield each session's summary as it
+    finishes. Bad options, a bad device or backend and a missing model fail before the database
+    is touched. Ctrl-C raises Interrupted, naming the session and the runs it kept.
+    """
+    from collector.probe.lm import resolve_device, resolve_dtype
+    from collector.probe.model_source import resolve_model
+    from collector.probe.vllm_backend import check_backend
+
+    progress = progress or Progress()
+    if not 0 <= outage_limit_s <= 86400:
+        raise InputError(f"--outage-limit must be between 0 and 86400 seconds, got {outage_limit_s}")
+    resolve_dtype(dtype, resolve_device(device))
+    backend = check_backend(backend)
+    resolve_model(model)
+    chains = _open_iris(iris, use_iris)
+    with connect(dsn, on_note=progress.note) as store:
+        store.migrate()
+        with progress.loading_model():
+            lm, judge, sampler = load_probe(model, device, dtype, backend)
+        progress.note(f"Model {lm.name} on {lm.device} ({lm.dtype}, {backend})")
+        for term in terms:
+            session = new_session(term, params, lm, backend)
+            with progress.session(term, session.runs_requested, 0) as advance:
+                try:
+                    summary = collect_session(store, lm, judge, session, on_progress=advance, iris=chains,
+                                              outage_limit_s=outage_limit_s, sampler=sampler)
+                except KeyboardInterrupt:
+                    raise _interrupted(store, session, "interrupted: session {session.session_id} "
+                                       "({session.term}) kept {kept} of {session.runs_requested} runs "
+                                       "and is marked interrupted") from None
+            yield summary
+
+
+def resume_session(
+    ref: str,
+    *,
+    model: str | None = None,
+    device: str = "auto",
+    dtype: str = "auto",
+    force: bool = False,
+    dsn: str | None = None,
+    iris: str | None = None,
+    use_iris: bool = True,
+    progress: Progress | None = None,
+) -> SessionSummary:
+    """Run exactly the missing runs of an interrupted, failed or stale session (id, unique prefix or
+    ``latest``) with the model it was collected with; refuse a completed one, and one whose
+    collector may still run unless ``force``."""
+    from collector.db.liveness import session_state
+    from collector.probe.lm import resolve_device, resolve_dtype
+    from collector.probe.model_source import DEFAULT_MODEL_NAME
+    from collector.probe.vllm_backend import check_backend
+
+    progress = progress or Progress()
+    resolve_dtype(dtype, resolve_device(device))
+    chains = _open_iris(iris, use_iris)
+    with connect(dsn) as store:
+        store.migrate()
+        row = store.get_session(store.resolve_session(ref))
+        state = session_state(row)
+        if state == "completed":
+            raise _nothing_to_resume(row["session_id"])
+        if state in ("running", "running elsewhere") and not force:
+            raise InputError(f"session {row['session_id']} is {state} (pid {row['pid']} on {row['hostname']}): "
+                             "wait for it, or pass --force if that collector is gone")
+        backend = check_backend(row.get("backend") or "transformers")
+        spec = model or (None if row["model_name"] == DEFAULT_MODEL_NAME else row["model_name"])
+        with progress.loading_model():
+            lm, judge, sampler = load_probe(spec, device, dtype, backend)
+        if lm.revision != row["model_revision"]:
+            raise ModelError(f"{lm.name} has revision {lm.revision}, the session was collected with "
+                             f"{row['model_revision']}: pass --model with the original weights")
+        session = session_from_row(row, lm)
+        with progress.session(f"{session.term} (resume)", session.runs_requested, row["runs_stored"]) as advance:
+            try:
+                return collect_session(store, lm, judge, session, iris=chains, resume=True, sampler=sampler,
+                                       on_progress=advance)
+            except KeyboardInterrupt:
+                raise _interrupted(store, session, "interrupted: session {session.session_id} kept "
+                                   "{kept} of {session.runs_requested} runs") from None
+
+
+def replay_journal(path: Path, *, dsn: str | None = None) -> ReplaySummary:
+    """Load the runs of a journal written during an outage; runs already stored are skipped, so
+    replaying twice is harmless. SessionNotFound when the database lacks a session of the journal."""
+    runs = Journal(path).read()
+    with connect(dsn) as store:
+        store.migrate()
+        for session_id in sorted({r.session_id for r in runs}, key=str):
+            if store.get_session(session_id) is None:
+                raise SessionNotFound(f"journal {path} holds runs of session {session_id}, which this database lacks")
+        new = write_new_runs(store, runs)
+    return ReplaySummary(replayed=len(new), already_stored=len(runs) - len(new))
+
+
+def similar_chains(text: str, *, k: int = 10, term: str | None = None, model: str | None = None,
+                   iris: str | None = None) -> list[ChainHit]:
+    """The ``k`` stored chains nearest to ``text`` in ``model``'s embedding space (iris)."""
+    from collector.iris.chains import embed_chains
+    from collector.probe.lm import LanguageModel
+
+    if not text.strip():
+        raise InputError("the text to look up is blank")
+    if not 1 <= k <= 1000:
+        raise InputError(f"-k must be between 1 and 1000, got {k}")
+    chains = _open_iris(iris, True)
+    lm = LanguageModel.load(model)
+    return chains.similar(lm.name, embed_chains(lm, [[text]])[0], k=k, term=term)
+
+
+def refresh_marts(*, every: float | None = None, times: int | None = None, full_refresh: bool = False,
+                  project_dir: Path | None = None) -> Iterator[RefreshResult]:
+    """Refresh the dbt models and data tests once, or every ``every`` seconds (``times`` at most);
+    yield each result. dbt reads the server from the PG* variables of the process environment.
+    A failed refresh raises RefreshFailed when it runs once; on a timer the next one follows."""
+    from collector.db.refresh import Refresher, find_project
+
+    if every is not None and not 0 <= every <= 86400:
+        raise InputError(f"--every must be between 0 and 86400 seconds, got {every}")
+    if times is not None and times < 1:
+        raise InputError(f"--times must be at least 1, got {times}")
+    limit = times if times is not None else (None if every is not None else 1)
+    refresher = Refresher(find_project(project_dir))
+    done = 0
+    try:
+        while True:
+            result = refresher.run(full_refresh=full_refresh and done == 0)
+            done += 1
+            yield result
+            if not result.ok and every is None:
+                raise RefreshFailed(f"{len(result.failed)} node(s) failed: {', '.join(result.failed[:5])}")
+            if limit is not None and done >= limit:
+                break
+            time.sleep(every or 0)
+    except KeyboardInterrupt:
+        raise Interrupted(f"stopped after {done} refresh(es)") from None
+
+
+# --- reading what was collected ------------------------------------------------------------------
+
+
+def list_sessions(*, limit: int = 20, dsn: str | None = None) -> list[dict]:
+    """The newest sessions, each row with its ``state`` (a running one whose collector is gone: 'stale')."""
+    from collector.db.liveness import session_state
+
+    with connect(dsn) as store:
+        store.migrate()
+        rows = store.list_sessions(limit=limit)
+    return [{**row, "state": session_state(row)} for row in rows]
+
+
+@dataclass(frozen=True)
+class SessionReport:
+    stats: dict
+    patterns: list[dict]
+
+
+def session_report(ref: str, *, dsn: str | None = None) -> SessionReport:
+    """A session's row of marts.session_stats and its term's most frequent echo-type sequences."""
+    with connect(dsn) as store:
+        row = store.session_stats(store.resolve_session(ref))
+        return SessionReport(row, store.top_patterns(row["term"], row["model_name"]))
+
+
+@dataclass(frozen=True)
+class TermAnalysis:
+    distributions: list[dict]
+    comparisons: list[dict]
+    sessions: list[dict]
+
+
+def analyze_terms(terms: list[str], *, model: str | None = None, dsn: str | None = None) -> TermAnalysis:
+    """The marts' depth distributions and comparisons of ``terms``; MartsNotBuilt for a term they lack."""
+    with connect(dsn) as store:
+        found = TermAnalysis(store.term_distributions(terms, model), store.term_comparisons(terms, model),
+                             store.session_comparisons(terms, model))
+    missing = [t for t in terms if t not in {r["term"] for r in found.distributions}]
+    if missing:
+        raise MartsNotBuilt(
+            f"no data in the marts for {', '.join(repr(t) for t in missing)}"
+            + (f" with model {model!r}" if model else "")
+            + ": collect it with nyx-collect, then run `dbt build`"
+        )
+    return found

@@ -486,11 +486,11 @@ class Store:
                          f"cannot list the missing runs of session {session_id}")
         return [r["run_number"] for r in rows]
 
-    def reopen_session(self, session_id: uuid.UUID, hostname: str, pid: int) -> None:
-        """Mark an unfinished session running again (by this process) before resuming it."""
+    def reopen_session(self, session_id: uuid.UUID, hostname: str, pid: int) -> bool:
+        """Mark an unfinished session running again (by this process) before resuming it; False when
+        it is completed (then nothing changes)."""
         params = {"session_id": session_id, "hostname": hostname, "pid": pid}
-        if self._one("reopen_session", params, f"cannot reopen session {session_id}") is None:
-            raise InputError(f"session {session_id} is completed: nothing to resume")
+        return self._one("reopen_session", params, f"cannot reopen session {session_id}") is not None
 
     # -- messages between the partnership and the nimmerverse -----------------------------
 

@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -20,7 +19,7 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from collector import __version__
-from collector.errors import CollectorError, Interrupted
+from collector.errors import CollectorError
 from collector.params import DEFAULT_PROMPT_TEMPLATE
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -78,37 +77,16 @@ DsnOption = Annotated[
 
 
 def _open_store(dsn_option: str | None, *, announce: bool = True):
-    """Connect to the configured database, starting the embedded server when none is configured."""
-    from collector.db.dsn import mask_dsn, resolve_dsn
-    from collector.db.store import Store
+    """The configured database, or the embedded server (started if need be)."""
+    from collector.runner import connect
 
-    dsn, source = resolve_dsn(dsn_option)
-    if dsn is None:
-        dsn = _embedded().ensure_running()
-        note = f"Using the embedded PostgreSQL server: psql '{dsn}'"
-    else:
-        note = f"Using PostgreSQL from {source}: {mask_dsn(dsn) or '(libpq environment)'}"
-    store = Store.connect(dsn)
-    if announce:
-        err.print(note)
-    return store
-
-
-def _libpq_env(dsn_option: str | None) -> dict[str, str]:
-    """PG* variables for the configured server, or the embedded one (started if need be)."""
-    from collector.db.dsn import libpq_env, resolve_dsn
-
-    resolved, _source = resolve_dsn(dsn_option)
-    if resolved is None:
-        resolved = _embedded().ensure_running()
-    return libpq_env(resolved)
+    return connect(dsn_option, on_note=err.print if announce else None)
 
 
 def _embedded():
-    from collector.db.embedded_pg import EmbeddedPostgres
-    from collector.paths import data_dir
+    from collector.db.connect import embedded
 
-    return EmbeddedPostgres(data_dir())
+    return embedded()
 
 
 IrisOption = Annotated[
@@ -116,12 +94,6 @@ IrisOption = Annotated[
     typer.Option("--iris", help="ChromaDB server host:port (else $IRIS_URL, else an embedded store in the data dir).",
                  show_default=False),
 ]
-
-
-def _open_iris(server: str | None):
-    from collector.iris.chroma import Iris
-
-    return Iris.open(server)
 
 
 # --- collect -------------------------------------------------------------------------------------
@@ -169,81 +141,19 @@ def collect(
 
     Example: nyx-collect Aufhebung --runs 1000 --seed 7
     """
-    from collector.errors import InputError
+    from collector.face.progress import ConsoleProgress
     from collector.params import gather_terms, validate_params
+    from collector.runner import collect_terms
 
     params = validate_params(
         runs=runs, temperature=temperature, top_p=top_p, top_k=top_k, max_rounds=max_rounds,
         max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, prompt_template=prompt_template,
     )
     all_terms = gather_terms(terms or [], terms_file, champions)
-    if not 0 <= outage_limit <= 86400:
-        raise InputError(f"--outage-limit must be between 0 and 86400 seconds, got {outage_limit}")
-
-    from collector.probe.lm import resolve_device, resolve_dtype
-    from collector.probe.model_source import resolve_model
-    from collector.probe.vllm_backend import check_backend
-
-    # fail fast on a bad device, backend or a missing model, before the database is touched
-    resolve_dtype(dtype, resolve_device(device))
-    backend = check_backend(backend)
-    resolve_model(model)
-    chains = None if no_iris else _open_iris(iris)
-    with _open_store(dsn) as store:
-        store.migrate()
-        from collector.runner import collect_session, new_session
-        from collector.judge.judge import Judge
-        from collector.probe.lm import LanguageModel
-
-        with err.status("Loading the model..."):
-            lm = LanguageModel.load(model, device=device, dtype=dtype)
-            judge = Judge(lm)
-            sampler = _sampler(backend, lm)
-        err.print(f"Model {lm.name} on {lm.device} ({lm.dtype}, {backend})")
-        for term in all_terms:
-            session = new_session(term, params, lm, backend)
-            with _progress(quiet) as progress:
-                task = progress.add_task(term, total=session.runs_requested)
-
-                def advance(done: int, total: int, task=task) -> None:
-                    progress.update(task, completed=done)
-
-                try:
-                    summary = collect_session(store, lm, judge, session, on_progress=advance, iris=chains,
-                                              outage_limit_s=outage_limit, sampler=sampler)
-                except KeyboardInterrupt:
-                    stored = store.count_runs(session.session_id)
-                    raise Interrupted(
-                        f"interrupted: session {session.session_id} ({term}) kept {stored} of "
-                        f"{session.runs_requested} runs and is marked interrupted"
-                    ) from None
-            _print_summary(summary, as_json)
-
-
-def _sampler(backend: str, lm):
-    """None for the transformers decode loop (the probe's default), else the vLLM engine."""
-    if backend != "vllm":
-        return None
-    from collector.probe.vllm_backend import VllmSampler
-
-    return VllmSampler(lm)
-
-
-def _progress(quiet: bool):
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
-
-    class _Rate(TextColumn):
-        def render(self, task):  # runs per second over the whole task so far
-            elapsed = task.elapsed or 0
-            rate = task.completed / elapsed if elapsed > 0 else 0.0
-            return super().render(task).__class__(f"{rate:6.1f} runs/s")
-
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
-        _Rate(""), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-        console=err, disable=quiet, transient=False,
-    )
+    for summary in collect_terms(all_terms, params, model=model, device=device, dtype=dtype, backend=backend,
+                                 dsn=dsn, iris=iris, use_iris=not no_iris, outage_limit_s=outage_limit,
+                                 progress=ConsoleProgress(err, quiet=quiet)):
+        _print_summary(summary, as_json)
 
 
 def _print_summary(summary, as_json: bool) -> None:
@@ -277,46 +187,11 @@ def resume(
 
     Example: nyx-collect resume 3f2a --json
     """
-    from collector.errors import InputError, ModelError
-    from collector.db.liveness import session_state
-    from collector.probe.lm import resolve_device, resolve_dtype
-    from collector.probe.model_source import DEFAULT_MODEL_NAME
+    from collector.face.progress import ConsoleProgress
+    from collector.runner import resume_session
 
-    resolve_dtype(dtype, resolve_device(device))
-    chains = None if no_iris else _open_iris(iris)
-    with _open_store(dsn, announce=False) as store:
-        store.migrate()
-        row = store.get_session(store.resolve_session(session))
-        state = session_state(row)
-        if state == "completed":
-            raise InputError(f"session {row['session_id']} is completed: nothing to resume")
-        if state in ("running", "running elsewhere") and not force:
-            raise InputError(f"session {row['session_id']} is {state} (pid {row['pid']} on {row['hostname']}): "
-                             "wait for it, or pass --force if that collector is gone")
-        from collector.runner import collect_session, session_from_row
-        from collector.judge.judge import Judge
-        from collector.probe.lm import LanguageModel
-        from collector.probe.vllm_backend import check_backend
-
-        backend = check_backend(row.get("backend") or "transformers")
-        spec = model or (None if row["model_name"] == DEFAULT_MODEL_NAME else row["model_name"])
-        with err.status("Loading the model..."):
-            lm = LanguageModel.load(spec, device=device, dtype=dtype)
-            judge = Judge(lm)
-            sampler = _sampler(backend, lm)
-        if lm.revision != row["model_revision"]:
-            raise ModelError(f"{lm.name} has revision {lm.revision}, the session was collected with "
-                             f"{row['model_revision']}: pass --model with the original weights")
-        record = session_from_row(row, lm)
-        with _progress(quiet) as progress:
-            task = progress.add_task(f"{record.term} (resume)", total=record.runs_requested,
-                                     completed=row["runs_stored"])
-            try:
-                summary = collect_session(store, lm, judge, record, iris=chains, resume=True, sampler=sampler,
-                                          on_progress=lambda done, total: progress.update(task, completed=done))
-            except KeyboardInterrupt:
-                raise Interrupted(f"interrupted: session {record.session_id} kept "
-                                  f"{store.count_runs(record.session_id)} of {record.runs_requested} runs") from None
+    summary = resume_session(session, model=model, device=device, dtype=dtype, force=force, dsn=dsn, iris=iris,
+                             use_iris=not no_iris, progress=ConsoleProgress(err, quiet=quiet))
     _print_summary(summary, as_json)
 
 
@@ -329,22 +204,10 @@ def replay(
 
     Example: nyx-collect replay ~/.local/share/nyx/journal/3f2a...jsonl
     """
-    from collector.db.journal import Journal
+    from collector.runner import replay_journal
 
-    runs = Journal(journal).read()
-    with _open_store(dsn, announce=False) as store:
-        store.migrate()
-        new = []
-        for session_id in sorted({r.session_id for r in runs}, key=str):
-            if store.get_session(session_id) is None:
-                from collector.errors import SessionNotFound
-
-                raise SessionNotFound(f"journal {journal} holds runs of session {session_id}, which this database lacks")
-            done = store.stored_run_numbers(session_id)
-            new += [r for r in runs if r.session_id == session_id and r.run_number not in done]
-        if new:
-            store.write_runs(new)
-    typer.echo(f"replayed {len(new)} run(s); {len(runs) - len(new)} already stored")
+    done = replay_journal(journal, dsn=dsn)
+    typer.echo(f"replayed {done.replayed} run(s); {done.already_stored} already stored")
 
 
 # --- migrate and sessions ------------------------------------------------------------------------
@@ -371,17 +234,13 @@ def sessions(
 
     Example: nyx-collect sessions --limit 5
     """
-    from collector.db.liveness import session_state
+    from collector.runner import list_sessions
 
-    with _open_store(dsn, announce=False) as store:
-        store.migrate()
-        rows = store.list_sessions(limit=limit)
-    for row in rows:
-        state = session_state(row)
+    for row in list_sessions(limit=limit, dsn=dsn):
         if as_json:
-            typer.echo(json.dumps({**row, "state": state}, default=str, ensure_ascii=False))
+            typer.echo(json.dumps(row, default=str, ensure_ascii=False))
         else:
-            typer.echo(f"{row['session_id']}  {state:<11}  {row['runs_stored']:>6}/{row['runs_requested']:<6}"
+            typer.echo(f"{row['session_id']}  {row['state']:<11}  {row['runs_stored']:>6}/{row['runs_requested']:<6}"
                        f"  {str(row['started_at'])[:19]}  {row['term']}")
 
 
@@ -403,18 +262,17 @@ def stats(
     Example: nyx-collect stats latest --png depth.png
     """
     from collector.face import report
+    from collector.runner import session_report
 
-    with _open_store(dsn, announce=False) as store:
-        session_id = store.resolve_session(session)
-        row = store.session_stats(session_id)
-        patterns = store.top_patterns(row["term"], row["model_name"])
+    found = session_report(session, dsn=dsn)
+    row = found.stats
     if png is not None:
         report.write_depth_chart(png, [row], lambda r: f"{r['term']} ({str(r['session_id'])[:8]})",
                                  "Depth distribution")
     if as_json:
         typer.echo(report.to_json(row))
     else:
-        report.print_session(_out(), row, patterns)
+        report.print_session(_out(), row, found.patterns)
 
 
 @app.command("analyze")
@@ -431,27 +289,17 @@ def analyze(
     Example: nyx-collect analyze Aufhebung Vernunft --png terms.png
     """
     from collector.face import report
-    from collector.errors import MartsNotBuilt
+    from collector.runner import analyze_terms
 
-    with _open_store(dsn, announce=False) as store:
-        distributions = store.term_distributions(terms, model)
-        comparisons = store.term_comparisons(terms, model)
-        sessions = store.session_comparisons(terms, model)
-    missing = [t for t in terms if t not in {r["term"] for r in distributions}]
-    if missing:
-        raise MartsNotBuilt(
-            f"no data in the marts for {', '.join(repr(t) for t in missing)}"
-            + (f" with model {model!r}" if model else "")
-            + ": collect it with nyx-collect, then run `dbt build`"
-        )
+    found = analyze_terms(terms, model=model, dsn=dsn)
     if png is not None:
-        report.write_depth_chart(png, distributions, lambda r: f"{r['term']} ({r['model_name']})",
+        report.write_depth_chart(png, found.distributions, lambda r: f"{r['term']} ({r['model_name']})",
                                  "Depth distribution per term")
     if as_json:
-        typer.echo(report.to_json({"distributions": distributions, "comparisons": comparisons,
-                                   "sessions": sessions}))
+        typer.echo(report.to_json({"distributions": found.distributions, "comparisons": found.comparisons,
+                                   "sessions": found.sessions}))
     else:
-        report.print_analysis(_out(), distributions, comparisons, sessions)
+        report.print_analysis(_out(), found.distributions, found.comparisons, found.sessions)
 
 
 def _out() -> Console:
@@ -476,31 +324,14 @@ def refresh(
 
     Example: nyx-collect refresh --every 60
     """
-    from collector.errors import InputError
-    from collector.db.refresh import Refresher, RefreshFailed, find_project
+    from collector.db.connect import connection_env
+    from collector.runner import refresh_marts
 
-    if every is not None and not 0 <= every <= 86400:
-        raise InputError(f"--every must be between 0 and 86400 seconds, got {every}")
-    if times is not None and times < 1:
-        raise InputError(f"--times must be at least 1, got {times}")
-    limit = times if times is not None else (None if every is not None else 1)
-    project = find_project(project_dir)
-    refresher = Refresher(project, _libpq_env(dsn))
-    done = 0
-    try:
-        while True:
-            result = refresher.run(full_refresh=full_refresh and done == 0)
-            done += 1
-            typer.echo(result.line())
-            if not result.ok and every is None:
-                raise RefreshFailed(f"{len(result.failed)} node(s) failed: {', '.join(result.failed[:5])}")
-            if not result.ok:
-                err.print(f"failed: {', '.join(result.failed[:5])}")
-            if limit is not None and done >= limit:
-                break
-            time.sleep(every or 0)
-    except KeyboardInterrupt:
-        raise Interrupted(f"stopped after {done} refresh(es)") from None
+    os.environ.update(connection_env(dsn))  # dbt, in this process, reads its server from PG* (see db.refresh)
+    for result in refresh_marts(every=every, times=times, full_refresh=full_refresh, project_dir=project_dir):
+        typer.echo(result.line())
+        if not result.ok and every is not None:
+            err.print(f"failed: {', '.join(result.failed[:5])}")
 
 
 # --- iris and messages ---------------------------------------------------------------------------
@@ -521,18 +352,9 @@ def similar(
 
     Example: nyx-collect similar "cancelled and preserved" --term Aufhebung -k 5
     """
-    from collector.errors import InputError
+    from collector.runner import similar_chains
 
-    if not text.strip():
-        raise InputError("the text to look up is blank")
-    if not 1 <= k <= 1000:
-        raise InputError(f"-k must be between 1 and 1000, got {k}")
-    store = _open_iris(iris)
-    from collector.iris.chains import embed_chains
-    from collector.probe.lm import LanguageModel
-
-    lm = LanguageModel.load(model)
-    hits = store.similar(lm.name, embed_chains(lm, [[text]])[0], k=k, term=term)
+    hits = similar_chains(text, k=k, term=term, model=model, iris=iris)
     for hit in hits:
         if as_json:
             typer.echo(hit.model_dump_json())
@@ -641,7 +463,9 @@ def db_env(dsn: DsnOption = None) -> None:
     """
     import shlex
 
-    for name, value in _libpq_env(dsn).items():
+    from collector.db.connect import connection_env
+
+    for name, value in connection_env(dsn).items():
         typer.echo(f"export {name}={shlex.quote(value)}")
 
 

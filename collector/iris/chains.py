@@ -24,6 +24,12 @@ def _unit(x: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.normalize(x, dim=-1)
 
 
+def chain_texts(anchor: str, chain: Sequence[str]) -> list[str]:
+    """The texts a stored chain is embedded from: the framed term (``anchor``, the round-1 prompt)
+    in place of the bare term, then the accepted completions."""
+    return [anchor, *chain[1:]]
+
+
 def embed_chains(lm: LanguageModel, chains: Sequence[Sequence[str]]) -> torch.Tensor:
     """One unit vector per chain (rows), float32 on the CPU; each chain is a list of texts."""
     texts = list(dict.fromkeys(t for chain in chains for t in chain))
