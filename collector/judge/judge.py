@@ -4,32 +4,27 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from collector.judge.classifier import DEFAULT_THRESHOLDS, Thresholds, classify, text_features
+from collector.judge.classifier import DEFAULT_THRESHOLDS, TextFeatures, Thresholds, classify, text_features
 from collector.probe.lm import LanguageModel, similarity
 from collector.records import EchoType, JudgeItem
+
 
 @dataclass(frozen=True)
 class Verdict:
     """The echo type of one completion and every feature it was decided on."""
 
     echo_type: EchoType
-    n_words: int
-    distinct_ratio: float
-    nonletter_ratio: float
-    content_words: int
-    new_stems: int
-    novelty: float
+    text: TextFeatures
     sim_term: float | None
     sim_prev: float | None
 
     @property
     def features(self) -> dict[str, float | int | None]:
         """The numeric features by name (see :data:`FEATURE_NAMES`)."""
-        values = asdict(self)
-        return {name: values[name] for name in FEATURE_NAMES}
+        return {**asdict(self.text), "sim_term": self.sim_term, "sim_prev": self.sim_prev}
 
 
-FEATURE_NAMES = tuple(f.name for f in fields(Verdict) if f.name != "echo_type")
+FEATURE_NAMES = (*(f.name for f in fields(TextFeatures)), "sim_term", "sim_prev")
 """The numeric features of a verdict: columns of raw.probe_rounds, fields of RoundRecord."""
 
 
@@ -56,5 +51,5 @@ class Judge:
         for item, st, sp in zip(items, sim_term, sim_prev, strict=True):
             tf = text_features(item.text, item.history)
             echo_type = classify(tf, st, sp, self.thresholds, first_round=item.prev == item.anchor)
-            verdicts.append(Verdict(echo_type=echo_type, **asdict(tf), sim_term=st, sim_prev=sp))
+            verdicts.append(Verdict(echo_type=echo_type, text=tf, sim_term=st, sim_prev=sp))
         return verdicts
