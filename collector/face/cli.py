@@ -20,9 +20,10 @@ from typer.core import TyperGroup
 
 from collector import __version__
 from collector.errors import CollectorError
+from collector.face.cli_db import db_app
+from collector.face.cli_messages import message_app
+from collector.face.options import DsnOption, IrisOption, JsonLinesOption, err, open_store
 from collector.params import DEFAULT_PROMPT_TEMPLATE
-
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class _TermFirstGroup(TyperGroup):
@@ -48,9 +49,8 @@ app = typer.Typer(
     help="Run the echo probe many times per term and stream every run into PostgreSQL.\n\n"
     "Example: nyx-collect Aufhebung --runs 1000",
 )
-db_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                     help="Manage the embedded PostgreSQL server (used when no DSN is configured).")
 app.add_typer(db_app, name="db")
+app.add_typer(message_app, name="message")
 
 
 def _version(value: bool) -> None:
@@ -65,35 +65,6 @@ def _root(
                                           help="Print the version and exit.")] = False,
 ) -> None:
     """Run the echo probe many times per term and stream every run into PostgreSQL."""
-
-
-# --- database connection -------------------------------------------------------------------------
-
-DsnOption = Annotated[
-    Optional[str],
-    typer.Option("--dsn", help="PostgreSQL DSN (else $PHOEBE_DSN, else PG* variables, else the embedded server).",
-                 show_default=False),
-]
-
-
-def _open_store(dsn_option: str | None, *, announce: bool = True):
-    """The configured database, or the embedded server (started if need be)."""
-    from collector.runner import connect
-
-    return connect(dsn_option, on_note=err.print if announce else None)
-
-
-def _embedded():
-    from collector.db.connect import embedded
-
-    return embedded()
-
-
-IrisOption = Annotated[
-    Optional[str],
-    typer.Option("--iris", help="ChromaDB server host:port (else $IRIS_URL, else an embedded store in the data dir).",
-                 show_default=False),
-]
 
 
 # --- collect -------------------------------------------------------------------------------------
@@ -219,7 +190,7 @@ def migrate(dsn: DsnOption = None) -> None:
 
     Example: nyx-collect migrate --dsn postgresql://nyx@phoebe/nyx
     """
-    with _open_store(dsn) as store:
+    with open_store(dsn) as store:
         applied = store.migrate()
     typer.echo("\n".join(f"applied {m}" for m in applied) if applied else "database is up to date")
 
@@ -228,7 +199,7 @@ def migrate(dsn: DsnOption = None) -> None:
 def sessions(
     dsn: DsnOption = None,
     limit: Annotated[int, typer.Option(help="Show the newest N sessions.")] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
+    as_json: JsonLinesOption = False,
 ) -> None:
     """List sessions with their state (a running session whose collector is gone is 'stale') and runs stored / requested.
 
@@ -346,7 +317,7 @@ def similar(
     model: Annotated[Optional[str], typer.Option(help="Model whose chains to search (default: SmolLM2).",
                                                  show_default=False)] = None,
     iris: IrisOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
+    as_json: JsonLinesOption = False,
 ) -> None:
     """List the stored chains nearest to TEXT in the model's embedding space.
 
@@ -362,111 +333,6 @@ def similar(
             first = hit.document.splitlines()[1] if "\n" in hit.document else hit.document
             typer.echo(f"{hit.distance:.4f}  {hit.session_id}  run {hit.run_number:<5} depth {hit.depth}  "
                        f"{hit.term}  {hit.echo_types}  {first[:80]}")
-
-
-message_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                          help="Messages between the partnership and the nimmerverse (stored in phoebe).")
-app.add_typer(message_app, name="message")
-
-DirectionOption = Annotated[str, typer.Option("--to", help="nimmerverse or partnership.")]
-
-
-@message_app.command("write")
-def message_write(
-    text: Annotated[str, typer.Argument(help="The message.")],
-    to: DirectionOption = "nimmerverse",
-    message_type: Annotated[str, typer.Option("--type", help="Message type (checked by the database).")]
-    = "research_direction",
-    dsn: DsnOption = None,
-) -> None:
-    """Store a message; prints its id and timestamp.
-
-    Example: nyx-collect message write --to nimmerverse --type research_direction "probe Dasein next"
-    """
-    from collector.api import Phoebe
-
-    with Phoebe.from_store(_open_store(dsn, announce=False)) as phoebe:
-        stored = phoebe.write_message(to=to, message_type=message_type, message=text)
-    typer.echo(f"{stored.id}  {stored.timestamp.isoformat()}")
-
-
-@message_app.command("read")
-def message_read(
-    to: DirectionOption = "nimmerverse",
-    limit: Annotated[int, typer.Option("-n", "--limit", help="How many, newest first.")] = 5,
-    dsn: DsnOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
-) -> None:
-    """Show the latest messages to the nimmerverse (or with --to partnership, to the partnership).
-
-    Example: nyx-collect message read --to partnership -n 10
-    """
-    from collector.api import Phoebe
-
-    with Phoebe.from_store(_open_store(dsn, announce=False)) as phoebe:
-        messages = phoebe.read_messages(to=to, limit=limit)
-    for m in messages:
-        if as_json:
-            typer.echo(m.model_dump_json())
-        else:
-            typer.echo(f"{m.timestamp.isoformat(timespec='seconds')}  {m.message_type:<22}  {m.message}")
-
-
-# --- db ------------------------------------------------------------------------------------------
-
-
-@db_app.command("url")
-def db_url() -> None:
-    """Print the embedded server's URL, starting it if needed.
-
-    Example: psql "$(nyx-collect db url)"
-    """
-    typer.echo(_embedded().ensure_running())
-
-
-@db_app.command("start")
-def db_start() -> None:
-    """Start the embedded server (a no-op when it runs) and print its URL.
-
-    Example: nyx-collect db start
-    """
-    typer.echo(_embedded().ensure_running())
-
-
-@db_app.command("status")
-def db_status() -> None:
-    """Show whether the embedded server runs, where its data lives and how to connect.
-
-    Example: nyx-collect db status
-    """
-    status = _embedded().status()
-    for key, value in status.items():
-        typer.echo(f"{key:<11} {value}")
-    if not status.get("running"):
-        raise typer.Exit(1)
-
-
-@db_app.command("stop")
-def db_stop() -> None:
-    """Stop the embedded server.
-
-    Example: nyx-collect db stop
-    """
-    typer.echo("stopped" if _embedded().stop() else "not running")
-
-
-@db_app.command("env")
-def db_env(dsn: DsnOption = None) -> None:
-    """Print shell exports (PG* variables) for psql and dbt, for the configured or embedded server.
-
-    Example: eval "$(nyx-collect db env)" && psql -c 'select count(*) from raw.variance_probe_runs'
-    """
-    import shlex
-
-    from collector.db.connect import connection_env
-
-    for name, value in connection_env(dsn).items():
-        typer.echo(f"export {name}={shlex.quote(value)}")
 
 
 # --- entry point ---------------------------------------------------------------------------------
