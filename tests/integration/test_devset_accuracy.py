@@ -70,7 +70,7 @@ def test_devset_accuracy(smollm2) -> None:
         if v.echo_type.value != it["label"]:
             print(
                 f"  miss {it.get('id', it['term'])}: {it['label']} -> {v.echo_type.value} "
-                f"sim_term={v.sim_term:.3f} sim_prev={v.sim_prev:.3f} new_stems={v.new_stems} "
-                f"novelty={v.novelty:.2f}"
+                f"sim_term={v.sim_term:.3f} sim_prev={v.sim_prev:.3f} new_stems={v.text.new_stems} "
+                f"novelty={v.text.novelty:.2f}"
             )
     assert accuracy >= MIN_ACCURACY
