@@ -23,12 +23,12 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from collector.judge import Judge  # noqa: E402
-from collector.lm import LanguageModel  # noqa: E402
-from collector.model_source import ModelSource  # noqa: E402
-from collector.probe import Probe  # noqa: E402
+from collector.judge.judge import Judge  # noqa: E402
+from collector.probe.lm import LanguageModel  # noqa: E402
+from collector.probe.model_source import ModelSource  # noqa: E402
+from collector.probe.echo import Probe  # noqa: E402
 from collector.records import SessionRecord  # noqa: E402
-from collector.sampling import SamplingParams, generate  # noqa: E402
+from collector.probe.sampling import SamplingParams, generate  # noqa: E402
 
 SHAPES = {
     # hidden, intermediate, layers, heads, kv heads, tied embeddings, family

@@ -33,10 +33,9 @@ from psycopg.conninfo import make_conninfo
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from collector.dsn import libpq_env  # noqa: E402
-from collector.embedded_pg import EmbeddedPostgres  # noqa: E402
-from collector.paths import data_dir  # noqa: E402
-from collector.store import Store  # noqa: E402
+from collector.db.connect import embedded  # noqa: E402
+from collector.db.dsn import libpq_env  # noqa: E402
+from collector.db.store import Store  # noqa: E402
 
 DBT = Path(sys.executable).with_name("dbt")
 PSQL = shutil.which("psql") or "psql"
@@ -87,7 +86,7 @@ def dbt_build(dsn: str, workdir: Path, *args: str) -> float:
 def bench_dbt(server_dsn: str, sizes: list[int]) -> list[tuple]:
     """Full build, then after +1000 runs: a plain `dbt build` (new process) and the routine refresh
     (`nyx-collect refresh --every`: one dbt kept in memory, no unit tests), each after its own +1000."""
-    from collector.refresh import Refresher
+    from collector.db.refresh import Refresher
 
     rows = []
     for size in sizes:
@@ -96,8 +95,9 @@ def bench_dbt(server_dsn: str, sizes: list[int]) -> list[tuple]:
             full_s = dbt_build(dsn, Path(work))
             insert_synthetic(dsn, 1, 1000, size // 1000)
             incremental_s = dbt_build(dsn, Path(work))
-            os.environ.update(DBT_TARGET_PATH=str(Path(work) / "target"), DBT_LOG_PATH=str(Path(work) / "logs"))
-            refresher = Refresher(REPO, libpq_env(dsn))
+            os.environ.update(DBT_TARGET_PATH=str(Path(work) / "target"), DBT_LOG_PATH=str(Path(work) / "logs"),
+                              **libpq_env(dsn))  # dbt in this process reads its server from PG*
+            refresher = Refresher(REPO)
             refresh_s = []
             for extra in (1, 2):  # the first refresh of a process still parses; the second is the steady state
                 insert_synthetic(dsn, 1, 1000, size // 1000 + extra)
@@ -119,7 +119,7 @@ def bench_dbt(server_dsn: str, sizes: list[int]) -> list[tuple]:
 def bench_ingest(server_dsn: str, runs: int, flush: int) -> list[tuple]:
     """The collector's write path alone (Store.write_runs: COPY, one transaction per flush) with
     realistic rows: depth-3 runs of three 48-token rounds, flushed ``flush`` runs at a time."""
-    from collector.collect import new_session
+    from collector.runner import new_session
     from collector.params import DEFAULT_PROMPT_TEMPLATE, validate_params
     from collector.records import EchoType, RoundRecord, RunRecord
 
@@ -177,20 +177,20 @@ class Timers:
 def bench_collect(server_dsn: str, batched_runs: int, sequential_runs: int, batch_size: int) -> list[tuple]:
     import torch
 
-    from collector import collect, probe
-    from collector.collect import collect_session, new_session
-    from collector.judge import Judge
-    from collector.lm import LanguageModel
-    from collector.params import DEFAULT_PROMPT_TEMPLATE, validate_params
-    from collector.sampling import SamplingParams, generate
+    from collector.iris.chroma import Iris
+    from collector.iris.index import ChainIndex
+    from collector.judge.judge import Judge
+    from collector.probe import echo as probe
+    from collector.runner import collect_session, load_probe, new_session
+    from collector.params import DEFAULT_PROMPT_TEMPLATE, frame_term, validate_params
+    from collector.probe.sampling import SamplingParams, generate
 
     timers = Timers()
     timers.wrap(probe, "generate", "generation")
     timers.wrap(Judge, "judge", "classification")
     timers.wrap(Store, "write_runs", "database writes")
-    timers.wrap(collect._Writer, "_stored", "embeddings to iris")  # includes chain embedding + upsert
-    lm = LanguageModel.load(None)
-    judge = Judge(lm)
+    timers.wrap(ChainIndex, "committed", "embeddings to iris")  # includes chain embedding + upsert
+    lm, judge, _sampler = load_probe(None)
     rows = []
     results = {}
     for label, runs, batch in (("sequential (batch 1)", sequential_runs, 1),
@@ -199,8 +199,6 @@ def bench_collect(server_dsn: str, batched_runs: int, sequential_runs: int, batc
         params = validate_params(runs=runs, temperature=0.8, top_p=0.95, top_k=50, max_rounds=3,
                                  max_new_tokens=48, seed=1, batch_size=batch, prompt_template=DEFAULT_PROMPT_TEMPLATE)
         with fresh_database(server_dsn, "collect") as dsn, Store.connect(dsn) as store:
-            from collector.iris import Iris
-
             iris = Iris.open(path=Path(tempfile.mkdtemp(prefix="nyx-bench-iris-")))
             started = time.perf_counter()
             collect_session(store, lm, judge, new_session("Aufhebung", params, lm), iris=iris)
@@ -219,7 +217,7 @@ def bench_collect(server_dsn: str, batched_runs: int, sequential_runs: int, batc
               f"time {', '.join(f'{k} {v:.1f}s' for k, v in writes.items())}", flush=True)
 
     # the ceiling: plain batched generation of round-1 prompts, no probe around it
-    prompt = probe.frame_term(DEFAULT_PROMPT_TEMPLATE, "Aufhebung")
+    prompt = frame_term(DEFAULT_PROMPT_TEMPLATE, "Aufhebung")
     sampling = SamplingParams(temperature=0.8, top_p=0.95, top_k=50, max_new_tokens=48)
     started = time.perf_counter()
     out = generate(lm, [prompt] * batch_size, list(range(batch_size)), sampling)
@@ -257,7 +255,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128, help="batched design (the CPU default)")
     parser.add_argument("--no-report", action="store_true", help="do not append to docs/performance.md")
     args = parser.parse_args()
-    server = args.dsn or EmbeddedPostgres(data_dir()).ensure_running()
+    server = args.dsn or embedded().ensure_running()  # never PHOEBE_DSN: bench databases need a superuser
     report = [f"## {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}",
               f"{os.cpu_count()} CPU cores, {platform.machine()}, Python {platform.python_version()}; "
               f"command: `{' '.join(['.venv/bin/python', 'bench/run.py', *sys.argv[1:]])}`", ""]

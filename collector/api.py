@@ -28,8 +28,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from collector.iris import ChainHit, Iris
-from collector.store import Store
+from collector.iris.chroma import ChainHit, Iris
+from collector.db.store import Store
 
 Direction = Literal["nimmerverse", "partnership"]
 
@@ -111,15 +111,11 @@ class Phoebe:
         from psycopg.rows import dict_row
         from psycopg_pool import ConnectionPool
 
-        from collector.dsn import describe_dsn, resolve_dsn
+        from collector.db.connect import resolve
+        from collector.db.dsn import describe_dsn
         from collector.errors import DatabaseError
 
-        resolved, _source = resolve_dsn(dsn)
-        if resolved is None:
-            from collector.embedded_pg import EmbeddedPostgres
-            from collector.paths import data_dir
-
-            resolved = EmbeddedPostgres(data_dir()).ensure_running()
+        resolved, _note = resolve(dsn)
         with Store.connect(resolved):  # fail fast, with the store's one-line message
             pass
         pool = ConnectionPool(resolved, min_size=1, max_size=max_size, open=False,

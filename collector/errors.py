@@ -1,7 +1,7 @@
 """The collector's own exceptions. Each carries a one-line message meant for the user.
 
 The CLI turns them into an ``Error: ...`` line on stderr and the exit code below; nothing else
-in the package prints tracebacks for expected failures.
+in the package prints tracebacks for expected failures. Every error class of the package is here.
 """
 
 
@@ -49,3 +49,22 @@ class MartsNotBuilt(CollectorError):
     """The dbt marts are missing or do not yet hold what was asked for."""
 
     exit_code = 6
+
+
+class IrisError(CollectorError):
+    """ChromaDB (iris) is unreachable or refused an operation."""
+
+    exit_code = 7
+
+
+class RefreshFailed(CollectorError):
+    """dbt ran, and some models or data tests failed."""
+
+    exit_code = 1
+
+
+def one_line(exc: BaseException, limit: int = 200) -> str:
+    """A one-line, bounded description of an exception: its first non-blank line, else its type."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = " ".join(lines[0].split()) if lines else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."

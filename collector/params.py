@@ -19,6 +19,11 @@ MAX_BATCH_SIZE = 4096
 _REFUSED_CATEGORIES = ("Cc", "Cs", "Zl", "Zp")
 DEFAULT_PROMPT_TEMPLATE = 'The word "{term}" means'
 
+def frame_term(template: str, term: str) -> str:
+    """The round-1 prompt: ``template`` with ``{term}`` replaced (no other placeholders apply)."""
+    return template.replace("{term}", term)
+
+
 #: The six depth-3 terms of the research, one session each with ``--champions``.
 CHAMPIONS = ("Geworfenheit", "Vernunft", "Erkenntnis", "Pflicht", "Aufhebung", "Wille")
 

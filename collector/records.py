@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
@@ -22,6 +23,22 @@ class EchoType(str, Enum):
     def continues(self) -> bool:
         """Whether a chain goes on after a round of this type."""
         return self in (EchoType.EXPANDS, EchoType.CONFIRMS)
+
+
+@dataclass(frozen=True)
+class JudgeItem:
+    """One completion to judge.
+
+    ``anchor`` is the framed term (the round-1 prompt, e.g. ``The word "Aufhebung" means``),
+    ``prev`` the text the completion answers (for round 1 the anchor itself), ``text`` the
+    completion, ``history`` the chain so far, the term first and ``prev`` last. An item whose
+    ``prev`` equals its ``anchor`` is a first-round item and is classified as such.
+    """
+
+    anchor: str
+    prev: str
+    text: str
+    history: list[str]
 
 
 class SessionStatus(str, Enum):

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from collector.cli import main
+from collector.face.cli import main
 
 
 @dataclass

@@ -21,8 +21,8 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from collector.embedded_pg import EmbeddedPostgres
-from collector.store import Store
+from collector.db.embedded_pg import EmbeddedPostgres
+from collector.db.store import Store
 
 # Model fixtures and the dbt-built database live in their own modules.
 pytest_plugins = ["tests.conftest_model", "tests.conftest_dbt"]

@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from collector.dsn import libpq_env
+from collector.db.dsn import libpq_env
 
 REPO = Path(__file__).resolve().parents[1]
 DBT = Path(sys.executable).with_name("dbt")

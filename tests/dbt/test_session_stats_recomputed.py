@@ -240,7 +240,7 @@ def test_semantic_variance_reaches_session_stats_and_matches_the_stored_embeddin
 
     import numpy as np
 
-    from collector.iris import Iris
+    from collector.iris.chroma import Iris
 
     dsn, model = built_db["dsn"], built_db["model_name"]
     rows = query(dsn, "select s.session_id, s.runs_stored, s.semantic_chains, s.semantic_centroid_distance, "

@@ -90,7 +90,7 @@ def test_terms_that_look_like_commands_are_collected_with_the_explicit_form(caps
 def test_every_command_is_documented_with_an_example():
     import typer
 
-    from collector.cli import app
+    from collector.face.cli import app
 
     group = typer.main.get_command(app)
     pending = [(name, cmd) for name, cmd in group.commands.items()]

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from collector.records import EchoType
-from collector.seeds import run_seed
+from collector.probe.seeds import run_seed
 from tests.cli_helpers import query, run_cli
 
 CONTINUING = {EchoType.EXPANDS.value, EchoType.CONFIRMS.value}

@@ -1,7 +1,7 @@
 """Accuracy of the echo classifier on the hand-labelled development set, through the real model.
 
 SmolLM2-135M-Instruct is loaded the way the collector loads it (``LanguageModel.load(None)``) and
-the :class:`~collector.judge.Judge` classifies all items of ``echo_labelled.jsonl`` (``NYX_DEVSET``
+the :class:`~collector.judge.judge.Judge` classifies all items of ``echo_labelled.jsonl`` (``NYX_DEVSET``
 overrides its location; by default ``shared/research/`` next to the repository). Prints the
 accuracy and the confusion matrix (``pytest -s`` shows them).
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.judge import Judge, JudgeItem
+from collector.judge.judge import Judge, JudgeItem
 from collector.records import EchoType
 
 pytestmark = [pytest.mark.smollm2, pytest.mark.slow]
@@ -70,7 +70,7 @@ def test_devset_accuracy(smollm2) -> None:
         if v.echo_type.value != it["label"]:
             print(
                 f"  miss {it.get('id', it['term'])}: {it['label']} -> {v.echo_type.value} "
-                f"sim_term={v.sim_term:.3f} sim_prev={v.sim_prev:.3f} new_stems={v.new_stems} "
-                f"novelty={v.novelty:.2f}"
+                f"sim_term={v.sim_term:.3f} sim_prev={v.sim_prev:.3f} new_stems={v.text.new_stems} "
+                f"novelty={v.text.novelty:.2f}"
             )
     assert accuracy >= MIN_ACCURACY

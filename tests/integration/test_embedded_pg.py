@@ -15,10 +15,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from collector import embedded_pg
-from collector.embedded_pg import EmbeddedPostgres
+from collector.db import embedded_pg
+from collector.db.embedded_pg import EmbeddedPostgres
 from collector.errors import EmbeddedServerError
-from collector.store import Store
+from collector.db.store import Store
 from tests.schema import ALL_MIGRATIONS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -95,7 +95,7 @@ def test_start_reuse_stop_and_restart_keeps_the_data(base_dir):
 
 
 def test_concurrent_starts_share_one_server(base_dir):
-    code = "import sys; from pathlib import Path; from collector.embedded_pg import EmbeddedPostgres\n" \
+    code = "import sys; from pathlib import Path; from collector.db.embedded_pg import EmbeddedPostgres\n" \
            "print(EmbeddedPostgres(Path(sys.argv[1])).ensure_running())\n"  # fmt: skip
     procs = [
         subprocess.Popen([sys.executable, "-c", code, str(base_dir / "data")], cwd=REPO_ROOT,

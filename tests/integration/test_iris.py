@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from collector.iris import Iris, collection_name
+from collector.iris.chroma import Iris, collection_name
 from tests.cli_helpers import query, run_cli
 
 CHROMA = Path(sys.executable).with_name("chroma")

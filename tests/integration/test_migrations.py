@@ -18,7 +18,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from yoyo import get_backend, read_migrations
 
-from collector.store import MIGRATION_FILE_PATTERN, Store, migration_files, migrations_dir, yoyo_url
+from collector.db.store import MIGRATION_FILE_PATTERN, Store, migration_files, migrations_dir, yoyo_url
 from tests.conftest import create_database, drop_database
 from tests.schema import ALL_MIGRATIONS
 
@@ -276,7 +276,7 @@ def test_rollback_removes_the_schema_and_migrating_again_restores_it(empty_db_ds
 
 def test_concurrent_migrators_apply_each_migration_once(empty_db_dsn):
     code = (
-        "import sys, json; from collector.store import Store\n"
+        "import sys, json; from collector.db.store import Store\n"
         "with Store.connect(sys.argv[1]) as s: print(json.dumps(s.migrate()))\n"
     )
     procs = [

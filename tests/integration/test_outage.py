@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from collector.embedded_pg import EmbeddedPostgres
-from collector.store import Store
+from collector.db.embedded_pg import EmbeddedPostgres
+from collector.db.store import Store
 from tests.cli_helpers import query, run_cli
 
 EXE = Path(sys.executable).with_name("nyx-collect")

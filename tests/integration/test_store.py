@@ -1,4 +1,4 @@
-"""collector.store and collector.dsn against a real PostgreSQL database."""
+"""collector.db.store and collector.db.dsn against a real PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 from yoyo.connections import parse_uri
 
-from collector.dsn import mask_dsn, resolve_dsn
+from collector.db.dsn import mask_dsn, resolve_dsn
 from collector.errors import DatabaseError, InputError, SessionNotFound
 from collector.records import EchoType, RoundRecord, RunRecord, SessionRecord, SessionStatus
-from collector.store import Store, queries, short_reason, yoyo_url
+from collector.db.store import Store, queries, short_reason, yoyo_url
 from tests.schema import ALL_MIGRATIONS
 
 E, C, CI, D, CO = EchoType.EXPANDS, EchoType.CONFIRMS, EchoType.CIRCULAR, EchoType.DIVERGENT, EchoType.COLLAPSE

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from collector import classifier
-from collector.classifier import (
+from collector.judge import classifier
+from collector.judge.classifier import (
     CLASSIFIER_VERSION,
     DEFAULT_THRESHOLDS,
     TextFeatures,

@@ -1,6 +1,6 @@
 """Device defaults: which dtype 'auto' picks on a CPU, from its feature flags."""
 
-from collector.lm import _cpu_flags, cpu_has_native_bf16, resolve_dtype
+from collector.probe.lm import _cpu_flags, cpu_has_native_bf16, resolve_dtype
 
 
 def test_bf16_only_where_the_cpu_has_it():

@@ -1,6 +1,6 @@
 """The decode loop on a real (tiny, random-weight) model: a row's text depends on its prompt and seed only."""
 
-from collector.sampling import SamplingParams, generate
+from collector.probe.sampling import SamplingParams, generate
 
 PARAMS = SamplingParams(temperature=1.0, top_p=0.95, top_k=50, max_new_tokens=12)
 

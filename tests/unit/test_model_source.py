@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from collector import model_source
+from collector.probe import model_source
 from collector.errors import InputError, ModelError
-from collector.judge import FEATURE_NAMES, Judge, JudgeItem
-from collector.lm import Embeddings, LanguageModel, similarity
-from collector.model_source import ModelSource, fingerprint, resolve_model
+from collector.judge.judge import FEATURE_NAMES, Judge, JudgeItem
+from collector.probe.lm import Embeddings, LanguageModel, similarity
+from collector.probe.model_source import ModelSource, fingerprint, resolve_model
 from collector.records import EchoType, RoundRecord
 
 

@@ -2,8 +2,8 @@
 
 import torch
 
-from collector.sampling import SamplingParams, _pick_tokens
-from collector.seeds import round_seed, run_seed
+from collector.probe.sampling import SamplingParams, _pick_tokens
+from collector.probe.seeds import round_seed, run_seed
 
 
 def params(**kw):

@@ -8,6 +8,10 @@ a refresh costs what the new runs cost, plus dbt's own overhead.
 That overhead is mostly start-up: importing dbt takes about 3 s on this 2-core machine, parsing
 (partial) about 1 s. ``nyx-collect refresh --every 60`` keeps one dbt in memory and pays it once;
 after 1000 new runs on a 1M-run database each refresh then took about 7.5 s (docs/performance.md).
+
+dbt reads its connection from the process environment (the PG* variables the profile names), and
+an in-process dbt has no other way to receive it; this module does not change the environment:
+the process's entry point (the CLI, the benchmark) puts the variables there first.
 """
 
 from __future__ import annotations
@@ -19,17 +23,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from collector.errors import CollectorError, DatabaseError, InputError
+from collector.errors import DatabaseError, InputError
 from collector.paths import cache_dir
 
 ROUTINE = ("build", "--exclude-resource-type", "unit_test")
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]
-
-
-class RefreshFailed(CollectorError):
-    """dbt ran, and some models or data tests failed."""
-
-    exit_code = 1
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the checkout: collector/db/refresh.py
 
 
 @dataclass(frozen=True)
@@ -73,18 +71,19 @@ def find_profiles(project: Path) -> Path:
 
 
 class Refresher:
-    """One dbt kept in memory; :meth:`run` refreshes the models against the server in ``env``."""
+    """One dbt kept in memory; :meth:`run` refreshes the models against the server the process
+    environment names (see the module docstring)."""
 
-    def __init__(self, project: Path, env: dict[str, str]) -> None:
+    def __init__(self, project: Path) -> None:
         try:
             from dbt.cli.main import dbtRunner
         except ImportError:
             raise InputError("dbt is not installed: pip install 'nyx-collector[dbt]'") from None
-        os.environ.update(env)
-        os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
         self.project = project
         self.args = [*ROUTINE, "--project-dir", str(project), "--profiles-dir", str(find_profiles(project)),
                      "--log-level", "none"]  # dbt's own log still goes to logs/dbt.log
+        if "DBT_SEND_ANONYMOUS_USAGE_STATS" not in os.environ:
+            self.args.append("--no-send-anonymous-usage-stats")
         self.runner = dbtRunner()
 
     def run(self, full_refresh: bool = False) -> RefreshResult:

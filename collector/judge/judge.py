@@ -4,24 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from collector.classifier import DEFAULT_THRESHOLDS, Thresholds, classify, text_features
-from collector.lm import LanguageModel, similarity
-from collector.records import EchoType
-
-@dataclass(frozen=True)
-class JudgeItem:
-    """One completion to judge.
-
-    ``anchor`` is the framed term (the round-1 prompt, e.g. ``The word "Aufhebung" means``),
-    ``prev`` the text the completion answers (for round 1 the anchor itself), ``text`` the
-    completion, ``history`` the chain so far, the term first and ``prev`` last. An item whose
-    ``prev`` equals its ``anchor`` is a first-round item and is classified as such.
-    """
-
-    anchor: str
-    prev: str
-    text: str
-    history: list[str]
+from collector.judge.classifier import DEFAULT_THRESHOLDS, TextFeatures, Thresholds, classify, text_features
+from collector.probe.lm import LanguageModel, similarity
+from collector.records import EchoType, JudgeItem
 
 
 @dataclass(frozen=True)
@@ -29,28 +14,22 @@ class Verdict:
     """The echo type of one completion and every feature it was decided on."""
 
     echo_type: EchoType
-    n_words: int
-    distinct_ratio: float
-    nonletter_ratio: float
-    content_words: int
-    new_stems: int
-    novelty: float
+    text: TextFeatures
     sim_term: float | None
     sim_prev: float | None
 
     @property
     def features(self) -> dict[str, float | int | None]:
         """The numeric features by name (see :data:`FEATURE_NAMES`)."""
-        values = asdict(self)
-        return {name: values[name] for name in FEATURE_NAMES}
+        return {**asdict(self.text), "sim_term": self.sim_term, "sim_prev": self.sim_prev}
 
 
-FEATURE_NAMES = tuple(f.name for f in fields(Verdict) if f.name != "echo_type")
+FEATURE_NAMES = (*(f.name for f in fields(TextFeatures)), "sim_term", "sim_prev")
 """The numeric features of a verdict: columns of raw.probe_rounds, fields of RoundRecord."""
 
 
 class Judge:
-    """Classifies completions with the model's own embeddings and the rules of :mod:`collector.classifier`."""
+    """Classifies completions with the model's own embeddings and the rules of :mod:`collector.judge.classifier`."""
 
     def __init__(self, lm: LanguageModel, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
         self.lm = lm
@@ -72,5 +51,5 @@ class Judge:
         for item, st, sp in zip(items, sim_term, sim_prev, strict=True):
             tf = text_features(item.text, item.history)
             echo_type = classify(tf, st, sp, self.thresholds, first_round=item.prev == item.anchor)
-            verdicts.append(Verdict(echo_type=echo_type, **asdict(tf), sim_term=st, sim_prev=sp))
+            verdicts.append(Verdict(echo_type=echo_type, text=tf, sim_term=st, sim_prev=sp))
         return verdicts

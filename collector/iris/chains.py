@@ -17,11 +17,17 @@ from typing import TYPE_CHECKING
 import torch
 
 if TYPE_CHECKING:
-    from collector.lm import LanguageModel
+    from collector.probe.lm import LanguageModel
 
 
 def _unit(x: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.normalize(x, dim=-1)
+
+
+def chain_texts(anchor: str, chain: Sequence[str]) -> list[str]:
+    """The texts a stored chain is embedded from: the framed term (``anchor``, the round-1 prompt)
+    in place of the bare term, then the accepted completions."""
+    return [anchor, *chain[1:]]
 
 
 def embed_chains(lm: LanguageModel, chains: Sequence[Sequence[str]]) -> torch.Tensor:

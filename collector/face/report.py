@@ -1,7 +1,7 @@
 """Display of mart rows: terminal tables and histograms, JSON and PNG charts.
 
 Nothing here computes a statistic: every number shown is a column of a dbt mart, read by
-``collector.store``. Bars are drawn from the mart's own shares.
+``collector.db.store``. Bars are drawn from the mart's own shares.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from uuid import UUID
 
 from rich.console import Console
 from rich.table import Table
+
+from collector.errors import InputError
 
 DEPTHS = (0, 1, 2, 3)
 ECHO_TYPES = ("EXPANDS", "CONFIRMS", "CIRCULAR", "DIVERGENT", "COLLAPSE")
@@ -125,7 +127,10 @@ def print_analysis(
 
 def write_depth_chart(path: Path, rows: Sequence[dict[str, Any]], label_of, title: str) -> None:
     """A grouped bar chart of the depth shares of mart rows (one group of bars per row)."""
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        raise InputError("--png needs matplotlib: pip install 'nyx-collector[plot]'") from None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

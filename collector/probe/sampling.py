@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import torch
 
 if TYPE_CHECKING:
-    from collector.lm import LanguageModel
+    from collector.probe.lm import LanguageModel
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,7 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict
 
-from collector.errors import CollectorError, InputError
-
-
-class IrisError(CollectorError):
-    """ChromaDB (iris) is unreachable or refused an operation."""
-
-    exit_code = 7
+from collector.errors import CollectorError, InputError, IrisError, one_line
 
 
 class ChainHit(BaseModel):
@@ -93,7 +87,7 @@ class Iris:
             raise
         except Exception as exc:  # noqa: BLE001 - chromadb raises many kinds
             where = f"server {server}" if server else f"store at {path}"
-            raise IrisError(f"cannot open the ChromaDB {where}: {_one_line(exc)}") from None
+            raise IrisError(f"cannot open the ChromaDB {where}: {one_line(exc, limit=300)}") from None
 
     def _collection(self, model_name: str, create: bool):
         name = collection_name(model_name)
@@ -106,7 +100,7 @@ class Iris:
         except Exception as exc:  # noqa: BLE001
             if not create:
                 raise IrisError(f"no chains stored for model {model_name!r} in {self.where}") from None
-            raise IrisError(f"cannot open collection {name} in {self.where}: {_one_line(exc)}") from None
+            raise IrisError(f"cannot open collection {name} in {self.where}: {one_line(exc, limit=300)}") from None
 
     def upsert_chains(self, model_name: str, runs: Sequence[Any], vectors: Any) -> None:
         """Store one vector per run (RunRecord-like: session_id, run_number, term, depth, echo_types, chain)."""
@@ -125,7 +119,7 @@ class Iris:
                 documents=["\n".join(r.chain) for r in runs],
             )
         except Exception as exc:  # noqa: BLE001
-            raise IrisError(f"cannot store chain embeddings in {self.where}: {_one_line(exc)}") from None
+            raise IrisError(f"cannot store chain embeddings in {self.where}: {one_line(exc, limit=300)}") from None
 
     def count(self, model_name: str) -> int:
         return self._collection(model_name, create=False).count()
@@ -143,7 +137,7 @@ class Iris:
                                       where={"term": term} if term else None,
                                       include=["metadatas", "documents", "distances"])
         except Exception as exc:  # noqa: BLE001
-            raise IrisError(f"cannot query {self.where}: {_one_line(exc)}") from None
+            raise IrisError(f"cannot query {self.where}: {one_line(exc, limit=300)}") from None
         return [
             ChainHit(id=i, session_id=m["session_id"], run_number=int(m["run_number"]), term=m["term"],
                      depth=int(m["depth"]), echo_types=m["echo_types"], distance=float(d), document=doc)
@@ -151,7 +145,3 @@ class Iris:
                                     result["documents"][0])
         ]
 
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:300] or type(exc).__name__

@@ -1,4 +1,4 @@
--- Every query the collector runs, one named block each, read by collector.store.
+-- Every query the collector runs, one named block each, read by collector.db.store.
 -- A block starts with "-- name: <name>" and runs to the next block; parameters are %(name)s.
 
 -- name: create_session
@@ -31,12 +31,8 @@ copy raw.variance_probe_runs (
 ) from stdin;
 
 -- name: copy_rounds
--- COPY target for the rounds of finished runs; the column order matches Store._round_row.
-copy raw.probe_rounds (
-    session_id, run_number, round, prompt, completion, echo_type, tokens_generated,
-    finish_reason, n_words, distinct_ratio, nonletter_ratio, content_words, new_stems,
-    novelty, sim_term, sim_prev
-) from stdin;
+-- COPY target for the rounds of finished runs; {columns} is filled from store.ROUND_COLUMNS.
+copy raw.probe_rounds ({columns}) from stdin;
 
 -- name: transaction_now
 select now() as now;

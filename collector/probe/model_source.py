@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from collector.errors import ModelError
+from collector.errors import ModelError, one_line
 from collector.paths import cache_dir
 
 log = logging.getLogger(__name__)
@@ -272,13 +272,6 @@ def _hub_reason(e: Exception) -> str:
     if name == "GatedRepoError":
         return "the repository is gated; log in with `hf auth login`"
     return one_line(e)
-
-
-def one_line(e: BaseException) -> str:
-    """A one-line, bounded description of an exception."""
-    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
-    text = lines[0] if lines else type(e).__name__
-    return text if len(text) <= 200 else text[:197] + "..."
 
 
 @contextlib.contextmanager

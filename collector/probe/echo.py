@@ -1,7 +1,7 @@
 """The echo probe over many independent runs, batched.
 
 Round 1 feeds the framed term (``prompt_template`` with ``{term}`` replaced); each later round
-feeds the previous completion back. Each completion is judged (see ``collector.judge``); the chain
+feeds the previous completion back. Each completion is judged (see ``collector.judge.judge``); the chain
 goes on while a round EXPANDS or CONFIRMS and stops at the first other type or at ``max_rounds``.
 
 Runs are independent, so they are processed as a pool: up to ``batch_size`` chains are live at
@@ -17,24 +17,19 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from collector.judge import JudgeItem
-from collector.records import RoundRecord, RunRecord, SessionRecord
-from collector.sampling import Generation, SamplingParams, generate
-from collector.seeds import round_seed, run_seed
+from collector.params import frame_term
+from collector.records import JudgeItem, RoundRecord, RunRecord, SessionRecord
+from collector.probe.sampling import Generation, SamplingParams, generate
+from collector.probe.seeds import round_seed, run_seed
 
 if TYPE_CHECKING:
-    from collector.judge import Judge
-    from collector.lm import LanguageModel
+    from collector.judge.judge import Judge
+    from collector.probe.lm import LanguageModel
 
 
 Sampler = Callable[[list[str], list[int], SamplingParams], list[Generation]]
 """Continues each prompt once, row ``i`` from seed ``i`` (the vLLM backend is one; the default is
-:func:`collector.sampling.generate` on the probe's own model)."""
-
-
-def frame_term(template: str, term: str) -> str:
-    """The round-1 prompt: ``template`` with ``{term}`` replaced (no other placeholders apply)."""
-    return template.replace("{term}", term)
+:func:`collector.probe.sampling.generate` on the probe's own model)."""
 
 
 @dataclass

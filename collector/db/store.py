@@ -1,4 +1,4 @@
-"""All database access of the collector (psycopg 3). SQL lives in ``collector/sql/queries.sql``.
+"""All database access of the collector (psycopg 3). SQL lives in ``collector/db/sql/queries.sql``.
 
 A ``Store`` holds one connection in autocommit mode: every call is its own transaction, and
 ``write_runs`` commits a batch of runs together with their rounds in one transaction (COPY), so a
@@ -18,6 +18,7 @@ import re
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -28,7 +29,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 
 import collector
-from collector.dsn import describe_dsn, mask_dsn, validate_dsn
+from collector.db.dsn import describe_dsn, mask_dsn, validate_dsn
 from collector.errors import DatabaseError, InputError, MartsNotBuilt, SessionNotFound
 from collector.records import RunRecord, SessionRecord, SessionStatus
 
@@ -43,10 +44,16 @@ _RUN_TYPES = [
     "uuid", "text", "int4", "timestamptz", "int2", "int2", "text[]", "text[]",
     "text", "float8", "int2", "int4", "int8",
 ]  # fmt: skip
-_ROUND_TYPES = [
-    "uuid", "int4", "int2", "text", "text", "text", "int4", "text",
-    "int4", "float4", "float4", "int4", "int4", "float4", "float4", "float4",
-]  # fmt: skip
+ROUND_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("session_id", "uuid"), ("run_number", "int4"),  # of the run
+    ("round", "int2"), ("prompt", "text"), ("completion", "text"), ("echo_type", "text"),
+    ("tokens_generated", "int4"), ("finish_reason", "text"),
+    ("n_words", "int4"), ("distinct_ratio", "float4"), ("nonletter_ratio", "float4"), ("content_words", "int4"),
+    ("new_stems", "int4"), ("novelty", "float4"), ("sim_term", "float4"), ("sim_prev", "float4"),
+)  # fmt: skip
+"""raw.probe_rounds as COPY writes it, (column, type): the one list the COPY statement, its types
+and each round's row are derived from. The columns after the run's are RoundRecord's fields."""
+_ROUND_OF_RUN = ("session_id", "run_number")
 
 
 # --------------------------------------------------------------------------------------------
@@ -56,8 +63,8 @@ _ROUND_TYPES = [
 
 @functools.cache
 def queries() -> dict[str, str]:
-    """The named blocks of ``collector/sql/queries.sql`` (comments and the final ``;`` removed)."""
-    text = importlib.resources.files(collector).joinpath("sql", "queries.sql").read_text(encoding="utf-8")
+    """The named blocks of ``collector/db/sql/queries.sql`` (comments and the final ``;`` removed)."""
+    text = importlib.resources.files("collector.db").joinpath("sql", "queries.sql").read_text(encoding="utf-8")
     blocks: dict[str, str] = {}
     name: str | None = None
     lines: list[str] = []
@@ -205,6 +212,13 @@ def _text(value: str) -> str:
     return value.replace("\x00", "\ufffd") if "\x00" in value else value
 
 
+def _copy_value(value: Any) -> Any:
+    """A record's value as COPY takes it: enums by value, text without NUL."""
+    if isinstance(value, Enum):
+        return value.value
+    return _text(value) if isinstance(value, str) else value
+
+
 MESSAGE_DIRECTIONS = ("nimmerverse", "partnership")
 #: For error messages only: the database's CHECK constraints (migrations/0002) decide.
 MESSAGE_TYPES = {
@@ -347,8 +361,9 @@ class Store:
                     for run in runs:
                         copy.write_row(self._run_row(run, now))
                 stage = "rounds"
-                with cur.copy(_q("copy_rounds")) as copy:
-                    copy.set_types(_ROUND_TYPES)
+                columns = ", ".join(name for name, _type in ROUND_COLUMNS)
+                with cur.copy(_q("copy_rounds").format(columns=columns)) as copy:
+                    copy.set_types([type_ for _name, type_ in ROUND_COLUMNS])
                     for run in runs:
                         for row in self._round_rows(run):
                             round_owner.append(run.run_number)
@@ -383,24 +398,7 @@ class Store:
     @staticmethod
     def _round_rows(run: RunRecord) -> Iterator[tuple]:
         for r in run.rounds:
-            yield (
-                run.session_id,
-                run.run_number,
-                r.round,
-                _text(r.prompt),
-                _text(r.completion),
-                r.echo_type.value,
-                r.tokens_generated,
-                r.finish_reason,
-                r.n_words,
-                r.distinct_ratio,
-                r.nonletter_ratio,
-                r.content_words,
-                r.new_stems,
-                r.novelty,
-                r.sim_term,
-                r.sim_prev,
-            )
+            yield tuple(_copy_value(getattr(run if name in _ROUND_OF_RUN else r, name)) for name, _ in ROUND_COLUMNS)
 
     def finish_session(
         self, session_id: uuid.UUID | str, status: SessionStatus, error: str | None = None
@@ -486,11 +484,11 @@ class Store:
                          f"cannot list the missing runs of session {session_id}")
         return [r["run_number"] for r in rows]
 
-    def reopen_session(self, session_id: uuid.UUID, hostname: str, pid: int) -> None:
-        """Mark an unfinished session running again (by this process) before resuming it."""
+    def reopen_session(self, session_id: uuid.UUID, hostname: str, pid: int) -> bool:
+        """Mark an unfinished session running again (by this process) before resuming it; False when
+        it is completed (then nothing changes)."""
         params = {"session_id": session_id, "hostname": hostname, "pid": pid}
-        if self._one("reopen_session", params, f"cannot reopen session {session_id}") is None:
-            raise InputError(f"session {session_id} is completed: nothing to resume")
+        return self._one("reopen_session", params, f"cannot reopen session {session_id}") is not None
 
     # -- messages between the partnership and the nimmerverse -----------------------------
 

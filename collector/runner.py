@@ -1,0 +1,469 @@
+"""The workflow of a collection: what ``nyx-collect`` (and any other tool) calls to collect, resume,
+replay and look up, between the face (CLI, reports) and the rooms below it (probe, judge, db, iris).
+
+Each entry point takes plain options, returns summaries and raises the collector's own errors
+(``collector.errors``); none of them prints. Progress and status reach the caller through a
+:class:`Progress` it passes in (the CLI's draws a bar on stderr; the default shows nothing).
+
+One session: create (or reopen) its row, run the probe over the run numbers it still lacks, hand
+finished runs to the run sink (:mod:`collector.sink`), which commits them and then tells the chain
+index (:mod:`collector.iris.index`) and the progress display. Ctrl-C or SIGTERM writes what has
+finished, marks the session interrupted and raises :class:`~collector.errors.Interrupted`; any
+other failure marks it failed with the error's first line.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from collector import __version__
+from collector.db.connect import connect
+from collector.db.journal import Journal
+from collector.errors import (DatabaseError, InputError, Interrupted, MartsNotBuilt, ModelError, RefreshFailed,
+                              SessionNotFound)
+from collector.interrupts import INTERRUPTS
+from collector.judge.classifier import CLASSIFIER_VERSION
+from collector.params import CollectParams
+from collector.probe.seeds import new_session_seed
+from collector.records import RunRecord, SessionRecord, SessionStatus
+from collector.sink import OUTAGE_LIMIT_S, RunSink, write_new_runs
+
+if TYPE_CHECKING:
+    from collector.db.refresh import RefreshResult
+    from collector.db.store import Store
+    from collector.iris.chroma import ChainHit, Iris
+    from collector.iris.index import ChainIndex
+    from collector.judge.judge import Judge
+    from collector.probe.echo import Sampler
+    from collector.probe.lm import LanguageModel
+
+__all__ = ["OUTAGE_LIMIT_S", "Progress", "ReplaySummary", "SessionReport", "SessionSummary", "TermAnalysis",
+           "analyze_terms", "collect_session", "collect_terms", "connect", "list_sessions", "load_probe",
+           "new_session", "refresh_marts", "replay_journal", "resume_session", "session_report", "similar_chains"]
+
+#: Called after every commit with (runs stored so far, runs requested).
+ProgressCallback = Callable[[int, int], None]
+
+
+class Progress:
+    """What a caller sees of a collection. This one shows nothing; the CLI's draws on stderr."""
+
+    def note(self, line: str) -> None:
+        """A status line (which database, which model)."""
+
+    def loading_model(self) -> AbstractContextManager[object]:
+        """Around loading the model."""
+        return nullcontext()
+
+    def session(self, label: str, total: int, completed: int) -> AbstractContextManager[ProgressCallback]:
+        """Around one session; the callback it yields hears (runs stored, runs requested)."""
+        return nullcontext(lambda done, total: None)
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    session_id: str
+    term: str
+    status: str
+    runs_requested: int
+    runs_stored: int
+    depth_counts: dict[int, int]
+    elapsed_s: float
+
+    def as_dict(self) -> dict:
+        return {
+            "session_id": self.session_id,
+            "term": self.term,
+            "status": self.status,
+            "runs_requested": self.runs_requested,
+            "runs_stored": self.runs_stored,
+            "depth_counts": {str(k): v for k, v in sorted(self.depth_counts.items())},
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+
+@dataclass(frozen=True)
+class ReplaySummary:
+    replayed: int
+    already_stored: int
+
+
+# --- the pieces of one session -------------------------------------------------------------------
+
+
+def new_session(term: str, params: CollectParams, lm: LanguageModel, backend: str = "transformers") -> SessionRecord:
+    """The session row for ``term``, before anything is generated."""
+    batch_size = min(params.batch_size or lm.default_batch_size, params.runs)
+    return SessionRecord(
+        term=term,
+        model_name=lm.name,
+        model_revision=lm.revision,
+        device=lm.device,
+        dtype=lm.dtype,
+        backend=backend,
+        prompt_template=params.prompt_template,
+        temperature=params.temperature,
+        top_p=params.top_p,
+        top_k=params.top_k,
+        max_rounds=params.max_rounds,
+        max_new_tokens=params.max_new_tokens,
+        seed=params.seed if params.seed is not None else new_session_seed(),
+        batch_size=batch_size,
+        runs_requested=params.runs,
+        collector_version=__version__,
+        classifier_version=CLASSIFIER_VERSION,
+        hostname=socket.gethostname(),
+        pid=os.getpid(),
+    )
+
+
+def session_from_row(row: dict, lm: LanguageModel) -> SessionRecord:
+    """The SessionRecord of a stored session, to resume it from this process with ``lm``."""
+    fields = {name: row[name] for name in SessionRecord.model_fields if name in row}
+    fields.update(hostname=socket.gethostname(), pid=os.getpid(), device=lm.device, dtype=lm.dtype)
+    return SessionRecord(**fields)
+
+
+def load_probe(model: str | None, device: str = "auto", dtype: str = "auto",
+               backend: str = "transformers") -> tuple[LanguageModel, Judge, Sampler | None]:
+    """The model, its judge, and the sampler of ``backend`` (None: the transformers decode loop)."""
+    from collector.judge.judge import Judge
+    from collector.probe.lm import LanguageModel
+
+    lm = LanguageModel.load(model, device=device, dtype=dtype)
+    judge = Judge(lm)
+    sampler = None
+    if backend == "vllm":
+        from collector.probe.vllm_backend import VllmSampler
+
+        sampler = VllmSampler(lm)
+    return lm, judge, sampler
+
+
+def _nothing_to_resume(session_id: object) -> InputError:
+    return InputError(f"session {session_id} is completed: nothing to resume")
+
+
+def collect_session(
+    store: Store,
+    lm: LanguageModel,
+    judge: Judge,
+    session: SessionRecord,
+    on_progress: ProgressCallback | None = None,
+    iris: Iris | None = None,
+    resume: bool = False,
+    outage_limit_s: float = OUTAGE_LIMIT_S,
+    sampler: Sampler | None = None,
+) -> SessionSummary:
+    """Run all of ``session``'s runs and store them (and their chain embeddings in ``iris``, if
+    given); return what the database holds afterwards. ``sampler`` replaces the transformers
+    decode loop (the vLLM backend); ``session.backend`` must name it.
+
+    With ``resume``, the session already exists: it is marked running again and only its missing
+    run numbers run, each from its own derived seed, so the completed session holds the same rows
+    an uninterrupted one would have. A KeyboardInterrupt is re-raised after the session is marked.
+    """
+    from collector.probe.echo import Probe
+
+    started = time.monotonic()
+    if resume:
+        if not store.reopen_session(session.session_id, session.hostname, session.pid):
+            raise _nothing_to_resume(session.session_id)
+        numbers = store.missing_run_numbers(session.session_id, session.runs_requested)
+    else:
+        store.create_session(session)
+        numbers = list(range(1, session.runs_requested + 1))
+    index = None
+    if iris is not None:
+        from collector.iris.index import ChainIndex
+
+        index = ChainIndex(iris, lm, session, resumed=resume)
+    stored = session.runs_requested - len(numbers)
+
+    def committed(runs: list[RunRecord]) -> None:
+        nonlocal stored
+        stored += len(runs)
+        if index is not None:
+            index.committed(runs)
+        if on_progress:
+            on_progress(stored, session.runs_requested)
+
+    sink = RunSink(store, session, committed, outage_limit_s)
+    probe = Probe(lm, judge, session, sampler)
+    try:
+        for finished in probe.run(numbers, session.batch_size):
+            sink.add(finished)
+        sink.drain()
+        _store_spread(store, session, index)
+    except KeyboardInterrupt:
+        _close(store, session, sink, index, SessionStatus.INTERRUPTED, "interrupted by signal")
+        raise
+    except BaseException as exc:
+        _close(store, session, sink, index, SessionStatus.FAILED, f"{type(exc).__name__}: {exc}")
+        raise
+    store.finish_session(session.session_id, SessionStatus.COMPLETED)
+    return summarize(store, session, time.monotonic() - started)
+
+
+def _store_spread(store: Store, session: SessionRecord, index: ChainIndex | None) -> None:
+    """Write the session's semantic variance (raw.session_semantic_variance) if chains were embedded."""
+    result = index.spread() if index is not None else None
+    if result is None:
+        return
+    store.write_semantic_variance({
+        "session_id": session.session_id, "model_name": session.model_name,
+        "chains": result.chains, "dimensions": result.dimensions,
+        "mean_centroid_distance": result.mean_centroid_distance,
+        "mean_pairwise_cosine_distance": result.mean_pairwise_cosine_distance,
+    })
+
+
+def _close(store: Store, session: SessionRecord, sink: RunSink, index: ChainIndex | None, status: SessionStatus,
+           error: str) -> None:
+    """Keep every finished run and mark the session. A failure here must not hide the first one:
+    with the database away, the runs stay in the journal and the session stays 'running' (stale)."""
+    with INTERRUPTS.shielded():
+        try:
+            sink.flush()
+            if not sink.pending:
+                _store_spread(store, session, index)
+            store.finish_session(session.session_id, status, error=error.splitlines()[0][:500] if error else None)
+        except DatabaseError:
+            if not store.connection_lost:
+                raise
+
+
+def summarize(store: Store, session: SessionRecord, elapsed_s: float) -> SessionSummary:
+    row = store.get_session(session.session_id) or {}
+    counts = store.depth_counts(session.session_id)
+    return SessionSummary(
+        session_id=str(session.session_id),
+        term=session.term,
+        status=row.get("status", "unknown"),
+        runs_requested=session.runs_requested,
+        runs_stored=sum(counts.values()),
+        depth_counts={d: counts.get(d, 0) for d in range(4)},
+        elapsed_s=elapsed_s,
+    )
+
+
+def _open_iris(server: str | None, use_iris: bool) -> Iris | None:
+    if not use_iris:
+        return None
+    from collector.iris.chroma import Iris
+
+    return Iris.open(server)
+
+
+def _interrupted(store: Store, session: SessionRecord, message: str) -> Interrupted:
+    return Interrupted(message.format(kept=store.count_runs(session.session_id), session=session))
+
+
+# --- the workflows -------------------------------------------------------------------------------
+
+
+def collect_terms(
+    terms: list[str],
+    params: CollectParams,
+    *,
+    model: str | None = None,
+    device: str = "auto",
+    dtype: str = "auto",
+    backend: str = "transformers",
+    dsn: str | None = None,
+    iris: str | None = None,
+    use_iris: bool = True,
+    outage_limit_s: float = OUTAGE_LIMIT_S,
+    progress: Progress | None = None,
+) -> Iterator[SessionSummary]:
+    """Collect one session per term with the validated ``params``; yield each session's summary as it
+    finishes. Bad options, a bad device or backend and a missing model fail before the database
+    is touched. Ctrl-C raises Interrupted, naming the session and the runs it kept.
+    """
+    from collector.probe.lm import resolve_device, resolve_dtype
+    from collector.probe.model_source import resolve_model
+    from collector.probe.vllm_backend import check_backend
+
+    progress = progress or Progress()
+    if not 0 <= outage_limit_s <= 86400:
+        raise InputError(f"--outage-limit must be between 0 and 86400 seconds, got {outage_limit_s}")
+    resolve_dtype(dtype, resolve_device(device))
+    backend = check_backend(backend)
+    resolve_model(model)
+    chains = _open_iris(iris, use_iris)
+    with connect(dsn, on_note=progress.note) as store:
+        store.migrate()
+        with progress.loading_model():
+            lm, judge, sampler = load_probe(model, device, dtype, backend)
+        progress.note(f"Model {lm.name} on {lm.device} ({lm.dtype}, {backend})")
+        for term in terms:
+            session = new_session(term, params, lm, backend)
+            with progress.session(term, session.runs_requested, 0) as advance:
+                try:
+                    summary = collect_session(store, lm, judge, session, on_progress=advance, iris=chains,
+                                              outage_limit_s=outage_limit_s, sampler=sampler)
+                except KeyboardInterrupt:
+                    raise _interrupted(store, session, "interrupted: session {session.session_id} "
+                                       "({session.term}) kept {kept} of {session.runs_requested} runs "
+                                       "and is marked interrupted") from None
+            yield summary
+
+
+def resume_session(
+    ref: str,
+    *,
+    model: str | None = None,
+    device: str = "auto",
+    dtype: str = "auto",
+    force: bool = False,
+    dsn: str | None = None,
+    iris: str | None = None,
+    use_iris: bool = True,
+    progress: Progress | None = None,
+) -> SessionSummary:
+    """Run exactly the missing runs of an interrupted, failed or stale session (id, unique prefix or
+    ``latest``) with the model it was collected with; refuse a completed one, and one whose
+    collector may still run unless ``force``."""
+    from collector.db.liveness import session_state
+    from collector.probe.lm import resolve_device, resolve_dtype
+    from collector.probe.model_source import DEFAULT_MODEL_NAME
+    from collector.probe.vllm_backend import check_backend
+
+    progress = progress or Progress()
+    resolve_dtype(dtype, resolve_device(device))
+    chains = _open_iris(iris, use_iris)
+    with connect(dsn) as store:
+        store.migrate()
+        row = store.get_session(store.resolve_session(ref))
+        state = session_state(row)
+        if state == "completed":
+            raise _nothing_to_resume(row["session_id"])
+        if state in ("running", "running elsewhere") and not force:
+            raise InputError(f"session {row['session_id']} is {state} (pid {row['pid']} on {row['hostname']}): "
+                             "wait for it, or pass --force if that collector is gone")
+        backend = check_backend(row.get("backend") or "transformers")
+        spec = model or (None if row["model_name"] == DEFAULT_MODEL_NAME else row["model_name"])
+        with progress.loading_model():
+            lm, judge, sampler = load_probe(spec, device, dtype, backend)
+        if lm.revision != row["model_revision"]:
+            raise ModelError(f"{lm.name} has revision {lm.revision}, the session was collected with "
+                             f"{row['model_revision']}: pass --model with the original weights")
+        session = session_from_row(row, lm)
+        with progress.session(f"{session.term} (resume)", session.runs_requested, row["runs_stored"]) as advance:
+            try:
+                return collect_session(store, lm, judge, session, iris=chains, resume=True, sampler=sampler,
+                                       on_progress=advance)
+            except KeyboardInterrupt:
+                raise _interrupted(store, session, "interrupted: session {session.session_id} kept "
+                                   "{kept} of {session.runs_requested} runs") from None
+
+
+def replay_journal(path: Path, *, dsn: str | None = None) -> ReplaySummary:
+    """Load the runs of a journal written during an outage; runs already stored are skipped, so
+    replaying twice is harmless. SessionNotFound when the database lacks a session of the journal."""
+    runs = Journal(path).read()
+    with connect(dsn) as store:
+        store.migrate()
+        for session_id in sorted({r.session_id for r in runs}, key=str):
+            if store.get_session(session_id) is None:
+                raise SessionNotFound(f"journal {path} holds runs of session {session_id}, which this database lacks")
+        new = write_new_runs(store, runs)
+    return ReplaySummary(replayed=len(new), already_stored=len(runs) - len(new))
+
+
+def similar_chains(text: str, *, k: int = 10, term: str | None = None, model: str | None = None,
+                   iris: str | None = None) -> list[ChainHit]:
+    """The ``k`` stored chains nearest to ``text`` in ``model``'s embedding space (iris)."""
+    from collector.iris.chains import embed_chains
+    from collector.probe.lm import LanguageModel
+
+    if not text.strip():
+        raise InputError("the text to look up is blank")
+    if not 1 <= k <= 1000:
+        raise InputError(f"-k must be between 1 and 1000, got {k}")
+    chains = _open_iris(iris, True)
+    lm = LanguageModel.load(model)
+    return chains.similar(lm.name, embed_chains(lm, [[text]])[0], k=k, term=term)
+
+
+def refresh_marts(*, every: float | None = None, times: int | None = None, full_refresh: bool = False,
+                  project_dir: Path | None = None) -> Iterator[RefreshResult]:
+    """Refresh the dbt models and data tests once, or every ``every`` seconds (``times`` at most);
+    yield each result. dbt reads the server from the PG* variables of the process environment.
+    A failed refresh raises RefreshFailed when it runs once; on a timer the next one follows."""
+    from collector.db.refresh import Refresher, find_project
+
+    if every is not None and not 0 <= every <= 86400:
+        raise InputError(f"--every must be between 0 and 86400 seconds, got {every}")
+    if times is not None and times < 1:
+        raise InputError(f"--times must be at least 1, got {times}")
+    limit = times if times is not None else (None if every is not None else 1)
+    refresher = Refresher(find_project(project_dir))
+    done = 0
+    try:
+        while True:
+            result = refresher.run(full_refresh=full_refresh and done == 0)
+            done += 1
+            yield result
+            if not result.ok and every is None:
+                raise RefreshFailed(f"{len(result.failed)} node(s) failed: {', '.join(result.failed[:5])}")
+            if limit is not None and done >= limit:
+                break
+            time.sleep(every or 0)
+    except KeyboardInterrupt:
+        raise Interrupted(f"stopped after {done} refresh(es)") from None
+
+
+# --- reading what was collected ------------------------------------------------------------------
+
+
+def list_sessions(*, limit: int = 20, dsn: str | None = None) -> list[dict]:
+    """The newest sessions, each row with its ``state`` (a running one whose collector is gone: 'stale')."""
+    from collector.db.liveness import session_state
+
+    with connect(dsn) as store:
+        store.migrate()
+        rows = store.list_sessions(limit=limit)
+    return [{**row, "state": session_state(row)} for row in rows]
+
+
+@dataclass(frozen=True)
+class SessionReport:
+    stats: dict
+    patterns: list[dict]
+
+
+def session_report(ref: str, *, dsn: str | None = None) -> SessionReport:
+    """A session's row of marts.session_stats and its term's most frequent echo-type sequences."""
+    with connect(dsn) as store:
+        row = store.session_stats(store.resolve_session(ref))
+        return SessionReport(row, store.top_patterns(row["term"], row["model_name"]))
+
+
+@dataclass(frozen=True)
+class TermAnalysis:
+    distributions: list[dict]
+    comparisons: list[dict]
+    sessions: list[dict]
+
+
+def analyze_terms(terms: list[str], *, model: str | None = None, dsn: str | None = None) -> TermAnalysis:
+    """The marts' depth distributions and comparisons of ``terms``; MartsNotBuilt for a term they lack."""
+    with connect(dsn) as store:
+        found = TermAnalysis(store.term_distributions(terms, model), store.term_comparisons(terms, model),
+                             store.session_comparisons(terms, model))
+    missing = [t for t in terms if t not in {r["term"] for r in found.distributions}]
+    if missing:
+        raise MartsNotBuilt(
+            f"no data in the marts for {', '.join(repr(t) for t in missing)}"
+            + (f" with model {model!r}" if model else "")
+            + ": collect it with nyx-collect, then run `dbt build`"
+        )
+    return found
