@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 import psycopg
@@ -32,6 +32,9 @@ import collector
 from collector.db.dsn import describe_dsn, mask_dsn, validate_dsn
 from collector.errors import DatabaseError, InputError, MartsNotBuilt, SessionNotFound
 from collector.records import RunRecord, SessionRecord, SessionStatus
+
+if TYPE_CHECKING:
+    from collector.glossary import GlossaryEntry
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,7 @@ ROUND_COLUMNS: tuple[tuple[str, str], ...] = (
     ("tokens_generated", "int4"), ("finish_reason", "text"),
     ("n_words", "int4"), ("distinct_ratio", "float4"), ("nonletter_ratio", "float4"), ("content_words", "int4"),
     ("new_stems", "int4"), ("novelty", "float4"), ("sim_term", "float4"), ("sim_prev", "float4"),
+    ("sim_ref", "float4"),
 )  # fmt: skip
 """raw.probe_rounds as COPY writes it, (column, type): the one list the COPY statement, its types
 and each round's row are derived from. The columns after the run's are RoundRecord's fields."""
@@ -510,6 +514,43 @@ class Store:
         """The ``limit`` latest messages to ``to``, newest first."""
         return self._all(f"read_messages_to_{_direction(to)}", {"limit": int(limit)},
                          f"cannot read the messages to the {to}")
+
+    # -- the glossary (reference meanings, versioned) ----------------------------------------
+
+    def add_reference(self, entry: GlossaryEntry) -> dict[str, Any]:
+        """Add ``entry`` as the term's next version unless it equals the newest; return the row in
+        force, with ``added`` telling whether a version was added."""
+        with self._errors(f"cannot add the reference meaning of {entry.term!r}"), self.conn.cursor() as cur:
+            cur.execute(_q("glossary_add"), entry.as_params())
+            return cur.fetchone()
+
+    def add_references(self, entries: Sequence[GlossaryEntry]) -> list[dict[str, Any]]:
+        """Add several entries in one transaction: all of them or none."""
+        action = f"cannot import {len(entries)} reference meaning(s)"
+        with self._errors(action), self.conn.transaction(), self.conn.cursor() as cur:
+            rows = []
+            for entry in entries:
+                cur.execute(_q("glossary_add"), entry.as_params())
+                rows.append(cur.fetchone())
+            return rows
+
+    def reference_for(self, term: str) -> dict[str, Any] | None:
+        """The newest reference meaning of ``term``, or None."""
+        return self._one("glossary_current", {"term": term}, f"cannot read the reference meaning of {term!r}")
+
+    def glossary_row(self, glossary_id: int) -> dict[str, Any] | None:
+        """One stored version by id (what a session was judged against)."""
+        return self._one("glossary_get", {"id": glossary_id}, f"cannot read glossary row {glossary_id}")
+
+    def list_glossary(self, all_versions: bool = False) -> list[dict[str, Any]]:
+        return self._all("glossary_list", {"all_versions": all_versions}, "cannot list the glossary")
+
+    def seed_glossary(self, entries: Sequence[GlossaryEntry]) -> int:
+        """Add the shipped entries for terms the glossary lacks altogether (a lab's own versions
+        are never touched); return how many were added."""
+        have = {r["term"] for r in self._all("glossary_terms", {}, "cannot read the glossary")}
+        todo = [e for e in entries if e.term not in have]
+        return sum(1 for row in self.add_references(todo) if row["added"]) if todo else 0
 
     # -- semantic variance (computed from the chain embeddings in iris) ---------------------
 

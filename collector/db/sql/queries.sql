@@ -6,12 +6,13 @@
 insert into raw.probe_sessions (
     session_id, term, model_name, model_revision, device, dtype, backend, prompt_template,
     temperature, top_p, top_k, max_rounds, max_new_tokens, seed, batch_size, runs_requested,
-    collector_version, classifier_version, hostname, pid
+    collector_version, classifier_version, hostname, pid, judge_mode, glossary_id, encoder, stop_early
 ) values (
     %(session_id)s, %(term)s, %(model_name)s, %(model_revision)s, %(device)s, %(dtype)s,
     %(backend)s, %(prompt_template)s, %(temperature)s, %(top_p)s, %(top_k)s, %(max_rounds)s,
     %(max_new_tokens)s, %(seed)s, %(batch_size)s, %(runs_requested)s,
-    %(collector_version)s, %(classifier_version)s, %(hostname)s, %(pid)s
+    %(collector_version)s, %(classifier_version)s, %(hostname)s, %(pid)s,
+    %(judge_mode)s, %(glossary_id)s, %(encoder)s, %(stop_early)s
 );
 
 -- name: finish_session
@@ -204,3 +205,54 @@ returning session_id;
 -- name: stored_run_numbers
 -- The run numbers a session has stored.
 select run_number from raw.variance_probe_runs where session_id = %(session_id)s;
+
+-- name: glossary_add
+-- Add a version of a term's reference meaning, unless it equals the newest one; returns the row
+-- now in force (the new one, or the unchanged newest) and whether it was added.
+with newest as (
+    select id, version, language, reference, reference_de, source
+    from raw.glossary
+    where term = %(term)s
+    order by version desc
+    limit 1
+),
+added as (
+    insert into raw.glossary (term, version, language, reference, reference_de, source)
+    select %(term)s, coalesce((select version from newest), 0) + 1, %(language)s, %(reference)s,
+           %(reference_de)s, %(source)s
+    where not exists (
+        select 1 from newest
+        where newest.reference = %(reference)s
+          and newest.reference_de is not distinct from %(reference_de)s
+          and newest.language = %(language)s
+    )
+    returning id, term, version, language, reference, reference_de, source, added_at, true as added
+)
+select * from added
+union all
+select g.id, g.term, g.version, g.language, g.reference, g.reference_de, g.source, g.added_at, false as added
+from raw.glossary as g
+where g.id = (select id from newest) and not exists (select 1 from added);
+
+-- name: glossary_current
+-- The newest version of one term's reference meaning, or no row.
+select id, term, version, language, reference, reference_de, source, added_at
+from raw.glossary
+where term = %(term)s
+order by version desc
+limit 1;
+
+-- name: glossary_list
+-- The newest version of every term (or every version with all_versions), by term.
+select id, term, version, language, reference, reference_de, source, added_at
+from raw.glossary as g
+where %(all_versions)s or g.version = (select max(version) from raw.glossary where term = g.term)
+order by term, version;
+
+-- name: glossary_get
+select id, term, version, language, reference, reference_de, source, added_at
+from raw.glossary
+where id = %(id)s;
+
+-- name: glossary_terms
+select distinct term from raw.glossary;

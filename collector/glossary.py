@@ -1,0 +1,144 @@
+"""Reference meanings of terms: reading glossary files and the entries the collector ships.
+
+The judge compares every round with the term's reference meaning (``raw.glossary`` in phoebe, one
+row per version). This module reads and checks entries from a file (JSONL or CSV with the columns
+term, reference, optional reference_de, language and source) and knows the shipped ones
+(``collector/data/glossary.jsonl``: the six depth-3 terms of the research and the demo's terms),
+which are loaded into a database on first use for terms it does not yet have. Storing and reading
+them is :class:`collector.db.store.Store`'s job.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.resources
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from collector import __version__
+from collector.errors import InputError
+from collector.params import validate_term
+
+MAX_REFERENCE_CHARS = 4000
+MAX_SOURCE_CHARS = 1000
+MAX_FILE_BYTES = 16 * 1024 * 1024
+_LANGUAGE_RE = re.compile(r"^[a-z]{2,3}$")
+
+
+@dataclass(frozen=True)
+class GlossaryEntry:
+    """One reference meaning to add (a stored one also has an id, a version and added_at)."""
+
+    term: str
+    reference: str
+    reference_de: str | None = None
+    language: str = "en"
+    source: str | None = None
+
+    def as_params(self) -> dict:
+        return {"term": self.term, "reference": self.reference, "reference_de": self.reference_de,
+                "language": self.language, "source": self.source}
+
+
+def references_of(row: dict) -> list[str]:
+    """The reference texts of a glossary row the judge compares with: English, then German."""
+    return [t for t in (row.get("reference"), row.get("reference_de")) if t]
+
+
+def _text(value: object, what: str, limit: int, required: bool) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise InputError(f"the {what} is blank")
+        return None
+    if not isinstance(value, str):
+        raise InputError(f"the {what} must be text")
+    if "\x00" in value:
+        raise InputError(f"the {what} contains a NUL character")
+    value = " ".join(value.split())
+    if len(value) > limit:
+        raise InputError(f"the {what} is longer than {limit} characters")
+    return value
+
+
+def make_entry(term: object, reference: object, reference_de: object = None, language: object = None,
+               source: object = None) -> GlossaryEntry:
+    """A checked entry: the term normalised as every other source of terms, texts trimmed."""
+    if not isinstance(term, str):
+        raise InputError("the term must be text")
+    lang = (language or "en") if isinstance(language, str | type(None)) else None
+    if lang is None or not _LANGUAGE_RE.match(lang.strip().lower()):
+        raise InputError(f"the language must be an ISO 639 code such as en or de, got {language!r}")
+    return GlossaryEntry(
+        term=validate_term(term),
+        reference=_text(reference, "reference", MAX_REFERENCE_CHARS, True),
+        reference_de=_text(reference_de, "German reference", MAX_REFERENCE_CHARS, False),
+        language=lang.strip().lower(),
+        source=_text(source, "source", MAX_SOURCE_CHARS, False),
+    )
+
+
+def read_glossary_file(path: Path) -> list[GlossaryEntry]:
+    """Every entry of a JSONL (``.jsonl``/``.json``) or CSV file; one bad line refuses the whole file."""
+    if not path.is_file():
+        raise InputError(f"{path} is not a readable file")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise InputError(f"{path} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path} is not valid UTF-8 (byte {exc.start})") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    rows = _csv_rows(path, text) if path.suffix.lower() == ".csv" else _json_rows(path, text)
+    entries = []
+    for where, row in rows:
+        try:
+            entries.append(make_entry(row.get("term"), row.get("reference"), row.get("reference_de"),
+                                      row.get("language"), row.get("source")))
+        except InputError as exc:
+            raise InputError(f"{path}, {where}: {exc}") from None
+    if not entries:
+        raise InputError(f"{path} holds no glossary entries")
+    return entries
+
+
+def _json_rows(path: Path, text: str):
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}, line {number}: not JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise InputError(f"{path}, line {number}: each line must be a JSON object")
+        yield f"line {number}", row
+
+
+def _csv_rows(path: Path, text: str):
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if not reader.fieldnames or not {"term", "reference"} <= set(reader.fieldnames):
+        raise InputError(f"{path}: a CSV glossary needs a header with at least term and reference")
+    try:
+        for row in reader:
+            if None in row:
+                raise InputError(f"{path}, line {reader.line_num}: more fields than the header names")
+            yield f"line {reader.line_num}", row
+    except csv.Error as exc:
+        raise InputError(f"{path}, line {reader.line_num}: {exc}") from None
+
+
+def shipped_entries() -> list[GlossaryEntry]:
+    """The reference meanings shipped with the collector, each source marked as shipped."""
+    text = importlib.resources.files("collector").joinpath("data", "glossary.jsonl").read_text(encoding="utf-8")
+    entries = []
+    for line in text.splitlines():
+        if line.strip():
+            row = json.loads(line)
+            source = f"shipped with nyx-collector {__version__}: {row.get('source') or 'no source given'}"
+            entries.append(make_entry(row["term"], row["reference"], row.get("reference_de"),
+                                      row.get("language"), source))
+    return entries
