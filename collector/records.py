@@ -73,6 +73,10 @@ class SessionRecord(BaseModel):
     classifier_version: str
     hostname: str
     pid: int
+    judge_mode: str = "frame"  # 'reference': judged against glossary_id's reference meaning
+    glossary_id: int | None = None
+    encoder: str = "probe-model-hidden-states"
+    stop_early: bool = True  # False: every run generates all max_rounds rounds
 
 
 class RoundRecord(BaseModel):
@@ -94,6 +98,7 @@ class RoundRecord(BaseModel):
     novelty: float
     sim_term: float | None
     sim_prev: float | None
+    sim_ref: float | None = None
 
 
 class RunRecord(BaseModel):

@@ -29,7 +29,9 @@ from collector.db.journal import Journal
 from collector.errors import (DatabaseError, InputError, Interrupted, MartsNotBuilt, ModelError, RefreshFailed,
                               SessionNotFound)
 from collector.interrupts import INTERRUPTS
+from collector.glossary import references_of, shipped_entries
 from collector.judge.classifier import CLASSIFIER_VERSION
+from collector.judge.select import DEFAULT_JUDGE, JUDGES, JudgeKit, check_judge
 from collector.params import CollectParams
 from collector.probe.seeds import new_session_seed
 from collector.records import RunRecord, SessionRecord, SessionStatus
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
     from collector.db.store import Store
     from collector.iris.chroma import ChainHit, Iris
     from collector.iris.index import ChainIndex
-    from collector.judge.judge import Judge
+    from collector.judge.select import SessionJudge
     from collector.probe.echo import Sampler
     from collector.probe.lm import LanguageModel
 
@@ -98,8 +100,10 @@ class ReplaySummary:
 # --- the pieces of one session -------------------------------------------------------------------
 
 
-def new_session(term: str, params: CollectParams, lm: LanguageModel, backend: str = "transformers") -> SessionRecord:
-    """The session row for ``term``, before anything is generated."""
+def new_session(term: str, params: CollectParams, lm: LanguageModel, backend: str = "transformers",
+                judge: SessionJudge | None = None, stop_early: bool = False) -> SessionRecord:
+    """The session row for ``term``, before anything is generated; ``judge`` names the judge's
+    version, mode, encoder and reference meaning (default: rules-1, the first judge)."""
     batch_size = min(params.batch_size or lm.default_batch_size, params.runs)
     return SessionRecord(
         term=term,
@@ -118,7 +122,11 @@ def new_session(term: str, params: CollectParams, lm: LanguageModel, backend: st
         batch_size=batch_size,
         runs_requested=params.runs,
         collector_version=__version__,
-        classifier_version=CLASSIFIER_VERSION,
+        classifier_version=judge.version if judge else CLASSIFIER_VERSION,
+        judge_mode=judge.mode if judge else "frame",
+        glossary_id=judge.glossary_id if judge else None,
+        encoder=judge.encoder_name if judge else "probe-model-hidden-states",
+        stop_early=stop_early,
         hostname=socket.gethostname(),
         pid=os.getpid(),
     )
@@ -132,19 +140,37 @@ def session_from_row(row: dict, lm: LanguageModel) -> SessionRecord:
 
 
 def load_probe(model: str | None, device: str = "auto", dtype: str = "auto",
-               backend: str = "transformers") -> tuple[LanguageModel, Judge, Sampler | None]:
-    """The model, its judge, and the sampler of ``backend`` (None: the transformers decode loop)."""
-    from collector.judge.judge import Judge
+               backend: str = "transformers", judge: str = DEFAULT_JUDGE) -> tuple[LanguageModel, JudgeKit, Sampler | None]:
+    """The model, the judge kit of version ``judge`` (it builds each session's judge), and the
+    sampler of ``backend`` (None: the transformers decode loop)."""
     from collector.probe.lm import LanguageModel
 
     lm = LanguageModel.load(model, device=device, dtype=dtype)
-    judge = Judge(lm)
+    kit = JudgeKit(judge, lm)
     sampler = None
     if backend == "vllm":
         from collector.probe.vllm_backend import VllmSampler
 
         sampler = VllmSampler(lm)
-    return lm, judge, sampler
+    return lm, kit, sampler
+
+
+def judge_for_term(store: Store, kit: JudgeKit, term: str) -> SessionJudge:
+    """The judge of a new session: against the term's newest reference meaning, else the frame."""
+    row = store.reference_for(term) if kit.uses_references else None
+    return kit.for_term(term, references_of(row), row["id"]) if row else kit.for_term(term)
+
+
+def judge_of_session(store: Store, kit: JudgeKit, row: dict) -> SessionJudge:
+    """The judge a stored session was judged by: the same reference version, or the frame again."""
+    glossary_id = row.get("glossary_id")
+    if glossary_id is None or not kit.uses_references:
+        return kit.for_term(row["term"])
+    reference = store.glossary_row(glossary_id)
+    if reference is None:
+        raise SessionNotFound(f"glossary row {glossary_id}, which session {row['session_id']} was judged against, "
+                              "is gone")
+    return kit.for_term(row["term"], references_of(reference), glossary_id)
 
 
 def _nothing_to_resume(session_id: object) -> InputError:
@@ -154,7 +180,7 @@ def _nothing_to_resume(session_id: object) -> InputError:
 def collect_session(
     store: Store,
     lm: LanguageModel,
-    judge: Judge,
+    judge: SessionJudge,
     session: SessionRecord,
     on_progress: ProgressCallback | None = None,
     iris: Iris | None = None,
@@ -282,10 +308,14 @@ def collect_terms(
     use_iris: bool = True,
     outage_limit_s: float = OUTAGE_LIMIT_S,
     progress: Progress | None = None,
+    judge: str = DEFAULT_JUDGE,
+    stop_early: bool = False,
 ) -> Iterator[SessionSummary]:
     """Collect one session per term with the validated ``params``; yield each session's summary as it
-    finishes. Bad options, a bad device or backend and a missing model fail before the database
-    is touched. Ctrl-C raises Interrupted, naming the session and the runs it kept.
+    finishes. Bad options, a bad device, backend or judge and a missing model fail before the
+    database is touched. Every run generates all max_rounds rounds unless ``stop_early``. A term
+    without a reference meaning in the glossary is judged against the frame, and a line says so.
+    Ctrl-C raises Interrupted, naming the session and the runs it kept.
     """
     from collector.probe.lm import resolve_device, resolve_dtype
     from collector.probe.model_source import resolve_model
@@ -296,18 +326,24 @@ def collect_terms(
         raise InputError(f"--outage-limit must be between 0 and 86400 seconds, got {outage_limit_s}")
     resolve_dtype(dtype, resolve_device(device))
     backend = check_backend(backend)
+    check_judge(judge)
     resolve_model(model)
     chains = _open_iris(iris, use_iris)
     with connect(dsn, on_note=progress.note) as store:
         store.migrate()
+        store.seed_glossary(shipped_entries())
         with progress.loading_model():
-            lm, judge, sampler = load_probe(model, device, dtype, backend)
-        progress.note(f"Model {lm.name} on {lm.device} ({lm.dtype}, {backend})")
+            lm, kit, sampler = load_probe(model, device, dtype, backend, judge)
+        progress.note(f"Model {lm.name} on {lm.device} ({lm.dtype}, {backend}); judge {kit.version}")
         for term in terms:
-            session = new_session(term, params, lm, backend)
+            session_judge = judge_for_term(store, kit, term)
+            if kit.uses_references and session_judge.mode == "frame":
+                progress.note(f"{term}: no reference meaning in the glossary, so its rounds are judged against "
+                              "the frame (weaker): add one with `nyx-collect glossary add`")
+            session = new_session(term, params, lm, backend, session_judge, stop_early)
             with progress.session(term, session.runs_requested, 0) as advance:
                 try:
-                    summary = collect_session(store, lm, judge, session, on_progress=advance, iris=chains,
+                    summary = collect_session(store, lm, session_judge, session, on_progress=advance, iris=chains,
                                               outage_limit_s=outage_limit_s, sampler=sampler)
                 except KeyboardInterrupt:
                     raise _interrupted(store, session, "interrupted: session {session.session_id} "
@@ -350,12 +386,17 @@ def resume_session(
                              "wait for it, or pass --force if that collector is gone")
         backend = check_backend(row.get("backend") or "transformers")
         spec = model or (None if row["model_name"] == DEFAULT_MODEL_NAME else row["model_name"])
+        version = row["classifier_version"]
+        if version not in JUDGES:
+            raise InputError(f"session {row['session_id']} was judged by {version!r}, which this collector lacks "
+                             f"(it has {', '.join(JUDGES)})")
         with progress.loading_model():
-            lm, judge, sampler = load_probe(spec, device, dtype, backend)
+            lm, kit, sampler = load_probe(spec, device, dtype, backend, version)
         if lm.revision != row["model_revision"]:
             raise ModelError(f"{lm.name} has revision {lm.revision}, the session was collected with "
                              f"{row['model_revision']}: pass --model with the original weights")
         session = session_from_row(row, lm)
+        judge = judge_of_session(store, kit, row)
         with progress.session(f"{session.term} (resume)", session.runs_requested, row["runs_stored"]) as advance:
             try:
                 return collect_session(store, lm, judge, session, iris=chains, resume=True, sampler=sampler,

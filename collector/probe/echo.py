@@ -1,8 +1,11 @@
 """The echo probe over many independent runs, batched.
 
 Round 1 feeds the framed term (``prompt_template`` with ``{term}`` replaced); each later round
-feeds the previous completion back. Each completion is judged (see ``collector.judge.judge``); the chain
-goes on while a round EXPANDS or CONFIRMS and stops at the first other type or at ``max_rounds``.
+feeds the previous completion back. Each completion is judged (see ``collector.judge.judge``). The
+chain (the term and the accepted completions) grows while rounds EXPAND or CONFIRM; its depth is
+the number of those leading rounds. By default every run still generates all ``max_rounds`` rounds
+(a full chain: a later, better judge can then re-judge every round of data already collected);
+with the session's ``stop_early`` a run stops at its first round of another type.
 
 Runs are independent, so they are processed as a pool: up to ``batch_size`` chains are live at
 once, each at whatever round it has reached; one generation step advances all of them by one
@@ -23,7 +26,7 @@ from collector.probe.sampling import Generation, SamplingParams, generate
 from collector.probe.seeds import round_seed, run_seed
 
 if TYPE_CHECKING:
-    from collector.judge.judge import Judge
+    from collector.judge.select import SessionJudge
     from collector.probe.lm import LanguageModel
 
 
@@ -40,12 +43,13 @@ class _Chain:
     prompt: str  # what the next round feeds
     history: list[str]  # texts the next completion is compared with for novelty
     rounds: list[RoundRecord] = field(default_factory=list)
+    broken: bool = False  # a round did not continue: the chain (and depth) grows no more
 
 
 class Probe:
     """Runs the echo probe for one session's parameters."""
 
-    def __init__(self, lm: LanguageModel, judge: Judge, session: SessionRecord, sampler: Sampler | None = None):
+    def __init__(self, lm: LanguageModel, judge: SessionJudge, session: SessionRecord, sampler: Sampler | None = None):
         self.lm = lm
         self.sampler = sampler or self._generate
         self.judge = judge
@@ -108,14 +112,18 @@ class Probe:
                     **verdict.features,
                 )
             )
-            if verdict.echo_type.continues:
+            if verdict.echo_type.continues and not state.broken:
                 state.chain.append(item.text)
+            else:
+                state.broken = True
+            if item.text:  # a blank completion cannot be fed back: the next round answers the same prompt
                 state.history.append(item.text)
                 state.prompt = item.text
-            if verdict.echo_type.continues and len(state.rounds) < self.session.max_rounds:
-                still.append(state)
-            else:
+            done = len(state.rounds) >= self.session.max_rounds or (state.broken and self.session.stop_early)
+            if done:
                 finished.append(self._finish(state))
+            else:
+                still.append(state)
         return still, finished
 
     def run(self, run_numbers: Iterable[int], batch_size: int) -> Iterator[list[RunRecord]]:
