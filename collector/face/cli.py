@@ -15,14 +15,15 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from typer.core import TyperGroup
 
 from collector import __version__
 from collector.errors import CollectorError
 from collector.face.cli_db import db_app
 from collector.face.cli_messages import message_app
-from collector.face.options import DsnOption, IrisOption, JsonLinesOption, err, open_store
+from collector.face.options import DsnOption, IrisOption, JsonLinesOption, err, open_store, out
+from collector.face.cli_judge import glossary_app, validate
+from collector.judge.select import DEFAULT_JUDGE
 from collector.params import DEFAULT_PROMPT_TEMPLATE
 
 
@@ -51,6 +52,8 @@ app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(message_app, name="message")
+app.add_typer(glossary_app, name="glossary")
+app.command("validate")(validate)
 
 
 def _version(value: bool) -> None:
@@ -105,6 +108,10 @@ def collect(
     outage_limit: Annotated[float, typer.Option("--outage-limit", help="Seconds the database may be away "
                                                 "(runs are journaled meanwhile) before collecting stops.")]
     = 300.0,
+    judge: Annotated[str, typer.Option("--judge", help="Judge version: ref-2 (against the glossary's reference "
+                                       "meaning, the default) or rules-1 (the first judge).")] = DEFAULT_JUDGE,
+    stop_early: Annotated[bool, typer.Option("--stop-early", help="Stop each run at its first round that does "
+                                             "not continue (default: generate all --max-rounds rounds).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summaries as JSON lines on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
@@ -123,7 +130,7 @@ def collect(
     all_terms = gather_terms(terms or [], terms_file, champions)
     for summary in collect_terms(all_terms, params, model=model, device=device, dtype=dtype, backend=backend,
                                  dsn=dsn, iris=iris, use_iris=not no_iris, outage_limit_s=outage_limit,
-                                 progress=ConsoleProgress(err, quiet=quiet)):
+                                 progress=ConsoleProgress(err, quiet=quiet), judge=judge, stop_early=stop_early):
         _print_summary(summary, as_json)
 
 
@@ -243,7 +250,7 @@ def stats(
     if as_json:
         typer.echo(report.to_json(row))
     else:
-        report.print_session(_out(), row, found.patterns)
+        report.print_session(out(), row, found.patterns)
 
 
 @app.command("analyze")
@@ -270,12 +277,7 @@ def analyze(
         typer.echo(report.to_json({"distributions": found.distributions, "comparisons": found.comparisons,
                                    "sessions": found.sessions}))
     else:
-        report.print_analysis(_out(), found.distributions, found.comparisons, found.sessions)
-
-
-def _out() -> Console:
-    """stdout for reports; when piped, wide enough that tables are not truncated."""
-    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+        report.print_analysis(out(), found.distributions, found.comparisons, found.sessions)
 
 
 @app.command("refresh")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Optional
 
 import typer
@@ -37,3 +38,8 @@ def embedded():
     from collector.db.connect import embedded
 
     return embedded()
+
+
+def out() -> Console:
+    """stdout for reports; when piped, wide enough that tables are not truncated."""
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)

@@ -149,3 +149,31 @@ def write_depth_chart(path: Path, rows: Sequence[dict[str, Any]], label_of, titl
     fig.tight_layout()
     fig.savefig(path, format="png")
     plt.close(fig)
+
+
+def print_validation(console: Console, result, show_misses: bool = False) -> None:
+    """The agreement of a judge with a labelled set (``nyx-collect validate``)."""
+    a = result.agreement
+    modes = ", ".join(f"{n} {mode}" for mode, n in sorted(result.modes.items()))
+    console.print(f"judge {result.judge} ({result.encoder}) on {result.file}: {a.n} items ({modes})")
+    console.print(f"accuracy              {a.accuracy:.3f}")
+    console.print(f"Cohen's kappa         {_num(a.kappa)}")
+    console.print(f"continue/stop         {a.continue_stop_accuracy:.3f}  (kappa {_num(a.continue_stop_kappa)})")
+    classes = Table(title="per class", show_edge=False)
+    for column in ("type", "precision", "recall", "F1", "items"):
+        classes.add_column(column, justify="left" if column == "type" else "right")
+    for label, scores in a.per_class.items():
+        classes.add_row(label, _num(scores.precision), _num(scores.recall), _num(scores.f1), str(scores.support))
+    console.print(classes)
+    matrix = Table(title="confusion (rows: label, columns: judge)", show_edge=False)
+    matrix.add_column("label")
+    for label in ECHO_TYPES:
+        matrix.add_column(label[:4], justify="right")
+    for label in ECHO_TYPES:
+        matrix.add_row(label, *(str(a.confusion[label][p]) for p in ECHO_TYPES))
+    console.print(matrix)
+    if show_misses:
+        for item, predicted, reason in result.predictions:
+            if predicted != item.label:
+                text = item.text if len(item.text) <= 100 else item.text[:97] + "..."
+                console.print(f"{item.label} -> {predicted}  {item.term}: {text!r}  [{reason}]", markup=False)

@@ -1,0 +1,122 @@
+"""``nyx-collect glossary`` and ``nyx-collect validate``: the judge's reference meanings and its check
+against human labels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from collector.face.options import DsnOption, JsonLinesOption, open_store, out
+from collector.judge.select import DEFAULT_JUDGE
+
+glossary_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                           help="Reference meanings of terms (raw.glossary in phoebe), which the judge compares "
+                                "every round with. A change adds a version; old versions stay.")
+
+
+def _show_row(row: dict, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps({k: (str(v) if k == "added_at" else v) for k, v in row.items()}, ensure_ascii=False))
+        return
+    german = "  (+de)" if row.get("reference_de") else ""
+    text = row["reference"] if len(row["reference"]) <= 90 else row["reference"][:87] + "..."
+    typer.echo(f"{row['term']}  v{row['version']}  [{row['language']}]{german}  {text}")
+
+
+@glossary_app.command("add")
+def glossary_add(
+    term: Annotated[str, typer.Argument(help="The term, as it is collected.")],
+    text: Annotated[str, typer.Argument(help="A short description of its meaning, in English.")],
+    lang: Annotated[str, typer.Option("--lang", help="Language of the term (ISO 639: en, de, ...).")] = "en",
+    german: Annotated[Optional[str], typer.Option("--de", help="The same description in German.",
+                                                  show_default=False)] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="Where the description comes from.",
+                                                  show_default=False)] = None,
+    dsn: DsnOption = None,
+) -> None:
+    """Add a reference meaning (a new version when the term has one already; the same text again is a no-op).
+
+    Example: nyx-collect glossary add Dasein "Heidegger's term for human existence ..." --lang de --source "SEP"
+    """
+    from collector.glossary import make_entry
+
+    entry = make_entry(term, text, german, lang, source)
+    with open_store(dsn, announce=False) as store:
+        store.migrate()
+        row = store.add_reference(entry)
+    typer.echo(f"{'added' if row['added'] else 'unchanged'}: {row['term']} v{row['version']} (glossary id {row['id']})")
+
+
+@glossary_app.command("import")
+def glossary_import(
+    file: Annotated[Path, typer.Argument(help="JSONL or .csv with term, reference and optionally reference_de, "
+                                               "language, source.")],
+    dsn: DsnOption = None,
+) -> None:
+    """Add every entry of FILE in one transaction (all or none); unchanged entries add no version.
+
+    Example: nyx-collect glossary import terms.jsonl
+    """
+    from collector.glossary import read_glossary_file
+
+    entries = read_glossary_file(file)
+    with open_store(dsn, announce=False) as store:
+        store.migrate()
+        rows = store.add_references(entries)
+    added = sum(1 for r in rows if r["added"])
+    typer.echo(f"imported {len(rows)} entr{'y' if len(rows) == 1 else 'ies'}: {added} new version(s), "
+               f"{len(rows) - added} unchanged")
+
+
+@glossary_app.command("list")
+def glossary_list(
+    all_versions: Annotated[bool, typer.Option("--all", help="Every version, not only the newest.")] = False,
+    dsn: DsnOption = None,
+    as_json: JsonLinesOption = False,
+) -> None:
+    """List the reference meanings in force (the shipped ones are loaded on first use).
+
+    Example: nyx-collect glossary list --all
+    """
+    from collector.glossary import shipped_entries
+
+    with open_store(dsn, announce=False) as store:
+        store.migrate()
+        store.seed_glossary(shipped_entries())
+        rows = store.list_glossary(all_versions)
+    for row in rows:
+        _show_row(row, as_json)
+
+
+def validate(
+    file: Annotated[Path, typer.Argument(help="JSONL of labelled rounds: term, prev, text, label (optional "
+                                               "reference, round).")],
+    references: Annotated[Optional[Path], typer.Option("--references", help="JSONL of term, reference "
+                                                       "(optional reference_de) for items without one.",
+                                                       show_default=False)] = None,
+    judge: Annotated[str, typer.Option("--judge", help="Judge version to validate.")] = DEFAULT_JUDGE,
+    model: Annotated[Optional[str], typer.Option(help="Probe model, only for --judge rules-1.",
+                                                 show_default=False)] = None,
+    no_glossary: Annotated[bool, typer.Option("--no-glossary", help="Do not look up missing references in "
+                                              "the database; such items are judged against the frame.")] = False,
+    dsn: DsnOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the figures.")] = False,
+    show_misses: Annotated[bool, typer.Option("--misses", help="List every item the judge got wrong.")] = False,
+) -> None:
+    """Judge every labelled item through the real judge; print accuracy, Cohen's kappa, per-class
+    precision/recall/F1, the confusion matrix and the continue/stop accuracy.
+
+    Example: nyx-collect validate labelled.jsonl --references terms.jsonl
+    """
+    from collector.face import report
+    from collector.validate import validate_file
+
+    result = validate_file(file, references=references, judge=judge, model=model, dsn=dsn,
+                           use_glossary=not no_glossary)
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+    else:
+        report.print_validation(out(), result, show_misses)

@@ -1,0 +1,89 @@
+"""``nyx-collect validate``: judge a labelled set through the real judge and measure the agreement.
+
+Each item's reference meaning comes from the item itself (``reference``), else from a references
+file, else from the glossary in the database (only consulted when some item still lacks one),
+else the item is judged against the frame. Items are judged exactly as the probe judges a round:
+same judge, same encoder, same parameters.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from collector.glossary import references_of
+from collector.judge.select import DEFAULT_JUDGE, JudgeKit, check_judge
+from collector.judge.validation import Agreement, LabelledItem, agreement, read_labelled, read_references
+from collector.params import DEFAULT_PROMPT_TEMPLATE, frame_term
+from collector.records import JudgeItem
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    judge: str
+    encoder: str
+    file: str
+    modes: dict[str, int]  # items judged in each mode
+    agreement: Agreement
+    predictions: list[tuple[LabelledItem, str, str]]  # item, predicted label, reason
+
+    def as_dict(self) -> dict:
+        return {"judge": self.judge, "encoder": self.encoder, "file": self.file, "modes": self.modes,
+                **self.agreement.as_dict()}
+
+
+def judge_item(item: LabelledItem, template: str = DEFAULT_PROMPT_TEMPLATE) -> JudgeItem:
+    """The JudgeItem of a labelled round: a first-round item answers the framed term itself."""
+    anchor = frame_term(template, item.term)
+    first = item.round == 1 if item.round is not None else item.prev.strip() == anchor
+    prev = anchor if first else item.prev
+    return JudgeItem(anchor=anchor, prev=prev, text=item.text.strip(), history=[anchor] if first else [anchor, prev])
+
+
+def validate_file(path: Path, *, references: Path | None = None, judge: str = DEFAULT_JUDGE,
+                  model: str | None = None, dsn: str | None = None, use_glossary: bool = True) -> ValidationReport:
+    """Judge every item of ``path`` and compare with its label."""
+    check_judge(judge)
+    items = read_labelled(path)
+    from_file = read_references(references) if references is not None else {}
+    lm = None
+    if not JudgeKit.version_uses_references(judge):
+        from collector.probe.lm import LanguageModel
+
+        lm = LanguageModel.load(model)
+    kit = JudgeKit(judge, lm)
+    wanted = sorted({i.term for i in items if i.reference is None and i.term not in from_file})
+    from_db: dict[str, dict] = {}
+    if wanted and use_glossary and kit.uses_references:
+        from collector.db.connect import connect
+        from collector.glossary import shipped_entries
+
+        with connect(dsn) as store:
+            store.migrate()
+            store.seed_glossary(shipped_entries())
+            from_db = {t: row for t in wanted if (row := store.reference_for(t)) is not None}
+    by_term: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+    for n, item in enumerate(items):
+        if item.reference is not None:
+            refs: tuple[str, ...] = (item.reference,)
+        elif item.term in from_file:
+            refs = tuple(r for r in from_file[item.term] if r)
+        elif item.term in from_db:
+            refs = tuple(references_of(from_db[item.term]))
+        else:
+            refs = ()
+        by_term.setdefault((item.term, refs), []).append(n)
+    predicted: list[tuple[str, str]] = [("", "")] * len(items)
+    modes: Counter[str] = Counter()
+    encoder = ""
+    for (term, refs), numbers in by_term.items():
+        session_judge = kit.for_term(term, list(refs))
+        encoder = session_judge.encoder_name
+        verdicts = session_judge.judge([judge_item(items[n]) for n in numbers])
+        for n, verdict in zip(numbers, verdicts, strict=True):
+            predicted[n] = (verdict.echo_type.value, verdict.reason)
+        modes[session_judge.mode] += len(numbers)
+    result = agreement([i.label for i in items], [p for p, _ in predicted])
+    return ValidationReport(judge=kit.version, encoder=encoder, file=str(path), modes=dict(modes), agreement=result,
+                            predictions=[(i, p, r) for i, (p, r) in zip(items, predicted, strict=True)])
