@@ -9,7 +9,7 @@ RUNS   ?= 50
 TERM_  ?= Aufhebung
 export DBT_SEND_ANONYMOUS_USAGE_STATS = false
 
-.PHONY: setup demo collect dbt refresh stats test lint bench clean-venv
+.PHONY: setup demo collect dbt refresh stats test lint bench fit-judge clean-venv
 
 setup: $(VENV)/.installed
 
@@ -51,6 +51,12 @@ test: setup lint
 # Prints tables and appends them to docs/performance.md (about 15 minutes on 2 CPU cores).
 bench: setup
 	$(PY) bench/run.py
+
+# Refit the reference judge into collector/judge/params (ref-2.json, ref-2.calibration.npz) and print
+# the report; see docs/validity.md. About 2 minutes the first time (embeddings cached), 30 s after.
+DATA ?= ../shared/research
+fit-judge: setup
+	$(PY) -m collector.judge.fit --data $(DATA) --out collector/judge/params
 
 clean-venv:
 	rm -rf $(VENV)
