@@ -1,6 +1,5 @@
 revoke all on raw.glossary from nyx_collector;
 alter table raw.variance_probe_runs drop constraint if exists runs_stop_reason;
-alter table raw.variance_probe_runs drop constraint if exists runs_depth_is_leading_continues;
 alter table raw.variance_probe_runs add constraint runs_stop_reason check (
     (depth = rounds and rounds = max_rounds)
     or (rounds = depth + 1 and coalesce(echo_types[rounds] not in ('EXPANDS', 'CONFIRMS'), false))

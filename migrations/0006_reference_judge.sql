@@ -60,13 +60,9 @@ alter table raw.probe_sessions
     add constraint sessions_glossary_fkey foreign key (glossary_id) references raw.glossary (id),
     add constraint sessions_encoder_not_blank check (btrim(encoder) <> '');
 
--- sessions collected before this migration stopped each run at its first break and were judged
--- against the frame with the probe model's hidden states: the defaults above say so. New sessions
--- always state all four.
-alter table raw.probe_sessions
-    alter column stop_early drop default,
-    alter column encoder drop default,
-    alter column judge_mode drop default;
+-- The defaults describe what sessions collected before this migration did, and what a collector
+-- older than it still does: stop each run at its first break, judge against the frame with the
+-- probe model's hidden states. This collector always states all four.
 
 comment on column raw.probe_sessions.judge_mode is
     'reference: rounds were judged against the term''s reference meaning (glossary_id); frame: the term had none, rounds were judged against the framed term.';
@@ -95,10 +91,10 @@ alter table raw.variance_probe_runs
     drop constraint runs_stop_reason;
 
 alter table raw.variance_probe_runs
-    add constraint runs_depth_is_leading_continues check (
-        depth = rounds or coalesce(echo_types[depth + 1] not in ('EXPANDS', 'CONFIRMS'), false)
-    ),
-    add constraint runs_stop_reason check (rounds = max_rounds or rounds = depth + 1);
+    add constraint runs_stop_reason check (
+        (rounds = max_rounds or rounds = depth + 1)
+        and (depth = rounds or coalesce(echo_types[depth + 1] not in ('EXPANDS', 'CONFIRMS'), false))
+    );
 
 comment on column raw.variance_probe_runs.depth is
     'Leading rounds that expanded or confirmed (0 to 3): where the chain would have stopped.';

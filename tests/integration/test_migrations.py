@@ -453,6 +453,13 @@ INVALID_RUNS = [
     ("rounds > depth + 1", dict(depth=0, rounds=2, echo_types=["CIRCULAR", "COLLAPSE"], chain=[TERM]),
      {"runs_stop_reason"}),
     ("a stopping type before depth", dict(echo_types=["DIVERGENT", "COLLAPSE"]), {"runs_leading_types_continue"}),
+    ("full chain whose depth stops short of its continuing rounds",
+     dict(depth=1, rounds=3, echo_types=["EXPANDS", "CONFIRMS", "DIVERGENT"], chain=[TERM, "a"]), {"runs_stop_reason"}),
+    ("full chain whose depth counts past a break",
+     dict(depth=2, rounds=3, echo_types=["EXPANDS", "DIVERGENT", "EXPANDS"], chain=[TERM, "a", "b"]),
+     {"runs_leading_types_continue"}),
+    ("stopped before max_rounds after two breaks",
+     dict(depth=0, rounds=2, echo_types=["DIVERGENT", "CIRCULAR"], chain=[TERM]), {"runs_stop_reason"}),
     ("run_number 0", dict(run_number=0), {"runs_run_number_positive"}),
     ("negative temperature", dict(temperature=-1.0), {"runs_temperature_range"}),
     ("NaN temperature", dict(temperature=math.nan), {"runs_temperature_range"}),
@@ -499,6 +506,11 @@ VALID_RUNS = [
     ("depth 0 of max_rounds 1", dict(depth=0, rounds=1, max_rounds=1, echo_types=["CIRCULAR"], chain=[TERM])),
     ("greedy", dict(temperature=0.0)),
     ("a chain that repeats itself", dict(depth=2, rounds=2, max_rounds=2, echo_types=CONT, chain=[TERM, TERM, TERM])),
+    ("full chain, depth 0, later rounds continue", dict(depth=0, rounds=3, echo_types=["DIVERGENT", "EXPANDS", "EXPANDS"],
+                                                       chain=[TERM])),
+    ("full chain, depth 1", dict(depth=1, rounds=3, echo_types=["EXPANDS", "COLLAPSE", "CONFIRMS"],
+                                 chain=[TERM, "a"])),
+    ("full chain, depth 2 of 3", dict(depth=2, rounds=3, echo_types=CONT + ["CIRCULAR"], chain=[TERM, "a", "b"])),
 ]  # fmt: skip
 
 
