@@ -59,6 +59,16 @@ ROUND_COLUMNS: tuple[tuple[str, str], ...] = (
 and each round's row are derived from. The columns after the run's are RoundRecord's fields."""
 _ROUND_OF_RUN = ("session_id", "run_number")
 
+JUDGEMENT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("session_id", "uuid"), ("run_number", "int4"), ("round", "int2"), ("judge_version", "text"),
+    ("echo_type", "text"),
+    *((name, type_) for name, type_ in ROUND_COLUMNS
+      if name not in ("session_id", "run_number", "round", "prompt", "completion", "echo_type", "tokens_generated",
+                      "finish_reason")),
+)  # fmt: skip
+"""raw.round_judgements as COPY writes it: the round's key, the judge version, the verdict and the
+same feature columns as raw.probe_rounds (derived from ROUND_COLUMNS)."""
+
 
 # --------------------------------------------------------------------------------------------
 # SQL and migration files
@@ -514,6 +524,33 @@ class Store:
         """The ``limit`` latest messages to ``to``, newest first."""
         return self._all(f"read_messages_to_{_direction(to)}", {"limit": int(limit)},
                          f"cannot read the messages to the {to}")
+
+    # -- re-judgements (another judge version over stored rounds) ---------------------------
+
+    def write_rejudgement(self, settings: dict[str, Any], rows: Sequence[tuple]) -> None:
+        """Store a session's re-judgement (its settings and one row per round, in JUDGEMENT_COLUMNS
+        order) in one transaction: all of it or nothing."""
+        action = f"cannot store the judgement of session {settings['session_id']} by {settings['judge_version']}"
+        with self._errors(action), self.conn.transaction(), self.conn.cursor() as cur:
+            cur.execute(_q("add_session_judgement"), settings)
+            columns = ", ".join(name for name, _type in JUDGEMENT_COLUMNS)
+            with cur.copy(_q("copy_round_judgements").format(columns=columns)) as copy:
+                copy.set_types([type_ for _name, type_ in JUDGEMENT_COLUMNS])
+                for row in rows:
+                    copy.write_row(tuple(_copy_value(v) for v in row))
+
+    def session_judgements(self, session_id: uuid.UUID | str) -> list[dict[str, Any]]:
+        sid = _as_uuid(session_id)
+        return self._all("session_judgements", {"session_id": sid}, f"cannot read the judgements of {sid}")
+
+    def round_judgements(self, session_id: uuid.UUID | str, judge_version: str) -> list[dict[str, Any]]:
+        sid = _as_uuid(session_id)
+        return self._all("fetch_round_judgements", {"session_id": sid, "judge_version": judge_version},
+                         f"cannot read the judgements of {sid}")
+
+    def sessions_to_rejudge(self, judge_version: str) -> list[uuid.UUID]:
+        rows = self._all("sessions_to_rejudge", {"judge_version": judge_version}, "cannot list sessions")
+        return [r["session_id"] for r in rows]
 
     # -- the glossary (reference meanings, versioned) ----------------------------------------
 

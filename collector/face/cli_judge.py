@@ -1,5 +1,5 @@
-"""``nyx-collect glossary`` and ``nyx-collect validate``: the judge's reference meanings and its check
-against human labels."""
+"""``nyx-collect glossary``, ``validate`` and ``rejudge``: the judge's reference meanings, its check
+against human labels, and judging stored rounds again."""
 
 from __future__ import annotations
 
@@ -120,3 +120,30 @@ def validate(
         typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
         report.print_validation(out(), result, show_misses)
+
+
+def rejudge(
+    sessions: Annotated[Optional[list[str]], typer.Argument(help="Session ids, unique prefixes or 'latest'.",
+                                                            show_default=False)] = None,
+    all_sessions: Annotated[bool, typer.Option("--all", help="Every finished session not yet judged by --judge.")]
+    = False,
+    judge: Annotated[str, typer.Option("--judge", help="Judge version to judge with.")] = DEFAULT_JUDGE,
+    dsn: DsnOption = None,
+    as_json: JsonLinesOption = False,
+) -> None:
+    """Judge the stored rounds of sessions again with another judge version, without generating;
+    the original judgement stays, the new one is stored beside it (marts.session_judgements after
+    a refresh).
+
+    Example: nyx-collect rejudge --all && nyx-collect refresh
+    """
+    from collector.face.options import err
+    from collector.rejudge import rejudge_sessions
+
+    for summary in rejudge_sessions(sessions or [], all_sessions=all_sessions, judge=judge, dsn=dsn,
+                                    on_note=err.print):
+        if as_json:
+            typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
+        else:
+            typer.echo(f"{summary.session_id}  {summary.judge_version} ({summary.judge_mode})  "
+                       f"{summary.rounds_judged} rounds  {summary.term}")

@@ -102,6 +102,32 @@ EXPECTED_COLUMNS = {
         ("sim_prev", "float4", True),
         ("sim_ref", "float4", True),
     ],
+    "round_judgements": [
+        ("session_id", "uuid", False),
+        ("run_number", "int4", False),
+        ("round", "int2", False),
+        ("judge_version", "text", False),
+        ("echo_type", "text", False),
+        ("n_words", "int4", False),
+        ("distinct_ratio", "float4", False),
+        ("nonletter_ratio", "float4", False),
+        ("content_words", "int4", False),
+        ("new_stems", "int4", False),
+        ("novelty", "float4", False),
+        ("sim_term", "float4", True),
+        ("sim_prev", "float4", True),
+        ("sim_ref", "float4", True),
+    ],
+    "session_judgements": [
+        ("session_id", "uuid", False),
+        ("judge_version", "text", False),
+        ("judge_mode", "text", False),
+        ("glossary_id", "int8", True),
+        ("encoder", "text", False),
+        ("rounds_judged", "int4", False),
+        ("judged_at", "timestamptz", False),
+        ("collector_version", "text", False),
+    ],
     "session_semantic_variance": [
         ("session_id", "uuid", False),
         ("model_name", "text", False),
@@ -205,7 +231,8 @@ def test_migrations_apply_to_an_empty_database_and_give_the_expected_schema(empt
     assert raw_columns(empty_db_dsn) == EXPECTED_COLUMNS
     tables = fetch(empty_db_dsn, "select table_name from information_schema.tables where table_schema = 'raw' order by 1")
     assert [t["table_name"] for t in tables] == [
-        "glossary", "probe_rounds", "probe_sessions", "session_semantic_variance", "variance_probe_runs"
+        "glossary", "probe_rounds", "probe_sessions", "round_judgements", "session_judgements",
+        "session_semantic_variance", "variance_probe_runs"
     ]
     public = fetch(empty_db_dsn, "select table_name from information_schema.tables where table_schema = 'public' "
                                  "and table_name like '%%messages' order by 1")

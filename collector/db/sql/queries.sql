@@ -76,7 +76,7 @@ order by run_number;
 select
     session_id, run_number, round, prompt, completion, echo_type, tokens_generated,
     finish_reason, n_words, distinct_ratio, nonletter_ratio, content_words, new_stems,
-    novelty, sim_term, sim_prev
+    novelty, sim_term, sim_prev, sim_ref
 from raw.probe_rounds
 where session_id = %(session_id)s
 order by run_number, round;
@@ -256,3 +256,41 @@ where id = %(id)s;
 
 -- name: glossary_terms
 select distinct term from raw.glossary;
+
+-- name: add_session_judgement
+-- The settings of a re-judgement; a second one by the same version is refused by the key.
+insert into raw.session_judgements (
+    session_id, judge_version, judge_mode, glossary_id, encoder, rounds_judged, collector_version
+) values (
+    %(session_id)s, %(judge_version)s, %(judge_mode)s, %(glossary_id)s, %(encoder)s, %(rounds_judged)s,
+    %(collector_version)s
+);
+
+-- name: copy_round_judgements
+-- COPY target for re-judged rounds; {columns} is filled from store.JUDGEMENT_COLUMNS.
+copy raw.round_judgements ({columns}) from stdin;
+
+-- name: session_judgements
+-- Every re-judgement of a session, oldest first.
+select session_id, judge_version, judge_mode, glossary_id, encoder, rounds_judged, judged_at, collector_version
+from raw.session_judgements
+where session_id = %(session_id)s
+order by judged_at, judge_version;
+
+-- name: fetch_round_judgements
+select session_id, run_number, round, judge_version, echo_type, sim_term, sim_prev, sim_ref
+from raw.round_judgements
+where session_id = %(session_id)s and judge_version = %(judge_version)s
+order by run_number, round;
+
+-- name: sessions_to_rejudge
+-- Finished sessions not yet judged by the given version, oldest first.
+select s.session_id
+from raw.probe_sessions as s
+where s.status <> 'running'
+  and s.classifier_version <> %(judge_version)s
+  and not exists (
+      select 1 from raw.session_judgements as j
+      where j.session_id = s.session_id and j.judge_version = %(judge_version)s
+  )
+order by s.started_at, s.session_id;

@@ -1,0 +1,32 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'session_judgements') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        session_id,
+        glossary_id,
+
+        ---------- text
+        judge_version,
+        judge_mode,
+        encoder,
+        collector_version,
+
+        ---------- numerics
+        rounds_judged,
+
+        ---------- timestamps
+        judged_at
+
+    from source
+
+)
+
+select * from renamed

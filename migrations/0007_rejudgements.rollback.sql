@@ -1,0 +1,2 @@
+drop table if exists raw.round_judgements;
+drop table if exists raw.session_judgements;
