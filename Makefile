@@ -9,7 +9,7 @@ RUNS   ?= 50
 TERM_  ?= Aufhebung
 export DBT_SEND_ANONYMOUS_USAGE_STATS = false
 
-.PHONY: setup demo collect dbt refresh stats test lint bench fit-judge clean-venv
+.PHONY: setup demo collect dbt refresh stats test lint bench known-groups fit-judge clean-venv
 
 setup: $(VENV)/.installed
 
@@ -51,6 +51,11 @@ test: setup lint
 # Prints tables and appends them to docs/performance.md (about 15 minutes on 2 CPU cores).
 bench: setup
 	$(PY) bench/run.py
+
+# Known-groups check of the judge (docs/validity.md): SmolLM2 sessions for known and wrong terms with
+# ref-2 (full chains) and rules-1 (--stop-early) on a private embedded server; 15-25 minutes on 2 CPU cores.
+known-groups: setup
+	$(PY) bench/known_groups.py
 
 # Refit the reference judge into collector/judge/params (ref-2.json, ref-2.calibration.npz) and print
 # the report; see docs/validity.md. About 2 minutes the first time (embeddings cached), 30 s after.

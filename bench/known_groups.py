@@ -1,0 +1,198 @@
+"""Known-groups check of the echo-type judge: does mean depth rank terms SmolLM2 knows above terms it
+gets wrong?
+
+    .venv/bin/python bench/known_groups.py                       # 40 runs a term, about 15-25 min on 2 CPU cores
+    .venv/bin/python bench/known_groups.py --runs 10 --keep      # quick look; keep the database afterwards
+
+On a private embedded PostgreSQL server (a fresh directory under /tmp, never the user's data; NYX_HOME
+points there too) it collects, with SmolLM2-135M (the default model), one session per term for
+the known terms (photosynthesis, recursion, gravity, democracy) and the wrong ones (Pflicht,
+Aufhebung, Geworfenheit, Vernunft), twice:
+
+- the judge under test: `--judge ref-2`, full chains (the default);
+- the old judge and behaviour: `--judge rules-1 --stop-early`;
+
+every session with the same --seed, --max-new-tokens and `--no-iris`. Then `nyx-collect refresh`
+builds the marts, and it prints per judge one row per term from marts.session_stats (runs, mean depth,
+its 95% interval, judge mode), the group means (from marts.term_depth_distribution, pooled over the
+group's runs in SQL) and the ranking check: does every known term's interval lie above every wrong
+term's? Python computes no statistic of its own; it only compares the marts' numbers.
+
+The server is stopped and its directory removed at the end, unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+NYX = Path(sys.executable).with_name("nyx-collect")
+KNOWN = ["photosynthesis", "recursion", "gravity", "democracy"]
+WRONG = ["Pflicht", "Aufhebung", "Geworfenheit", "Vernunft"]
+JUDGES = [  # (label, extra collect arguments)
+    ("ref-2, full chains", ["--judge", "ref-2"]),
+    ("rules-1, --stop-early", ["--judge", "rules-1", "--stop-early"]),
+]
+
+
+def terms_arg(text: str) -> list[str]:
+    terms = [t.strip() for t in text.split(",") if t.strip()]
+    if not terms:
+        raise argparse.ArgumentTypeError("no terms")
+    return terms
+
+
+def private_env(home: Path, dsn: str) -> dict[str, str]:
+    """The environment for nyx-collect: the private data dir and server, the user's model cache."""
+    from collector.db.dsn import libpq_env
+    from collector.paths import cache_dir
+
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PG") and k not in ("PHOEBE_DSN", "IRIS_URL", "DBT_PROFILES_DIR")}
+    env.update(NYX_CACHE=os.environ.get("NYX_CACHE") or str(cache_dir()), NYX_HOME=str(home),
+               DBT_SEND_ANONYMOUS_USAGE_STATS="false", DBT_TARGET_PATH=str(home / "dbt-target"),
+               DBT_LOG_PATH=str(home / "dbt-logs"), DBT_PROFILES_DIR=str(home / "dbt-profiles"))
+    env.update(libpq_env(dsn))
+    return env
+
+
+def collect(env: dict[str, str], dsn: str, terms: list[str], extra: list[str], args) -> list[dict]:
+    argv = [str(NYX), "collect", *terms, "--runs", str(args.runs), "--seed", str(args.seed),
+            "--max-new-tokens", str(args.max_new_tokens), "--no-iris", "--json", "--quiet", "--dsn", dsn, *extra]
+    print(f"$ nyx-collect collect {' '.join(terms)} --runs {args.runs} --seed {args.seed} "
+          f"--max-new-tokens {args.max_new_tokens} --no-iris {' '.join(extra)}", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    done = subprocess.run(argv, env=env, cwd=REPO, stdout=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"nyx-collect failed (exit {done.returncode})")
+    summaries = [json.loads(line) for line in done.stdout.splitlines() if line.strip().startswith("{")]
+    print(f"  {len(summaries)} sessions in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    return summaries
+
+
+def refresh(env: dict[str, str], dsn: str) -> None:
+    profiles = Path(env["DBT_PROFILES_DIR"])
+    profiles.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "profiles.example.yml", profiles / "profiles.yml")
+    done = subprocess.run([str(NYX), "refresh", "--dsn", dsn, "--project-dir", str(REPO)], env=env, cwd=REPO,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    print(done.stdout.strip(), file=sys.stderr, flush=True)
+    if done.returncode != 0:
+        raise SystemExit(f"nyx-collect refresh failed (exit {done.returncode})")
+
+
+def report(dsn: str, label: str, session_ids: list[str], known: list[str], wrong: list[str]) -> list[str]:
+    import psycopg
+    from psycopg.rows import dict_row
+
+    with psycopg.connect(dsn, row_factory=dict_row) as conn:
+        rows = conn.execute(
+            "select session_id::text, term, runs_stored, depth_mean, depth_ci95_low, depth_ci95_high, "
+            "classifier_version, judge_mode, stop_early from marts.session_stats "
+            "where session_id::text = any(%s)", (session_ids,)).fetchall()
+        by_term = {r["term"]: r for r in rows}
+        versions = sorted({r["classifier_version"] for r in rows})
+        groups = conn.execute(
+            "select case when term = any(%(known)s) then 'known' else 'wrong' end as grp, "
+            "sum(runs) as runs, sum(depth_mean * runs) / sum(runs) as depth_mean "
+            "from marts.term_depth_distribution "
+            "where classifier_version = any(%(versions)s) and (term = any(%(known)s) or term = any(%(wrong)s)) "
+            "group by 1 order by 1",
+            {"known": known, "wrong": wrong, "versions": versions}).fetchall()
+    missing = [t for t in known + wrong if t not in by_term]
+    if missing:
+        raise SystemExit(f"{label}: no session_stats row for {', '.join(missing)}")
+    lines = [f"judge {label} (classifier_version {', '.join(versions)})", "",
+             "| term | group | runs | mean depth | 95% interval | judge mode |", "|---|---|---:|---:|---|---|"]
+    for group, terms in (("known", known), ("wrong", wrong)):
+        for term in terms:
+            r = by_term[term]
+            lines.append(f"| {term} | {group} | {r['runs_stored']} | {r['depth_mean']:.3f} | "
+                         f"[{r['depth_ci95_low']:.3f}, {r['depth_ci95_high']:.3f}] | {r['judge_mode']} |")
+    lines.append("")
+    means = {g["grp"]: g for g in groups}
+    lowest_known = min(known, key=lambda t: by_term[t]["depth_ci95_low"])
+    highest_wrong = max(wrong, key=lambda t: by_term[t]["depth_ci95_high"])
+    low, high = by_term[lowest_known]["depth_ci95_low"], by_term[highest_wrong]["depth_ci95_high"]
+    passed = low > high
+    lines.append("group means (marts.term_depth_distribution, pooled over the group's runs): " + ", ".join(
+        f"{g} {means[g]['depth_mean']:.3f} ({means[g]['runs']} runs)" for g in ("known", "wrong") if g in means))
+    if "known" in means and "wrong" in means:
+        lines.append(f"difference known - wrong: {means['known']['depth_mean'] - means['wrong']['depth_mean']:+.3f}")
+    lines.append(f"ranking check (every known interval above every wrong one): {'PASS' if passed else 'FAIL'} "
+                 f"(lowest known lower bound {low:.3f} [{lowest_known}] vs highest wrong upper bound "
+                 f"{high:.3f} [{highest_wrong}])")
+    return lines
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=40, help="runs per term and judge (default 40)")
+    parser.add_argument("--seed", type=int, default=1, help="session seed, the same for every term and judge")
+    parser.add_argument("--max-new-tokens", type=int, default=48, help="tokens per round (default 48)")
+    parser.add_argument("--terms-known", type=terms_arg, default=KNOWN, help="comma-separated known terms")
+    parser.add_argument("--terms-wrong", type=terms_arg, default=WRONG, help="comma-separated wrong terms")
+    parser.add_argument("--keep", action="store_true", help="keep the server and its database afterwards")
+    args = parser.parse_args()
+    if args.runs < 2:
+        parser.error("--runs must be at least 2 (an interval needs a variance)")
+    overlap = set(args.terms_known) & set(args.terms_wrong)
+    if overlap:
+        parser.error(f"terms in both groups: {', '.join(sorted(overlap))}")
+
+    from collector.db.embedded_pg import EmbeddedPostgres
+
+    # SIGTERM runs the finally below too (the server is stopped, the directory removed)
+    signal.signal(signal.SIGTERM, _interrupt)
+    base = Path(tempfile.mkdtemp(prefix="nyx-known-groups-", dir="/tmp"))
+    os.chmod(base, 0o755)  # as root the server runs as a service user that must enter it
+    home = base / "home"
+    home.mkdir()
+    os.chmod(home, 0o755)
+    server = EmbeddedPostgres(base / "data")
+    started = time.perf_counter()
+    try:
+        dsn = server.ensure_running()
+        env = private_env(home, dsn)
+        terms = args.terms_known + args.terms_wrong
+        sessions = {label: [s["session_id"] for s in collect(env, dsn, terms, extra, args)]
+                    for label, extra in JUDGES}
+        refresh(env, dsn)
+        out = [f"known-groups check: {args.runs} runs a term, seed {args.seed}, {args.max_new_tokens} new tokens "
+               f"a round, SmolLM2-135M-Instruct, {time.perf_counter() - started:.0f} s", ""]
+        for label, _extra in JUDGES:
+            out += report(dsn, label, sessions[label], args.terms_known, args.terms_wrong) + [""]
+        print("\n".join(out), flush=True)
+        if args.keep:
+            print(f"kept: database {dsn}\n  NYX_HOME={home}\n  stop with: .venv/bin/python -c \"from pathlib import "
+                  f"Path; from collector.db.embedded_pg import EmbeddedPostgres; "
+                  f"EmbeddedPostgres(Path('{base / 'data'}')).stop()\" && rm -rf {base}", file=sys.stderr)
+        return 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if not args.keep:
+            try:
+                server.stop()
+            finally:
+                shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
