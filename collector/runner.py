@@ -479,13 +479,15 @@ def list_sessions(*, limit: int = 20, dsn: str | None = None) -> list[dict]:
 class SessionReport:
     stats: dict
     patterns: list[dict]
+    judgements: list[dict]  # marts.session_judgements: the original judgement and every later one
 
 
 def session_report(ref: str, *, dsn: str | None = None) -> SessionReport:
     """A session's row of marts.session_stats and its term's most frequent echo-type sequences."""
     with connect(dsn) as store:
         row = store.session_stats(store.resolve_session(ref))
-        return SessionReport(row, store.top_patterns(row["term"], row["model_name"]))
+        return SessionReport(row, store.top_patterns(row["term"], row["model_name"]),
+                             store.session_judgements_mart(row["session_id"]))
 
 
 @dataclass(frozen=True)

@@ -622,6 +622,10 @@ class Store:
             raise MartsNotBuilt(f"session {session_id} is not in the marts yet: run `dbt build` to refresh them")
         return rows[0]
 
+    def session_judgements_mart(self, session_id: uuid.UUID) -> list[dict[str, Any]]:
+        """The session's rows of marts.session_judgements (the original judgement and later ones)."""
+        return self._mart_all("mart_session_judgements", {"session_id": session_id}, "cannot read judgements")
+
     def top_patterns(self, term: str, model_name: str, limit: int = 5) -> list[dict[str, Any]]:
         """The most frequent echo-type sequences of a term and model."""
         params = {"term": term, "model_name": model_name, "limit": limit}

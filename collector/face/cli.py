@@ -251,7 +251,7 @@ def stats(
     if as_json:
         typer.echo(report.to_json(row))
     else:
-        report.print_session(out(), row, found.patterns)
+        report.print_session(out(), row, found.patterns, found.judgements)
 
 
 @app.command("analyze")

@@ -59,8 +59,9 @@ def depth_histogram(row: dict[str, Any]) -> Table:
     return table
 
 
-def print_session(console: Console, row: dict[str, Any], patterns: Sequence[dict[str, Any]]) -> None:
-    """The session report of ``nyx-collect stats``."""
+def print_session(console: Console, row: dict[str, Any], patterns: Sequence[dict[str, Any]],
+                  judgements: Sequence[dict[str, Any]] = ()) -> None:
+    """The session report of ``nyx-collect stats``; with later judgements, each judge's depth."""
     console.print(f"session   {row['session_id']}")
     console.print(f"term      {row['term']}", markup=False)
     console.print(f"model     {row['model_name']}  (temperature {row['temperature']}, top-p {row['top_p']}, "
@@ -84,6 +85,17 @@ def print_session(console: Console, row: dict[str, Any], patterns: Sequence[dict
         top = ", ".join(f"{p['echo_pattern']} {_num(p['share'], 2)}" for p in patterns)
         console.print(f"patterns  {top}  (term-wide)", markup=False)
     console.print(f"time      {_num(row['duration_s'], 1)} s  {_num(row['runs_per_second'], 2)} runs/s")
+    mode = row["judge_mode"] + (" (no reference meaning: weaker)" if row["judge_mode"] == "frame" else "")
+    console.print(f"judge     {row['classifier_version']}, {mode}, "
+                  f"{'stopped at the first break' if row['stop_early'] else 'full chains'}", markup=False)
+    for j in judgements:
+        if j["is_original"]:
+            continue
+        bound = "  (lower bound: rounds after the first break were never generated)" if j["depth_is_lower_bound"] else ""
+        newest = "  newest" if j["is_newest"] else ""
+        console.print(f"  rejudged {j['judge_version']} ({j['judge_mode']}): depth mean {_num(j['depth_mean'])}  "
+                      f"95% CI [{_num(j['depth_ci95_low'])}, {_num(j['depth_ci95_high'])}]{newest}{bound}",
+                      markup=False)
 
 
 def print_analysis(
@@ -94,15 +106,22 @@ def print_analysis(
 ) -> None:
     """The term comparison of ``nyx-collect analyze``."""
     table = Table(title="Depth distribution per term", title_justify="left")
-    for name in ("term", "model", "sessions", "runs", "d0", "d1", "d2", "d3", "mean", "variance", "entropy"):
-        table.add_column(name, justify="left" if name in ("term", "model") else "right")
+    for name in ("term", "model", "judge", "sessions", "runs", "d0", "d1", "d2", "d3", "mean", "variance", "entropy"):
+        table.add_column(name, justify="left" if name in ("term", "model", "judge") else "right")
     for r in distributions:
-        table.add_row(r["term"], r["model_name"], str(r["sessions"]), str(r["runs"]),
+        table.add_row(r["term"], r["model_name"], f"{r['classifier_version']} {r['judge_mode']}", str(r["sessions"]),
+                      str(r["runs"]),
                       *(_num(r[f"share_depth_{d}"], 2) for d in DEPTHS),
                       _num(r["depth_mean"]), _num(r["depth_variance"]), _num(r["depth_entropy_bits"]))
     console.print(table)
+    judges = sorted({(r["classifier_version"], r["judge_mode"]) for r in distributions})
+    if len(judges) > 1:
+        console.print("note: these rows were judged by different judges or modes ("
+                      + ", ".join(f"{v} {m}" for v, m in judges) + "); rows of different judges are never pooled "
+                      "or paired", markup=False)
     for r in distributions:
-        console.print(f"{r['term']}  ({r['model_name']})", markup=False)
+        console.print(f"{r['term']}  ({r['model_name']}, judge {r['classifier_version']} {r['judge_mode']})",
+                      markup=False)
         console.print(depth_histogram(r))
     if comparisons:
         table = Table(title="Pairwise comparison", title_justify="left")

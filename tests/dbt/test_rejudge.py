@@ -71,6 +71,12 @@ def test_rejudge_keeps_the_original_and_dbt_shows_both(capsys, db_dsn, tiny_mode
     assert newer["rounds_total"] == len(later)
     assert newer["n_divergent"] == sum(r["echo_type"] == "DIVERGENT" for r in later)
 
+    shown = run_cli(capsys, "stats", sid, "--dsn", db_dsn)
+    assert shown.code == 0, shown.err
+    assert "judge     rules-1, frame (no reference meaning: weaker), stopped at the first break" in shown.out
+    assert f"rejudged {DEFAULT_JUDGE} (reference): depth mean {newer['depth_mean']:.3f}" in shown.out
+    assert "newest" in shown.out and "lower bound" in shown.out
+
 
 def test_rejudge_refuses_what_it_cannot_do(capsys, db_dsn, tiny_model_dir):
     sid = _collect(capsys, db_dsn, tiny_model_dir)  # collected with the default judge

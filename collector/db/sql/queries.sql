@@ -109,6 +109,13 @@ select *
 from marts.session_stats
 where session_id = %(session_id)s;
 
+-- name: mart_session_judgements
+-- Every judgement of one session (marts.session_judgements), the original first.
+select *
+from marts.session_judgements
+where session_id = %(session_id)s
+order by is_original desc, judged_at, judge_version;
+
 -- name: mart_top_patterns
 -- The most frequent echo-type sequences of a term and model (marts.chain_patterns).
 select echo_pattern, runs, share, pattern_rank
