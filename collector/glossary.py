@@ -21,6 +21,7 @@ from pathlib import Path
 from collector import __version__
 from collector.errors import InputError
 from collector.params import validate_term
+from collector.textfiles import json_objects, read_utf8
 
 MAX_REFERENCE_CHARS = 4000
 MAX_SOURCE_CHARS = 1000
@@ -82,16 +83,7 @@ def make_entry(term: object, reference: object, reference_de: object = None, lan
 
 def read_glossary_file(path: Path) -> list[GlossaryEntry]:
     """Every entry of a JSONL (``.jsonl``/``.json``) or CSV file; one bad line refuses the whole file."""
-    if not path.is_file():
-        raise InputError(f"{path} is not a readable file")
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise InputError(f"{path} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path} is not valid UTF-8 (byte {exc.start})") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    text = read_utf8(path, MAX_FILE_BYTES)
     rows = _csv_rows(path, text) if path.suffix.lower() == ".csv" else _json_rows(path, text)
     entries = []
     for where, row in rows:
@@ -106,15 +98,7 @@ def read_glossary_file(path: Path) -> list[GlossaryEntry]:
 
 
 def _json_rows(path: Path, text: str):
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}, line {number}: not JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise InputError(f"{path}, line {number}: each line must be a JSON object")
+    for number, row in json_objects(path, text):
         yield f"line {number}", row
 
 

@@ -8,13 +8,13 @@ continue/stop accuracy measures the one decision that sets a chain's depth.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from collector.errors import InputError
 from collector.records import EchoType
+from collector.textfiles import json_objects, read_utf8
 
 LABELS: tuple[str, ...] = tuple(t.value for t in EchoType)
 MAX_ITEMS = 100_000
@@ -43,18 +43,18 @@ def read_labelled(path: Path) -> list[LabelledItem]:
     for number, row in _json_lines(path):
         missing = [k for k in ("term", "prev", "text", "label") if not isinstance(row.get(k), str)]
         if missing:
-            raise InputError(f"{path}:{number}: missing or non-text field(s) {', '.join(missing)}")
+            raise InputError(f"{path}, line {number}: missing or non-text field(s) {', '.join(missing)}")
         label = row["label"].strip().upper()
         if label not in LABELS:
-            raise InputError(f"{path}:{number}: label {row['label']!r} is not one of {', '.join(LABELS)}")
+            raise InputError(f"{path}, line {number}: label {row['label']!r} is not one of {', '.join(LABELS)}")
         if not row["term"].strip():
-            raise InputError(f"{path}:{number}: the term is blank")
+            raise InputError(f"{path}, line {number}: the term is blank")
         reference = row.get("reference")
         if reference is not None and (not isinstance(reference, str) or not reference.strip()):
-            raise InputError(f"{path}:{number}: reference must be a non-blank text when given")
+            raise InputError(f"{path}, line {number}: reference must be a non-blank text when given")
         round_ = row.get("round")
         if round_ is not None and (not isinstance(round_, int) or isinstance(round_, bool) or not 1 <= round_ <= 3):
-            raise InputError(f"{path}:{number}: round must be 1, 2 or 3 when given")
+            raise InputError(f"{path}, line {number}: round must be 1, 2 or 3 when given")
         items.append(LabelledItem(term=row["term"].strip(), prev=row["prev"], text=row["text"], label=label,
                                   reference=reference, round=round_,
                                   id=str(row["id"]) if row.get("id") is not None else None))
@@ -69,37 +69,14 @@ def read_references(path: Path) -> dict[str, tuple[str, str | None]]:
     for number, row in _json_lines(path):
         term, reference = row.get("term"), row.get("reference")
         if not isinstance(term, str) or not term.strip() or not isinstance(reference, str) or not reference.strip():
-            raise InputError(f"{path}:{number}: each line needs a non-blank term and reference")
+            raise InputError(f"{path}, line {number}: each line needs a non-blank term and reference")
         german = row.get("reference_de")
         references[term.strip()] = (reference, german if isinstance(german, str) and german.strip() else None)
     return references
 
 
 def _json_lines(path: Path):
-    if not path.is_file():
-        raise InputError(f"{path} is not a readable file")
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise InputError(f"{path} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path} is not valid UTF-8 (byte {exc.start})") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
-    count = 0
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{number}: not JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise InputError(f"{path}:{number}: each line must be a JSON object")
-        count += 1
-        if count > MAX_ITEMS:
-            raise InputError(f"{path} holds more than {MAX_ITEMS} items")
-        yield number, row
+    return json_objects(path, read_utf8(path, MAX_FILE_BYTES), MAX_ITEMS)
 
 
 @dataclass(frozen=True)

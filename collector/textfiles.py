@@ -1,0 +1,44 @@
+"""Reading the collector's input files: bounded, UTF-8 (a BOM is dropped), JSON lines checked one by one.
+
+Every defect is an InputError naming the file (and line), so a half-read file is never used.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from collector.errors import InputError
+
+
+def read_utf8(path: Path, max_bytes: int) -> str:
+    """The text of ``path``: a regular file of at most ``max_bytes``, valid UTF-8."""
+    if not path.is_file():
+        raise InputError(f"{path} is not a readable file")
+    if path.stat().st_size > max_bytes:
+        raise InputError(f"{path} is larger than {max_bytes // (1024 * 1024)} MiB")
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path} is not valid UTF-8 (byte {exc.start})") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def json_objects(path: Path, text: str, max_items: int | None = None) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for every non-blank line of ``text``, each a JSON object."""
+    count = 0
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}, line {number}: not JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise InputError(f"{path}, line {number}: each line must be a JSON object")
+        count += 1
+        if max_items is not None and count > max_items:
+            raise InputError(f"{path} holds more than {max_items} items")
+        yield number, row
