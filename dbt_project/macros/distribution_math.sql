@@ -77,3 +77,10 @@
         end
     )
 {%- endmacro %}
+
+{# The four depth counts of a group of runs, as integer columns depth_0 .. depth_3 #}
+{% macro depth_counts(depth='depth') -%}
+    {%- for d in range(4) %}
+        (count(*) filter (where {{ depth }} = {{ d }}))::integer as depth_{{ d }}{{ "," if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}

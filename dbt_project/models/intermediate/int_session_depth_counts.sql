@@ -28,10 +28,7 @@ new_counts as (
     select
         session_id,
         count(*)::integer as runs,
-        (count(*) filter (where depth = 0))::integer as depth_0,
-        (count(*) filter (where depth = 1))::integer as depth_1,
-        (count(*) filter (where depth = 2))::integer as depth_2,
-        (count(*) filter (where depth = 3))::integer as depth_3,
+        {{ depth_counts() }},
         sum(rounds)::integer as rounds_sum,
         sum(chain_length)::bigint as chain_length_sum,
         sum(chain_length * chain_length)::bigint as chain_length_sum_of_squares,
