@@ -35,6 +35,8 @@ CASES = [
     (["Wille", "--dtype", "int8"], 2, "unknown dtype"),
     (["Wille", "--no-such-option"], 2, "No such option"),
     (["Wille", "--backend", "llama.cpp"], 2, "unknown backend"),
+    (["Wille", "--judge", "ref-99"], 2, "unknown judge"),
+    (["Wille", "--judge", ""], 2, "unknown judge"),
 ]
 if importlib.util.find_spec("vllm") is None:  # where vLLM is installed, tests/integration/test_vllm.py runs it
     CASES.append((["Wille", "--backend", "vllm"], 2, "pip install 'nyx-collector[vllm]'"))
