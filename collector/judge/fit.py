@@ -42,9 +42,10 @@ from collections.abc import Iterator
 import numpy as np
 
 import collector.judge.reference as rj
-from collector.judge.fit_data import EmbedCache, default_cache_path, load, read_corpus
+from collector.judge.fit_data import EmbedCache, default_cache_path, frame_of, load, read_corpus
+from collector.judge.validation import LABELS
 
-L = list(rj.LABELS)
+L = list(LABELS)
 LI = {k: i for i, k in enumerate(L)}
 COLL, CIRC, DIV, CONF, EXP = (LI[k] for k in ("COLLAPSE", "CIRCULAR", "DIVERGENT", "CONFIRMS", "EXPANDS"))
 PAIRINGS = {"qp": ("query", "passage"), "qq": ("query", "query")}
@@ -96,7 +97,7 @@ def build_features(items, terms, cache, text_prefix, ref_prefix, text_override=N
     R = dict(zip(refs, cache.get(refs, rm)))
     firsts = sorted({rj.first_sentence(r) for r in refs})
     FS = dict(zip(firsts, cache.get(firsts, rm)))
-    frames = sorted({rj.frame_of(t) for t in terms})
+    frames = sorted({frame_of(t) for t in terms})
     FR = dict(zip(frames, cache.get(frames, tm)))
     cache.save()
     out = []
@@ -107,7 +108,7 @@ def build_features(items, terms, cache, text_prefix, ref_prefix, text_override=N
         if it["set"] != "real" and it["round"] > 1:
             earlier = it["history"][1:]  # hand-written: [term, prev]
         fs = [rj.first_sentence(x) for x in term_refs(t)]
-        sims = rj.similarities(E[text], FR[rj.frame_of(it["term"])], rv, [E[e] for e in earlier],
+        sims = rj.similarities(E[text], FR[frame_of(it["term"])], rv, [E[e] for e in earlier],
                                first_vecs=[FS[x] for x in fs], calibration=calibration,
                                own_first_sha256=[rj.sha256(x) for x in fs])
         out.append(rj.features(text, it["prev"], it["history"], it["round"], sims))

@@ -26,10 +26,15 @@ from pathlib import Path
 
 import numpy as np
 
-from collector.judge.reference import frame_of
+from collector.params import DEFAULT_PROMPT_TEMPLATE, frame_term
 from collector.paths import cache_dir
 
 DATA_FILES = ("echo_terms.jsonl", "echo_train.jsonl", "echo_real_train.jsonl", "echo_labelled.jsonl")
+
+
+def frame_of(term: str) -> str:
+    """The round-1 prompt of a term, as the probe frames it by default."""
+    return frame_term(DEFAULT_PROMPT_TEMPLATE, term)
 
 
 def _read(path: str) -> list[dict]:

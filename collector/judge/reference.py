@@ -72,15 +72,7 @@ import numpy as np
 from collector.judge.classifier import text_features
 
 JUDGE_VERSION = "ref-2"
-LABELS = ("EXPANDS", "CONFIRMS", "CIRCULAR", "DIVERGENT", "COLLAPSE")
-CONTINUE = frozenset({"EXPANDS", "CONFIRMS"})
 MODES = ("reference", "frame")
-FRAME = 'The word "{}" means'
-
-
-def frame_of(term: str) -> str:
-    """The round-1 prompt of a term."""
-    return FRAME.format(term)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,18 +362,3 @@ def decide(feats: dict, params: JudgeParams | ModeParams, mode: str = "reference
     if f["new_stems"] <= k:
         return "CONFIRMS", "%s %.3f >= %.3f; %d new stems <= %d" % (anchor_name, anchor, t, f["new_stems"], k)
     return "EXPANDS", "%s %.3f >= %.3f; %d new stems > %d" % (anchor_name, anchor, t, f["new_stems"], k)
-
-
-def continues(label: str) -> bool:
-    """Whether a round of this echo type continues the chain."""
-    return label in CONTINUE
-
-
-def depth(labels: Sequence[str]) -> int:
-    """Number of leading rounds that continue."""
-    d = 0
-    for lab in labels:
-        if lab not in CONTINUE:
-            break
-        d += 1
-    return d

@@ -13,7 +13,7 @@ import pytest
 
 import collector.judge.fit as fit
 import collector.judge.reference as rj
-from collector.judge.fit_data import load, read_corpus
+from collector.judge.fit_data import frame_of, load, read_corpus
 
 BASE = dict(n_words=20, distinct_ratio=0.8, nonletter_ratio=0.02, content_words=10, novelty=0.6,
             sim_frame=0.8, sim_prev=0.5, sim_back=0.5, prev_sim_ref=0.8, prev_sim_frame=0.8)
@@ -158,7 +158,7 @@ def test_truncate_text_cuts_long_texts_only():
 
 
 def test_load_keeps_agreeing_real_rows_with_their_chain(tmp_path):
-    frame = rj.frame_of("Angst")
+    frame = frame_of("Angst")
     rows = {
         "echo_terms.jsonl": [{"term": "Angst", "reference": "Dread. More."}],
         "echo_train.jsonl": [{"id": "h1", "term": "Angst", "prev": frame, "text": "fear", "label": "CONFIRMS"}],
