@@ -122,11 +122,10 @@ def new_session(term: str, params: CollectParams, lm: LanguageModel, backend: st
         batch_size=batch_size,
         runs_requested=params.runs,
         collector_version=__version__,
-        classifier_version=judge.version if judge else CLASSIFIER_VERSION,
-        judge_mode=judge.mode if judge else "frame",
-        glossary_id=judge.glossary_id if judge else None,
-        encoder=judge.encoder_name if judge else "probe-model-hidden-states",
         stop_early=stop_early,
+        # without a judge, SessionRecord's defaults describe rules-1
+        **({"classifier_version": judge.version, "judge_mode": judge.mode, "glossary_id": judge.glossary_id,
+            "encoder": judge.encoder_name} if judge else {"classifier_version": CLASSIFIER_VERSION}),
         hostname=socket.gethostname(),
         pid=os.getpid(),
     )
