@@ -17,6 +17,14 @@ class InputError(CollectorError):
     exit_code = 2
 
 
+class UnknownRounds(InputError):
+    """Labels name rounds that are not stored; ``unknown`` holds (position, reason) pairs."""
+
+    def __init__(self, unknown: list[tuple[int, str]]):
+        self.unknown = unknown
+        super().__init__(f"{len(unknown)} label(s) name rounds that are not stored")
+
+
 class ModelError(CollectorError):
     """The model could not be found, converted or loaded."""
 

@@ -53,5 +53,5 @@ def query(dsn: str, sql: str, params: tuple | dict | None = None) -> list[dict]:
 def table_counts(dsn: str) -> dict[str, int]:
     """Row counts of the raw tables (used to prove that bad input writes nothing)."""
     tables = ("probe_sessions", "variance_probe_runs", "probe_rounds", "glossary", "session_judgements",
-              "round_judgements")
+              "round_judgements", "round_labels")
     return {t: query(dsn, f"select count(*) as n from raw.{t}")[0]["n"] for t in tables}

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 
 from collector.judge.select import DEFAULT_JUDGE
-from tests.cli_helpers import run_cli
+from collector.judge.validation import LABELS
+from tests.cli_helpers import query, run_cli
 from tests.conftest import _unique, create_database, drop_database
 from tests.dbt_helpers import run_dbt
 
@@ -55,8 +58,29 @@ def insert_synthetic_session(dsn: str, term: str, model_name: str, temperature: 
     return session_id
 
 
+def write_labels(dsn: str, path: Path) -> Path:
+    """Labels of two readers for rounds of the collected Aufhebung session, as `label export`
+    writes them: ann labels 18 rounds (agreeing with the judge on two in three), bob 9 of the same
+    and 3 others (agreeing with ann on most); the exact mix is whatever the tiny model produced."""
+    rounds = query(dsn, """select r.session_id, r.run_number, r.round, r.echo_type, s.term
+                           from raw.probe_rounds as r join raw.probe_sessions as s using (session_id)
+                           where s.term = 'Aufhebung' order by r.session_id, r.run_number, r.round limit 21""")
+    assert len(rounds) == 21
+    lines = []
+    for i, r in enumerate(rounds):
+        key = {"session_id": str(r["session_id"]), "run_number": r["run_number"], "round": r["round"], "term": r["term"]}
+        other = LABELS[(LABELS.index(r["echo_type"]) + 1 + i) % len(LABELS)]
+        ann = r["echo_type"] if i % 3 else other
+        if i < 18:
+            lines.append({**key, "label": ann, "labeller": "ann"})
+        if i % 2 == 0 or i >= 18:
+            lines.append({**key, "label": ann if i % 4 else other, "labeller": "bob", "note": f"item {i}"})
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="session")
-def built_db(pg_dsn: str, template_db: str, tiny_model_dir) -> Iterator[dict]:
+def built_db(pg_dsn: str, template_db: str, tiny_model_dir, tmp_path_factory) -> Iterator[dict]:
     """DSN and facts of a database holding two tiny-model sessions and synthetic ones, after dbt build."""
     name = _unique("dbt")
     dsn = create_database(pg_dsn, name, template=template_db)
@@ -76,6 +100,9 @@ def built_db(pg_dsn: str, template_db: str, tiny_model_dir) -> Iterator[dict]:
         model_name = str(tiny_model_dir)
         synthetic = insert_synthetic_session(dsn, SYNTHETIC_TERM, model_name, 0.8, 40, DEFAULT_JUDGE)
         hot = insert_synthetic_session(dsn, "Aufhebung", model_name, 1.2, 24, DEFAULT_JUDGE)
+        labels = write_labels(dsn, tmp_path_factory.mktemp("labels") / "labels.jsonl")
+        imported = run_cli(None, "label", "import", str(labels), "--dsn", dsn)
+        assert imported.code == 0, imported.err
         build = run_dbt(dsn, "build")
         assert build.returncode == 0, build.stdout[-6000:] + build.stderr[-2000:]
         yield {"dsn": dsn, "model_name": model_name, "synthetic_session": synthetic, "hot_session": hot,

@@ -30,7 +30,7 @@ from psycopg.rows import dict_row
 
 import collector
 from collector.db.dsn import describe_dsn, mask_dsn, validate_dsn
-from collector.errors import DatabaseError, InputError, MartsNotBuilt, SessionNotFound
+from collector.errors import DatabaseError, InputError, MartsNotBuilt, SessionNotFound, UnknownRounds
 from collector.records import RunRecord, SessionRecord, SessionStatus
 
 if TYPE_CHECKING:
@@ -551,6 +551,63 @@ class Store:
     def sessions_to_rejudge(self, judge_version: str) -> list[uuid.UUID]:
         rows = self._all("sessions_to_rejudge", {"judge_version": judge_version}, "cannot list sessions")
         return [r["session_id"] for r in rows]
+
+    # -- human labels of stored rounds (nyx-collect label) ---------------------------------
+
+    def sessions_of_term(self, term: str, model_name: str | None = None) -> list[uuid.UUID]:
+        rows = self._all("sessions_of_term", {"term": term, "model_name": model_name},
+                         f"cannot list the sessions of {term!r}")
+        return [r["session_id"] for r in rows]
+
+    def label_candidates(self, sessions: Sequence[uuid.UUID], labeller: str) -> list[dict[str, Any]]:
+        """Every stored round of ``sessions`` with what a labeller sees, the session judge's type
+        and ``own_label`` (this labeller's label, or None), in key order."""
+        return self._all("label_candidates", {"sessions": list(sessions), "labeller": labeller},
+                         "cannot read the rounds to label")
+
+    def get_label(self, key: dict[str, Any]) -> dict[str, Any] | None:
+        """``key``: session_id, run_number, round, labeller."""
+        return self._one("label_get", key, "cannot read the label")
+
+    def put_label(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Give or replace one label (committed at once); ``row`` as raw.round_labels, labelled_at
+        and note optional."""
+        params = {"labelled_at": None, "note": None, **row}
+        stored = self._one("label_put", params, f"cannot store the label of round {row['round']} of run "
+                                               f"{row['run_number']} of session {row['session_id']}")
+        assert stored is not None
+        return stored
+
+    def delete_label(self, key: dict[str, Any]) -> None:
+        with self._errors("cannot remove the label"), self.conn.cursor() as cur:
+            cur.execute(_q("label_delete"), key)
+
+    def import_labels(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Store ``rows`` (raw.round_labels fields, plus an optional ``term`` each claims) in one
+        transaction. If any names a round that is not stored (or is of another term), nothing is
+        written and UnknownRounds lists them by position (0-based)."""
+        keys = {
+            "session_ids": [r["session_id"] for r in rows], "run_numbers": [r["run_number"] for r in rows],
+            "rounds": [r["round"] for r in rows], "terms": [r.get("term") for r in rows],
+        }
+        with self._errors("cannot import the labels"), self.conn.transaction(), self.conn.cursor() as cur:
+            cur.execute(_q("label_unknown_rounds"), keys)
+            unknown = [(r["pos"] - 1, r["reason"]) for r in cur.fetchall()]
+            if unknown:
+                raise UnknownRounds(unknown)
+            fields = ("session_id", "run_number", "round", "labeller", "label", "labelled_at", "note")
+            cur.executemany(_q("label_put"), [{k: r.get(k) for k in fields} for r in rows])
+        return len(rows)
+
+    def export_labels(self, session_id: uuid.UUID | None = None, term: str | None = None,
+                      labeller: str | None = None) -> list[dict[str, Any]]:
+        params = {"session_id": session_id, "term": term, "labeller": labeller}
+        return self._all("labels_export", params, "cannot read the labels")
+
+    def judge_agreement(self, terms: list[str], model_name: str | None = None) -> list[dict[str, Any]]:
+        """Rows of marts.judge_agreement for the terms (one per model, judge version and labeller)."""
+        params = {"terms": terms, "model_name": model_name}
+        return self._mart_all("mart_judge_agreement", params, "cannot read the judge's agreement")
 
     # -- the glossary (reference meanings, versioned) ----------------------------------------
 

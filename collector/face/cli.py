@@ -23,6 +23,7 @@ from collector.face.cli_db import db_app
 from collector.face.cli_messages import message_app
 from collector.face.options import DsnOption, IrisOption, JsonLinesOption, err, open_store, out
 from collector.face.cli_judge import glossary_app, rejudge, validate
+from collector.face.cli_label import label_app
 from collector.judge.select import DEFAULT_JUDGE
 from collector.params import DEFAULT_PROMPT_TEMPLATE
 
@@ -53,6 +54,7 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(message_app, name="message")
 app.add_typer(glossary_app, name="glossary")
+app.add_typer(label_app, name="label")
 app.command("validate")(validate)
 app.command("rejudge")(rejudge)
 

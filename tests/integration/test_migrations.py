@@ -118,6 +118,15 @@ EXPECTED_COLUMNS = {
         ("sim_prev", "float4", True),
         ("sim_ref", "float4", True),
     ],
+    "round_labels": [
+        ("session_id", "uuid", False),
+        ("run_number", "int4", False),
+        ("round", "int2", False),
+        ("labeller", "text", False),
+        ("label", "text", False),
+        ("labelled_at", "timestamptz", False),
+        ("note", "text", True),
+    ],
     "session_judgements": [
         ("session_id", "uuid", False),
         ("judge_version", "text", False),
@@ -231,7 +240,7 @@ def test_migrations_apply_to_an_empty_database_and_give_the_expected_schema(empt
     assert raw_columns(empty_db_dsn) == EXPECTED_COLUMNS
     tables = fetch(empty_db_dsn, "select table_name from information_schema.tables where table_schema = 'raw' order by 1")
     assert [t["table_name"] for t in tables] == [
-        "glossary", "probe_rounds", "probe_sessions", "round_judgements", "session_judgements",
+        "glossary", "probe_rounds", "probe_sessions", "round_judgements", "round_labels", "session_judgements",
         "session_semantic_variance", "variance_probe_runs"
     ]
     public = fetch(empty_db_dsn, "select table_name from information_schema.tables where table_schema = 'public' "

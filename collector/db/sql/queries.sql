@@ -301,3 +301,80 @@ where s.status <> 'running'
       where j.session_id = s.session_id and j.judge_version = %(judge_version)s
   )
 order by s.started_at, s.session_id;
+
+-- name: label_candidates
+-- Every stored round of the given sessions, in key order, with what a labeller sees and the
+-- stratum it is sampled in (its round and the session's own judge's type), and the label this
+-- labeller gave it, if any.
+select r.session_id, r.run_number, r.round, s.term, s.model_name, s.glossary_id,
+       r.prompt, r.completion, r.echo_type as judge_type, l.label as own_label
+from raw.probe_rounds as r
+inner join raw.probe_sessions as s on s.session_id = r.session_id
+left join raw.round_labels as l
+    on l.session_id = r.session_id and l.run_number = r.run_number and l.round = r.round
+       and l.labeller = %(labeller)s
+where r.session_id = any(%(sessions)s)
+order by r.session_id, r.run_number, r.round;
+
+-- name: sessions_of_term
+-- The sessions of a term that have stored rounds, oldest first (optionally of one model).
+select s.session_id
+from raw.probe_sessions as s
+where s.term = %(term)s
+  and (%(model_name)s::text is null or s.model_name = %(model_name)s)
+  and exists (select 1 from raw.probe_rounds as r where r.session_id = s.session_id)
+order by s.started_at, s.session_id;
+
+-- name: label_get
+select session_id, run_number, round, labeller, label, labelled_at, note
+from raw.round_labels
+where session_id = %(session_id)s and run_number = %(run_number)s and round = %(round)s
+  and labeller = %(labeller)s;
+
+-- name: label_put
+-- Give (or replace) one labeller's label of a round; returns the stored row.
+insert into raw.round_labels (session_id, run_number, round, labeller, label, labelled_at, note)
+values (%(session_id)s, %(run_number)s, %(round)s, %(labeller)s, %(label)s,
+        coalesce(%(labelled_at)s::timestamptz, now()), %(note)s)
+on conflict (session_id, run_number, round, labeller) do update
+set label = excluded.label, labelled_at = excluded.labelled_at, note = excluded.note
+returning session_id, run_number, round, labeller, label, labelled_at, note;
+
+-- name: label_delete
+delete from raw.round_labels
+where session_id = %(session_id)s and run_number = %(run_number)s and round = %(round)s
+  and labeller = %(labeller)s;
+
+-- name: label_unknown_rounds
+-- Of the given round keys (parallel arrays, with the term each claims), those with no stored
+-- round, or whose session probed another term: (position, reason).
+select k.pos, case when r.session_id is null then 'no such round' else 'the round is of another term' end
+    as reason
+from unnest(%(session_ids)s::uuid[], %(run_numbers)s::integer[], %(rounds)s::integer[], %(terms)s::text[])
+    with ordinality as k (session_id, run_number, round, term, pos)
+left join raw.probe_rounds as r
+    on r.session_id = k.session_id and r.run_number = k.run_number and r.round = k.round
+left join raw.probe_sessions as s on s.session_id = r.session_id
+where r.session_id is null or (k.term is not null and s.term <> k.term)
+order by k.pos;
+
+-- name: labels_export
+-- Labels with the round they label, as `label export` writes them (optionally of one session,
+-- one term or one labeller), in key order.
+select l.session_id, l.run_number, l.round, s.term, r.prompt as prev, r.completion as text, l.label,
+       l.labeller, l.labelled_at, l.note, s.model_name
+from raw.round_labels as l
+inner join raw.probe_rounds as r
+    on r.session_id = l.session_id and r.run_number = l.run_number and r.round = l.round
+inner join raw.probe_sessions as s on s.session_id = l.session_id
+where (%(session_id)s::uuid is null or l.session_id = %(session_id)s)
+  and (%(term)s::text is null or s.term = %(term)s)
+  and (%(labeller)s::text is null or l.labeller = %(labeller)s)
+order by l.session_id, l.run_number, l.round, l.labeller;
+
+-- name: mart_judge_agreement
+-- The judge's agreement with the labellers (marts.judge_agreement) for the given terms.
+select *
+from marts.judge_agreement
+where term = any(%(terms)s) and (%(model_name)s::text is null or model_name = %(model_name)s)
+order by term, model_name, judge_version, labeller;

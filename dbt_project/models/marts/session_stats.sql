@@ -24,6 +24,12 @@ semantic as (
 
 ),
 
+agreement as (
+
+    select * from {{ ref('int_judge_agreement_by_term') }}
+
+),
+
 joined as (
 
     select
@@ -185,11 +191,24 @@ final as (
         ---------- spread of the chains in embedding space (iris)
         semantic.semantic_chains,
         semantic.semantic_centroid_distance,
-        semantic.semantic_pairwise_distance
+        semantic.semantic_pairwise_distance,
+
+        ---------- the judge's agreement with human labels on this model and term (null: none)
+        coalesce(agreement.labelled_rounds, 0) as labelled_rounds,
+        agreement.labellers as judge_labellers,
+        agreement.accuracy as judge_accuracy,
+        agreement.kappa as judge_kappa,
+        agreement.continue_stop_accuracy as judge_continue_stop_accuracy,
+        agreement.accuracy_weighted as judge_accuracy_weighted
 
     from moments
     left join most_common on moments.session_id = most_common.session_id
     left join semantic on moments.session_id = semantic.session_id
+    left join agreement
+        on
+            moments.model_name = agreement.model_name
+            and moments.term = agreement.term
+            and moments.classifier_version = agreement.judge_version
 
 )
 

@@ -18,6 +18,12 @@ counts as (
 
 ),
 
+agreement as (
+
+    select * from {{ ref('int_judge_agreement_by_term') }}
+
+),
+
 summed as (
 
     select
@@ -57,31 +63,43 @@ shares as (
 final as (
 
     select
-        term,
-        model_name,
-        classifier_version,
-        judge_mode,
-        sessions,
-        runs,
-        depth_0,
-        depth_1,
-        depth_2,
-        depth_3,
-        share_depth_0,
-        share_depth_1,
-        share_depth_2,
-        share_depth_3,
-        depth_mean,
-        depth_variance,
-        sqrt(depth_variance) as depth_stddev,
+        shares.term,
+        shares.model_name,
+        shares.classifier_version,
+        shares.judge_mode,
+        shares.sessions,
+        shares.runs,
+        shares.depth_0,
+        shares.depth_1,
+        shares.depth_2,
+        shares.depth_3,
+        shares.share_depth_0,
+        shares.share_depth_1,
+        shares.share_depth_2,
+        shares.share_depth_3,
+        shares.depth_mean,
+        shares.depth_variance,
+        sqrt(shares.depth_variance) as depth_stddev,
         -- 0 - sum rather than -sum: an entropy of 0 is stored as 0, not -0
         0.0 - (
-            {{ plogp('share_depth_0') }} + {{ plogp('share_depth_1') }}
-            + {{ plogp('share_depth_2') }} + {{ plogp('share_depth_3') }}
+            {{ plogp('shares.share_depth_0') }} + {{ plogp('shares.share_depth_1') }}
+            + {{ plogp('shares.share_depth_2') }} + {{ plogp('shares.share_depth_3') }}
         ) as depth_entropy_bits,
-        first_run_at,
-        last_run_at
+        shares.first_run_at,
+        shares.last_run_at,
+        -- the judge's agreement with human labels on this model and term (null: none labelled)
+        coalesce(agreement.labelled_rounds, 0) as labelled_rounds,
+        agreement.labellers as judge_labellers,
+        agreement.accuracy as judge_accuracy,
+        agreement.kappa as judge_kappa,
+        agreement.continue_stop_accuracy as judge_continue_stop_accuracy,
+        agreement.accuracy_weighted as judge_accuracy_weighted
     from shares
+    left join agreement
+        on
+            shares.model_name = agreement.model_name
+            and shares.term = agreement.term
+            and shares.classifier_version = agreement.judge_version
 
 )
 
