@@ -494,13 +494,14 @@ class TermAnalysis:
     distributions: list[dict]
     comparisons: list[dict]
     sessions: list[dict]
+    agreement: list[dict]  # marts.judge_agreement: the judge against each labeller, where labels exist
 
 
 def analyze_terms(terms: list[str], *, model: str | None = None, dsn: str | None = None) -> TermAnalysis:
     """The marts' depth distributions and comparisons of ``terms``; MartsNotBuilt for a term they lack."""
     with connect(dsn) as store:
         found = TermAnalysis(store.term_distributions(terms, model), store.term_comparisons(terms, model),
-                             store.session_comparisons(terms, model))
+                             store.session_comparisons(terms, model), store.judge_agreement(terms, model))
     missing = [t for t in terms if t not in {r["term"] for r in found.distributions}]
     if missing:
         raise MartsNotBuilt(

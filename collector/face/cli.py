@@ -278,9 +278,9 @@ def analyze(
                                  "Depth distribution per term")
     if as_json:
         typer.echo(report.to_json({"distributions": found.distributions, "comparisons": found.comparisons,
-                                   "sessions": found.sessions}))
+                                   "sessions": found.sessions, "agreement": found.agreement}))
     else:
-        report.print_analysis(out(), found.distributions, found.comparisons, found.sessions)
+        report.print_analysis(out(), found.distributions, found.comparisons, found.sessions, found.agreement)
 
 
 @app.command("refresh")

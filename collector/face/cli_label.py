@@ -65,10 +65,12 @@ def label_start(
     Every label is stored as it is given; run the same command again to go on where you stopped.
     """
     from collector.face.labelling import Keys, run
-    from collector.labels import LabelDesk, draw, labeller_name
+    from collector.labels import MAX_SAMPLE, LabelDesk, draw, labeller_name
     from collector.params import validate_term
 
     who = labeller_name(labeller)
+    if not 1 <= n <= MAX_SAMPLE:
+        raise InputError(f"--n must be from 1 to {MAX_SAMPLE}")
     if session is not None and term is not None:
         raise InputError("give a SESSION or --term, not both")
     if model is not None and term is None:

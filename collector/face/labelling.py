@@ -59,7 +59,7 @@ def _block(text: str, width: int, indent: str = "  ") -> str:
 
 
 def render(item: Candidate, reference: str | None, index: int, total: int, labeller: str, width: int,
-           note: str | None = None) -> str:
+           note: str | None = None, status: str = "") -> str:
     """The screen for one round: where it is from, the term and its reference meaning, the text
     the completion answers, the completion, and the keys. Nothing of the judge's verdict."""
     rule = "─" * max(20, width)
@@ -78,7 +78,7 @@ def render(item: Candidate, reference: str | None, index: int, total: int, label
         _block(item.completion, width),
         rule,
         *(f"{key}  {label:<10} {MEANINGS[label]}" for key, label in KEYS.items()),
-        "",
+        status,
         HELP if note is None else f"{HELP}   (note: {visible(note)})",
     ]
     return "\n".join(parts)
@@ -152,8 +152,9 @@ def run(desk: LabelDesk, reference_of: Callable[[Candidate], str | None], keys: 
             item = desk.current
             assert item is not None
             width = shutil.get_terminal_size((100, 30)).columns
-            screen = render(item, reference_of(item), desk.pos + 1, len(desk.items), desk.labeller, width, note)
-            write(("\x1b[2J\x1b[H" if clear else "\n") + screen + ("\n" + message if message else "") + "\n")
+            screen = render(item, reference_of(item), desk.pos + 1, len(desk.items), desk.labeller, width, note,
+                            message)
+            write(("\x1b[2J\x1b[H" if clear else "\n") + screen + "\n")
             message = ""
             key = keys.key()
             if key in QUIT_KEYS:
@@ -175,6 +176,6 @@ def run(desk: LabelDesk, reference_of: Callable[[Candidate], str | None], keys: 
                     break
                 note = " ".join(typed.split()) or None
             else:
-                message = f"unknown key {visible(key)!r}: {HELP}"
+                message = f"unknown key {visible(key)!r}: use the keys below"
     return Outcome(given=desk.given, skipped=desk.skipped, left=len(desk.items) - desk.pos,
                    quit_early=quit_early)

@@ -59,6 +59,19 @@ def depth_histogram(row: dict[str, Any]) -> Table:
     return table
 
 
+def agreement_line(row: dict[str, Any]) -> str | None:
+    """The judge's measured agreement with human labels on this model and term (the mart's pooled
+    columns), or None when nothing is labelled."""
+    n = row.get("labelled_rounds") or 0
+    if not n:
+        return None
+    people = row.get("judge_labellers") or 0
+    return (f"{n} labelled round{'s' if n != 1 else ''} of this model and term ({people} labeller"
+            f"{'s' if people != 1 else ''}): judge {row['classifier_version']} accuracy {_num(row['judge_accuracy'])}"
+            f" (weighted {_num(row['judge_accuracy_weighted'])}), kappa {_num(row['judge_kappa'])}, "
+            f"continue/stop {_num(row['judge_continue_stop_accuracy'])}")
+
+
 def print_session(console: Console, row: dict[str, Any], patterns: Sequence[dict[str, Any]],
                   judgements: Sequence[dict[str, Any]] = ()) -> None:
     """The session report of ``nyx-collect stats``; with later judgements, each judge's depth."""
@@ -88,6 +101,9 @@ def print_session(console: Console, row: dict[str, Any], patterns: Sequence[dict
     mode = row["judge_mode"] + (" (no reference meaning: weaker)" if row["judge_mode"] == "frame" else "")
     console.print(f"judge     {row['classifier_version']}, {mode}, "
                   f"{'stopped at the first break' if row['stop_early'] else 'full chains'}", markup=False)
+    agreement = agreement_line(row)
+    if agreement:
+        console.print(f"labels    {agreement}", markup=False)
     for j in judgements:
         if j["is_original"]:
             continue
@@ -103,8 +119,9 @@ def print_analysis(
     distributions: Sequence[dict[str, Any]],
     comparisons: Sequence[dict[str, Any]],
     sessions: Sequence[dict[str, Any]],
+    agreement: Sequence[dict[str, Any]] = (),
 ) -> None:
-    """The term comparison of ``nyx-collect analyze``."""
+    """The term comparison of ``nyx-collect analyze``; with human labels, the judge's agreement."""
     table = Table(title="Depth distribution per term", title_justify="left")
     for name in ("term", "model", "judge", "sessions", "runs", "d0", "d1", "d2", "d3", "mean", "variance", "entropy"):
         table.add_column(name, justify="left" if name in ("term", "model", "judge") else "right")
@@ -123,6 +140,18 @@ def print_analysis(
         console.print(f"{r['term']}  ({r['model_name']}, judge {r['classifier_version']} {r['judge_mode']})",
                       markup=False)
         console.print(depth_histogram(r))
+        line = agreement_line(r)
+        if line:
+            console.print(f"  labels: {line}", markup=False)
+    if agreement:
+        table = Table(title="The judge against human labels (marts.judge_agreement)", title_justify="left")
+        for name in ("term", "model", "judge", "labeller", "labels", "accuracy", "weighted", "kappa", "cont/stop"):
+            table.add_column(name, justify="left" if name in ("term", "model", "judge", "labeller") else "right")
+        for r in agreement:
+            table.add_row(r["term"], r["model_name"], r["judge_version"], r["labeller"], str(r["labels"]),
+                          _num(r["accuracy"]), _num(r["accuracy_weighted"]), _num(r["kappa"]),
+                          _num(r["continue_stop_accuracy"]))
+        console.print(table)
     if comparisons:
         table = Table(title="Pairwise comparison", title_justify="left")
         for name in ("term a", "term b", "model", "mean diff", "± SE", "JS div", "TV", "chi²", "df"):

@@ -38,7 +38,7 @@ def expand(sql: str, terms: list[str]) -> str:
 
 def test_dashboard_has_the_panels_the_lab_needs():
     titles = " ".join(p["title"].lower() for p in PANELS)
-    for needed in ("depth distribution", "mean depth over time", "echo-type", "sessions"):
+    for needed in ("depth distribution", "mean depth over time", "echo-type", "sessions", "judge agreement"):
         assert needed in titles
     assert all(p.get("targets") for p in PANELS)
 

@@ -3,6 +3,8 @@ raw.round_labels, verdicts from raw.probe_rounds, Cohen's kappa from statsmodels
 
 from __future__ import annotations
 
+import json
+import re
 import warnings
 from collections import Counter, defaultdict
 
@@ -134,3 +136,28 @@ def test_session_stats_and_term_distribution_carry_the_pooled_agreement(built_db
     assert labelled_rows and all((d["model_name"], d["term"], d["classifier_version"]) == term
                                  for d in labelled_rows)
     assert all(d["judge_accuracy"] == pytest.approx(want["accuracy"]) for d in labelled_rows)
+
+
+def test_stats_and_analyze_show_the_agreement_line_when_labels_exist(capsys, built_db):
+    from tests.cli_helpers import run_cli
+
+    dsn = built_db["dsn"]
+    (labelled_session,) = {r["session_id"] for r in labelled(dsn)}
+    row = query(dsn, "select * from marts.session_stats where session_id = %s", (labelled_session,))[0]
+    result = run_cli(capsys, "stats", str(labelled_session), "--dsn", dsn)
+    assert result.code == 0, result.err
+    line = next(ln for ln in result.out.splitlines() if ln.startswith("labels"))
+    assert f"{row['labelled_rounds']} labelled rounds" in line and "2 labellers" in line
+    assert f"accuracy {row['judge_accuracy']:.3f}" in line and f"kappa {row['judge_kappa']:.3f}" in line
+    assert f"continue/stop {row['judge_continue_stop_accuracy']:.3f}" in line
+    # a session of a term nobody labelled shows no such line
+    result = run_cli(capsys, "stats", str(built_db["synthetic_session"]), "--dsn", dsn)
+    assert result.code == 0 and "labelled round" not in result.out
+
+    result = run_cli(capsys, "analyze", "Aufhebung", "Synthese", "--dsn", dsn)
+    assert result.code == 0, result.err
+    assert "labels: " in result.out and "The judge against human labels" in result.out
+    for m in query(dsn, "select * from marts.judge_agreement"):
+        assert re.search(rf"{m['labeller']}\s+│?\s*{m['labels']}\s", result.out), m["labeller"]
+    shown = json.loads(run_cli(capsys, "analyze", "Aufhebung", "--dsn", dsn, "--json").out)
+    assert {a["labeller"] for a in shown["agreement"]} == {"ann", "bob"}

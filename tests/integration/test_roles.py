@@ -3,6 +3,7 @@ what dbt builds and nothing in raw."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import psycopg
@@ -61,3 +62,24 @@ def test_analyst_role_reads_the_marts_and_nothing_in_raw(built_db, login_roles):
         with psycopg.connect(dsn, autocommit=True) as conn:
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(statement)
+
+
+def test_collector_role_labels_rounds_and_the_analyst_reads_only_the_agreement(capsys, db_dsn, tiny_model_dir,
+                                                                               login_roles, tmp_path):
+    dsn = as_role(db_dsn, login_roles["collector"])
+    result = run_cli(capsys, "Pflicht", "--runs", "2", "--max-new-tokens", "3", "--model", str(tiny_model_dir),
+                     "--dsn", dsn, "--quiet", "--json", "--no-iris")
+    assert result.code == 0, result.err
+    sid = json.loads(result.out)["session_id"]
+    path = tmp_path / "labels.jsonl"
+    path.write_text(json.dumps({"session_id": sid, "run_number": 1, "round": 1, "label": "COLLAPSE",
+                                "labeller": "ann"}) + "\n", encoding="utf-8")
+    for _ in range(2):  # insert, then replace (update)
+        imported = run_cli(capsys, "label", "import", str(path), "--dsn", dsn)
+        assert imported.code == 0, imported.err
+    with psycopg.connect(dsn, autocommit=True) as conn:  # undo removes a label
+        conn.execute("delete from raw.round_labels where labeller = 'ann'")
+    analyst = as_role(db_dsn, login_roles["analyst"])
+    with psycopg.connect(analyst, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("select * from raw.round_labels")
