@@ -94,9 +94,8 @@
             judge_version,
             round_number,
             echo_type as judge_type,
-            count(*)::integer as stratum_rounds
-        from {{ ref('int_round_verdicts') }}
-        group by model_name, term, judge_version, round_number, echo_type
+            rounds as stratum_rounds
+        from {{ ref('int_verdict_strata') }}
     ),
 
     population_total as (

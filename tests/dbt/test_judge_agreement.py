@@ -40,9 +40,12 @@ def labelled(dsn: str) -> list[dict]:
 
 
 def population(dsn: str) -> Counter:
-    rows = query(dsn, """select s.model_name, s.term, s.classifier_version as judge_version, r.round, r.echo_type
-                         from raw.probe_rounds as r join raw.probe_sessions as s using (session_id)""")
-    return Counter((r["model_name"], r["term"], r["judge_version"], r["round"], r["echo_type"]) for r in rows)
+    """Rounds per stratum, from each run's recorded echo types (the synthetic sessions of the
+    fixture have runs without round rows; for collected ones the two agree)."""
+    rows = query(dsn, """select s.model_name, s.term, s.classifier_version as judge_version, r.echo_types
+                         from raw.variance_probe_runs as r join raw.probe_sessions as s using (session_id)""")
+    return Counter((r["model_name"], r["term"], r["judge_version"], i, t)
+                   for r in rows for i, t in enumerate(r["echo_types"], start=1))
 
 
 def expected(rows: list[dict], strata_sizes: Counter) -> dict:

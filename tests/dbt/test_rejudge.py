@@ -23,7 +23,7 @@ def _rounds(dsn, sid):
     return query(dsn, "select * from raw.probe_rounds where session_id = %s order by run_number, round", (sid,))
 
 
-def test_rejudge_keeps_the_original_and_dbt_shows_both(capsys, db_dsn, tiny_model_dir):
+def test_rejudge_keeps_the_original_and_dbt_shows_both(capsys, db_dsn, tiny_model_dir, tmp_path):
     sid = _collect(capsys, db_dsn, tiny_model_dir, "--judge", "rules-1", "--stop-early")
     before = _rounds(db_dsn, sid)
     runs_before = query(db_dsn, "select * from raw.variance_probe_runs where session_id = %s order by run_number",
@@ -52,8 +52,20 @@ def test_rejudge_keeps_the_original_and_dbt_shows_both(capsys, db_dsn, tiny_mode
     assert again.code == 2 and "already judged by" in again.err
     assert len(query(db_dsn, "select * from raw.round_judgements where session_id = %s", (sid,))) == len(later)
 
+    # a human labels every round COLLAPSE: each judge version is measured against the same labels
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("".join(json.dumps({"session_id": sid, "run_number": r["run_number"], "round": r["round"],
+                                          "label": "COLLAPSE", "labeller": "ann"}) + "\n" for r in before))
+    assert run_cli(capsys, "label", "import", str(labels), "--dsn", db_dsn).code == 0
+
     build = run_dbt(db_dsn, "build")
     assert build.returncode == 0, build.stdout[-5000:]
+    agreement = {r["judge_version"]: r for r in query(db_dsn, "select * from marts.judge_agreement")}
+    assert set(agreement) == {"rules-1", DEFAULT_JUDGE}
+    for version, verdicts in (("rules-1", before), (DEFAULT_JUDGE, later)):
+        assert agreement[version]["labels"] == len(before)
+        assert agreement[version]["agreed"] == sum(r["echo_type"] == "COLLAPSE" for r in verdicts)
+        assert agreement[version]["rounds_judged"] == len(verdicts)
     rows = {r["judge_version"]: r for r in query(db_dsn, "select * from marts.session_judgements "
                                                           "where session_id = %s", (sid,))}
     assert set(rows) == {"rules-1", DEFAULT_JUDGE}
