@@ -192,3 +192,15 @@
     left join weighted using ({{ g }})
     inner join population_total using (model_name, term, judge_version)
 {%- endmacro %}
+
+
+{% macro judge_agreement_columns(agreement) -%}
+{#- The pooled agreement columns session_stats and term_depth_distribution carry, from a row of
+    int_judge_agreement_by_term aliased `agreement` (null where nothing is labelled). -#}
+coalesce({{ agreement }}.labelled_rounds, 0) as labelled_rounds,
+        {{ agreement }}.labellers as judge_labellers,
+        {{ agreement }}.accuracy as judge_accuracy,
+        {{ agreement }}.kappa as judge_kappa,
+        {{ agreement }}.continue_stop_accuracy as judge_continue_stop_accuracy,
+        {{ agreement }}.accuracy_weighted as judge_accuracy_weighted
+{%- endmacro %}

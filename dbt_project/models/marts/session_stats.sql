@@ -194,12 +194,7 @@ final as (
         semantic.semantic_pairwise_distance,
 
         ---------- the judge's agreement with human labels on this model and term (null: none)
-        coalesce(agreement.labelled_rounds, 0) as labelled_rounds,
-        agreement.labellers as judge_labellers,
-        agreement.accuracy as judge_accuracy,
-        agreement.kappa as judge_kappa,
-        agreement.continue_stop_accuracy as judge_continue_stop_accuracy,
-        agreement.accuracy_weighted as judge_accuracy_weighted
+        {{ judge_agreement_columns('agreement') }}
 
     from moments
     left join most_common on moments.session_id = most_common.session_id

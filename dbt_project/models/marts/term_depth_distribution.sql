@@ -88,12 +88,7 @@ final as (
         shares.first_run_at,
         shares.last_run_at,
         -- the judge's agreement with human labels on this model and term (null: none labelled)
-        coalesce(agreement.labelled_rounds, 0) as labelled_rounds,
-        agreement.labellers as judge_labellers,
-        agreement.accuracy as judge_accuracy,
-        agreement.kappa as judge_kappa,
-        agreement.continue_stop_accuracy as judge_continue_stop_accuracy,
-        agreement.accuracy_weighted as judge_accuracy_weighted
+        {{ judge_agreement_columns('agreement') }}
     from shares
     left join agreement
         on
