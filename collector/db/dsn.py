@@ -32,10 +32,30 @@ SOURCE_EMBEDDED = "embedded"
 MASK = "***"
 _SECRET_KEYS = ("password", "sslpassword")
 _URL_PREFIX = re.compile(r"^(postgres(?:ql)?://)", re.IGNORECASE)
+# a scheme-like start ("postgresq://", "postgres:/", "postgresql//"), if any, of a string that is
+# neither a URL nor key=value
+_SCHEME_LIKE = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*(?::/{0,2}|/{1,2}))?)")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# libpq's parse errors, by how they start: the text shown for a DSN that holds a secret (libpq's own
+# wording quotes the fragment it stumbled on, which may be part of the password)
+_SAFE_REASONS = (
+    ("end of string reached when looking for matching", 'an IPv6 host address has no closing "]"'),
+    ("IPv6 host address may not be empty", "an IPv6 host address is empty"),
+    ("unexpected character", 'unexpected character after the host (expected ":" or "/")'),
+    ("extra key/value separator", 'a URI query parameter has an extra "="'),
+    ("missing key/value separator", 'a URI query parameter has no "="'),
+    ("invalid URI query parameter", "unknown URI query parameter"),
+    ("invalid percent-encoded token", "invalid percent-escape (write % as %25)"),
+    ("forbidden value %00", "a percent-escape decodes to a NUL byte (%00)"),
+    ("missing \"=\" after", 'a key=value pair has no "="'),
+    ("unterminated quoted string", "unterminated quoted value"),
+    ("invalid connection option", "unknown connection option"),
+    ("unexpected spaces found", "unencoded spaces (write %20)"),
+)
 _URL_QUERY_SECRET = re.compile(r"([?&](?:ssl)?password=)[^&#]*", re.IGNORECASE)
 # one key=value pair of a libpq connection string: a quoted value (backslash escapes) or a bare one
 _KV_TOKEN = re.compile(r"""\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*('(?:[^'\\]|\\.)*'(?=\s|$)|(?:[^\s'\\]|\\.)(?:[^\s\\]|\\.)*(?=\s|$))""", re.S)
-_KV_SECRET_TAIL = re.compile(r"(\b(?:ssl)?password\s*=\s*).*$", re.IGNORECASE | re.S)
+_KV_SECRET_TAIL = re.compile(r"(\b(?:ssl)?password\s*=\s*).*?(\s*)$", re.IGNORECASE | re.S)
 
 
 def resolve_dsn(cli_dsn: str | None, environ: Mapping[str, str] = os.environ) -> tuple[str | None, str]:
@@ -136,12 +156,49 @@ def describe_dsn(dsn: str | None) -> str:
     return mask_dsn(dsn)
 
 
+def describe_target(dsn: str, environ: Mapping[str, str] = os.environ) -> str:
+    """``user@host:port/dbname`` of a valid DSN ("": of the PG* variables), without any password."""
+    if not dsn.strip():
+        info = {k: environ.get(env) for k, env in (("user", "PGUSER"), ("host", "PGHOST"), ("port", "PGPORT"),
+                                                   ("dbname", "PGDATABASE"), ("service", "PGSERVICE"))}
+    else:
+        info = conninfo_to_dict(dsn)
+    if info.get("service") and not info.get("host"):
+        return f"service {info['service']}"
+    user = f"{info['user']}@" if info.get("user") else ""
+    host = info.get("host") or info.get("hostaddr") or "localhost"
+    port = f":{info['port']}" if info.get("port") else ""
+    dbname = f"/{info['dbname']}" if info.get("dbname") else ""
+    return _CONTROL.sub("?", f"{user}{host}{port}{dbname}")
+
+
+def pgpass_lines(dsn: str) -> str:
+    """Password-file lines (``host:port:db:user:password``) holding the password of ``dsn``, one per host."""
+    info = conninfo_to_dict(dsn)
+
+    def field(value: object) -> str:
+        return str(value).replace("\\", "\\\\").replace(":", "\\:")
+
+    hosts = str(info.get("host") or "localhost").split(",")
+    ports = str(info.get("port") or "").split(",")
+    lines = []
+    for i, host in enumerate(hosts):
+        port = ports[i] if i < len(ports) else ports[-1]
+        lines.append(":".join([field(host.strip() or "localhost"), field(port.strip() or "*"),
+                               field(info.get("dbname") or "*"), field(info.get("user") or "*"),
+                               field(info.get("password") or "")]))  # fmt: skip
+    return "".join(line + "\n" for line in lines)
+
+
 def libpq_env(dsn: str, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     """The PG* variables that point psql or dbt at ``dsn`` (``""``: the ones already set)."""
     if dsn == "":
-        names = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSSLMODE")
+        names = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSSLMODE", "PGPASSFILE")
         return {n: environ[n] for n in names if n in environ}
     info = conninfo_to_dict(dsn)
     keys = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "password": "PGPASSWORD",
-            "dbname": "PGDATABASE", "sslmode": "PGSSLMODE"}
-    return {env: str(info[k]) for k, env in keys.items() if info.get(k) not in (None, "")}
+            "dbname": "PGDATABASE", "sslmode": "PGSSLMODE", "passfile": "PGPASSFILE"}
+    env = {env: str(info[k]) for k, env in keys.items() if info.get(k) not in (None, "")}
+    if "PGPASSFILE" in env and "PGPASSWORD" not in env:
+        env["PGPASSWORD"] = ""  # the password is in the passfile; a PGPASSWORD set for another server would win
+    return env

@@ -2,9 +2,19 @@
 
 The cluster lives in ``<data_dir>/pgdata`` and keeps running after the collector exits, so that
 ``psql`` and dbt can connect to it later (``nyx`` ... ``db status`` prints the DSN). It listens only on
-127.0.0.1 and on a unix socket in ``<data_dir>/run``, with trust authentication for the superuser
-``nyx`` and a database ``nyx``. Its port is recorded in ``<data_dir>/server.json`` and reused; the
-first choice is 54329, else any free port.
+127.0.0.1 and on a unix socket in ``<data_dir>/run``, with a superuser ``nyx`` and a database ``nyx``.
+Its port is recorded in ``<data_dir>/server.json`` and reused; the first choice is 54329, else any
+free port.
+
+Authentication: every connection, over TCP or the socket, needs the superuser's password (SCRAM,
+``pg_hba.conf`` is written by nyx). The password is a random secret generated on first use and kept
+only in ``<data_dir>/pgpass``, a libpq password file readable by its owner alone; the DSN names that
+file (``passfile=``) instead of holding the secret, so the owner's psql, dbt and psycopg find it and
+nobody else can. The socket itself is accessible to its owner only (mode 0700, in a 0700
+directory). A cluster made by an older nyx with trust authentication is secured on the next
+``ensure_running``: a running one is stopped, the password set in single-user mode (no server
+listens meanwhile), ``pg_hba.conf`` rewritten, then it starts again. Removing ``pgpass`` resets the
+password the same way.
 
 PostgreSQL refuses to run as root. As root the server runs as the owner of an existing cluster, or
 else as the system user ``nyxpg`` (created on first use); that user must be able to traverse every
@@ -17,10 +27,14 @@ processes calling ``ensure_running`` at once end up sharing one server.
 
 from __future__ import annotations
 
+import base64
 import fcntl
+import hashlib
+import hmac
 import json
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import stat
@@ -32,6 +46,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import psycopg
 
@@ -46,6 +61,34 @@ START_TIMEOUT_S = 120
 STOP_TIMEOUT_S = 60
 _MAX_SOCKET_PATH = 107  # sizeof(sockaddr_un.sun_path) - 1 on Linux
 _CONF_NAME = "nyx.conf"
+PASSFILE_NAME = "pgpass"
+SCRAM_ITERATIONS = 4096
+# The whole pg_hba.conf: the superuser's password for every connection, nothing without it.
+HBA_CONF = (
+    "# Written by nyx; edits here are overwritten. Every connection needs a password (SCRAM); the\n"
+    "# superuser's is in the data directory's pgpass file, readable by its owner only.\n"
+    "local all all scram-sha-256\n"
+    "host all all 127.0.0.1/32 scram-sha-256\n"
+)
+
+
+def scram_verifier(password: str, salt: bytes | None = None, iterations: int = SCRAM_ITERATIONS) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for ``password`` (RFC 5803 / 7677), so that the
+    password itself never reaches the server, its log or a statement."""
+    salt = salt if salt is not None else os.urandom(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+    stored_key = hashlib.sha256(client_key).digest()
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode("ascii")
+
+    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+
+
+def _pgpass_field(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(":", "\\:")
 
 
 def embedded_bin_dir() -> Path:
@@ -109,6 +152,7 @@ class EmbeddedPostgres:
         self.log_file = self.data_dir / "postgresql.log"
         self.state_file = self.data_dir / "server.json"
         self.lock_file = self.data_dir / ".lock"
+        self.passfile = self.data_dir / PASSFILE_NAME
         self._bin_dir = Path(bin_dir) if bin_dir else None
 
     # -- public API -------------------------------------------------------------------------
@@ -123,15 +167,24 @@ class EmbeddedPostgres:
             if not (self.pgdata / "PG_VERSION").exists():
                 self._initdb(account)
             self._check_version()
+            self._secure(account)
             info = self._postmaster()
             if info is not None:
                 port = info["port"]
                 self._wait_accepting(port, START_TIMEOUT_S)
             else:
                 port = self._start(account)
+            self._write_passfile(self._secret(), port)
             self._ensure_database(port)
             self._write_state(port)
             return self._dsn_for(port)
+
+    def url_with_password(self) -> str:
+        """The running server's URL with the password in it, for programs without libpq password files.
+        Only for a user who asked for it explicitly (``nyx-collect db url --with-password``)."""
+        self.ensure_running()
+        port = self.status()["port"]
+        return f"postgresql://{SUPERUSER}:{quote(self._secret(), safe='')}@127.0.0.1:{port}/{DATABASE}"
 
     def status(self) -> dict[str, Any]:
         """``running``, ``pid``, ``port``, ``dsn``, ``data_dir``, ``version`` (and ``socket_dir``, ``log_file``)."""
@@ -148,6 +201,7 @@ class EmbeddedPostgres:
             "version": version,
             "socket_dir": info.get("socket_dir") if info else None,
             "log_file": str(self.log_file),
+            "passfile": str(self.passfile),
         }
 
     def dsn(self) -> str | None:
@@ -161,13 +215,15 @@ class EmbeddedPostgres:
         with self._locked():
             if self._postmaster() is None:
                 return False
-            account = self._owner_account()
-            self._run(
-                account,
-                [self._bin("pg_ctl"), "stop", "-D", str(self.pgdata), "-m", "fast", "-w", "-t", str(STOP_TIMEOUT_S)],
-                what="stop",
-            )
+            self._pg_ctl_stop(self._owner_account())
             return True
+
+    def _pg_ctl_stop(self, account: _Account) -> None:
+        self._run(
+            account,
+            [self._bin("pg_ctl"), "stop", "-D", str(self.pgdata), "-m", "fast", "-w", "-t", str(STOP_TIMEOUT_S)],
+            what="stop",
+        )
 
     # -- locations and state ----------------------------------------------------------------
 
@@ -178,9 +234,11 @@ class EmbeddedPostgres:
     def _bin(self, name: str) -> str:
         return str(self.bin_dir / name)
 
-    @staticmethod
-    def _dsn_for(port: int | None) -> str | None:
-        return f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{DATABASE}" if port else None
+    def _dsn_for(self, port: int | None) -> str | None:
+        """The URL without the secret: libpq reads the password from the owner-only passfile it names."""
+        if not port:
+            return None
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{DATABASE}?passfile={quote(str(self.passfile), safe='/')}"
 
     def _fail(self, message: str) -> EmbeddedServerError:
         return EmbeddedServerError(f"{message}; see {self.log_file}")
@@ -198,6 +256,103 @@ class EmbeddedPostgres:
         tmp.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
         os.chmod(tmp, 0o644)
         tmp.replace(self.state_file)
+
+    # -- the superuser's secret ---------------------------------------------------------------
+
+    def _secret(self) -> str | None:
+        """The superuser's password from the passfile (None without one); made owner-only if it was not."""
+        try:
+            fd = os.open(self.passfile, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise EmbeddedServerError(f"cannot read {self.passfile}: {exc.strerror}") from exc
+        with os.fdopen(fd, encoding="utf-8") as fh:
+            if os.fstat(fh.fileno()).st_mode & 0o077:
+                os.fchmod(fh.fileno(), 0o600)  # libpq ignores a password file others can read
+            text = fh.read()
+        for line in text.splitlines():
+            if line.strip() and not line.startswith("#"):
+                secret = line.rsplit(":", 1)[-1]
+                if secret:
+                    return secret
+        return None
+
+    def _write_passfile(self, secret: str | None, port: int | None) -> None:
+        """``<data_dir>/pgpass`` (mode 0600): the secret for this server's addresses, and nothing else."""
+        if secret is None:
+            raise EmbeddedServerError(f"{self.passfile} has no password; remove it and run again to set a new one")
+        hosts = ["127.0.0.1", "localhost"]
+        if port and self._socket_dir_for(port):
+            hosts.append(str(self.socket_dir))
+        text = (
+            "# The embedded PostgreSQL server's superuser password, generated by nyx. Keep it private:\n"
+            "# psql and dbt read it through PGPASSFILE or the DSN's passfile= parameter.\n"
+            + "".join(f"{_pgpass_field(h)}:{port or '*'}:*:{SUPERUSER}:{secret}\n" for h in hosts)
+        )
+        try:
+            if self.passfile.read_text(encoding="utf-8") == text and not self.passfile.stat().st_mode & 0o077:
+                return
+        except OSError:
+            pass
+        tmp = self.passfile.with_name(f".{PASSFILE_NAME}.tmp")
+        try:
+            tmp.unlink(missing_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                os.fchmod(fh.fileno(), 0o600)
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            tmp.replace(self.passfile)
+        except OSError as exc:
+            raise EmbeddedServerError(f"cannot write {self.passfile}: {exc.strerror}") from exc
+
+    def _hba_is_ours(self) -> bool:
+        try:
+            return (self.pgdata / "pg_hba.conf").read_text(encoding="utf-8") == HBA_CONF
+        except OSError:
+            return False
+
+    def _secure(self, account: _Account) -> None:
+        """Make sure the cluster asks every connection for the secret in the passfile.
+
+        A cluster without a secret (new, made by an older nyx with trust authentication, or whose
+        passfile was removed) or with another ``pg_hba.conf`` gets a new secret or keeps its own, has
+        the password set in single-user mode and our ``pg_hba.conf``; a server running meanwhile is
+        stopped first, so no connection is ever accepted on the old terms after this returns.
+        """
+        secret = self._secret()
+        if secret is not None and self._hba_is_ours():
+            return
+        if self._postmaster() is not None:
+            self._append_log("securing the cluster (password authentication): stopping the running server\n")
+            self._pg_ctl_stop(account)
+        if secret is None:
+            secret = secrets.token_urlsafe(32)
+            self._write_passfile(secret, self._read_state().get("port"))
+        self._remove_stale_pidfile()
+        self._set_password(account, secret)
+        hba = self.pgdata / "pg_hba.conf"
+        try:
+            hba.write_text(HBA_CONF, encoding="utf-8")
+            os.chmod(hba, 0o600)
+            if not account.is_me:
+                os.chown(hba, account.uid, account.gid)
+        except OSError as exc:
+            raise EmbeddedServerError(f"cannot write {hba}: {exc.strerror}") from exc
+
+    def _set_password(self, account: _Account, secret: str) -> None:
+        """Store the secret's SCRAM verifier for the superuser, in single-user mode (no server listens)."""
+        statement = f"alter role \"{SUPERUSER}\" password '{scram_verifier(secret)}'\n"
+        output = self._run(
+            account,
+            [self._bin("postgres"), "--single", "-D", str(self.pgdata), "-c", "log_min_error_statement=panic",
+             "-c", "log_statement=none", "postgres"],
+            what="secure", stdin=statement,
+        )  # fmt: skip
+        if "ERROR:" in output or "FATAL:" in output:
+            raise self._fail("embedded PostgreSQL: cannot set the superuser's password")
 
     def _cluster_version(self) -> str | None:
         try:
@@ -332,7 +487,7 @@ class EmbeddedPostgres:
             if not self.pgdata.exists():
                 self.pgdata.mkdir(mode=0o700)
             if not self.socket_dir.exists():
-                self.socket_dir.mkdir(mode=0o755)
+                self.socket_dir.mkdir(mode=0o700)
             if not self.log_file.exists():
                 self.log_file.touch(mode=0o640)
             if not account.is_me:
@@ -341,6 +496,7 @@ class EmbeddedPostgres:
                     if st.st_uid != account.uid:
                         os.chown(path, account.uid, account.gid)
             os.chmod(self.pgdata, 0o700)
+            os.chmod(self.socket_dir, 0o700)  # the socket is its owner's alone (0755 before nyx 0.2)
         except OSError as exc:
             raise EmbeddedServerError(f"cannot prepare {exc.filename or self.data_dir}: {exc.strerror}") from exc
 
@@ -352,13 +508,17 @@ class EmbeddedPostgres:
         env.pop("LANG", None)
         return env
 
-    def _run(self, account: _Account, argv: list[str], what: str) -> None:
-        """Run a PostgreSQL program as ``account``; its output is appended to the log file."""
-        with tempfile.TemporaryFile("w+") as out:
+    def _run(self, account: _Account, argv: list[str], what: str, stdin: str | None = None) -> str:
+        """Run a PostgreSQL program as ``account`` (``stdin`` as its input); its output is appended to
+        the log file and returned."""
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as given:
+            if stdin is not None:
+                given.write(stdin)
+                given.seek(0)
             try:
                 result = subprocess.run(
                     argv,
-                    stdin=subprocess.DEVNULL,
+                    stdin=given if stdin is not None else subprocess.DEVNULL,
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     cwd=self.data_dir,
@@ -375,6 +535,7 @@ class EmbeddedPostgres:
             lines = [ln.strip() for ln in output.splitlines() if ln.strip() and "Examine the log" not in ln]
             last = lines[-1] if lines else f"exit code {result.returncode}"
             raise self._fail(f"embedded PostgreSQL: {what} failed ({last})")
+        return output
 
     def _append_log(self, text: str) -> None:
         try:
@@ -390,7 +551,8 @@ class EmbeddedPostgres:
             raise EmbeddedServerError(
                 f"{self.pgdata} is not empty but holds no PostgreSQL cluster; move it away and try again"
             )
-        argv = [self._bin("initdb"), "-D", str(self.pgdata), "--auth=trust", "--encoding=UTF8", "--locale=C", "-U", SUPERUSER]
+        # reject until _secure sets the password and writes pg_hba.conf (no server runs before that)
+        argv = [self._bin("initdb"), "-D", str(self.pgdata), "--auth=reject", "--encoding=UTF8", "--locale=C", "-U", SUPERUSER]
         try:
             self._run(account, argv, what="initdb")
         except EmbeddedServerError:
@@ -461,17 +623,30 @@ class EmbeddedPostgres:
             (self.pgdata / "postmaster.pid").unlink(missing_ok=True)
             self._append_log(f"removed the stale postmaster.pid of pid {info['pid']}, which is not a postgres process\n")
 
-    @staticmethod
-    def _accepting(port: int, dbname: str = "postgres") -> bool:
+    def _connect(self, port: int, dbname: str = "postgres", timeout: int = 3, **kwargs: Any) -> psycopg.Connection:
+        """A superuser connection over TCP, with the secret (none yet: a server of an older nyx)."""
+        return psycopg.connect(host="127.0.0.1", port=port, user=SUPERUSER, password=self._secret() or "",
+                               dbname=dbname, connect_timeout=timeout, **kwargs)
+
+    def _accepting(self, port: int, dbname: str = "postgres") -> bool:
         try:
-            with psycopg.connect(host="127.0.0.1", port=port, user=SUPERUSER, dbname=dbname, connect_timeout=3):
+            with self._connect(port, dbname):
                 return True
         except psycopg.Error:
             return False
 
     def _wait_accepting(self, port: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while not self._accepting(port):
+        while True:
+            try:
+                with self._connect(port):
+                    return
+            except psycopg.OperationalError as exc:
+                if "password authentication failed" in str(exc):
+                    raise EmbeddedServerError(
+                        f"the embedded PostgreSQL server refused the password in {self.passfile}; remove that "
+                        "file and run again to set a new one (the server restarts)"
+                    ) from None
             if time.monotonic() > deadline or self._postmaster() is None:
                 raise self._fail(f"the embedded PostgreSQL server on port {port} does not accept connections")
             time.sleep(0.25)
@@ -499,16 +674,21 @@ class EmbeddedPostgres:
                 return port
         return self._any_free_port()
 
-    def _write_conf(self, account: _Account, port: int) -> None:
+    def _socket_dir_for(self, port: int) -> str:
+        """The socket directory, or "" (no socket) when the socket's path would be too long."""
         socket_path = self.socket_dir / f".s.PGSQL.{port}"
-        sockets = str(self.socket_dir) if len(str(socket_path).encode()) <= _MAX_SOCKET_PATH else ""
-        quoted = sockets.replace("'", "''")
+        return str(self.socket_dir) if len(str(socket_path).encode()) <= _MAX_SOCKET_PATH else ""
+
+    def _write_conf(self, account: _Account, port: int) -> None:
+        quoted = self._socket_dir_for(port).replace("'", "''")
         conf = self.pgdata / _CONF_NAME
         conf.write_text(
             "# Written by nyx before every start; edits here are overwritten.\n"
             "listen_addresses = '127.0.0.1'\n"
             f"port = {port}\n"
-            f"unix_socket_directories = '{quoted}'\n",
+            f"unix_socket_directories = '{quoted}'\n"
+            "unix_socket_permissions = 0700\n"
+            "password_encryption = 'scram-sha-256'\n",
             encoding="utf-8",
         )
         if not account.is_me:
@@ -567,16 +747,14 @@ class EmbeddedPostgres:
 
     def _server_version(self, port: int) -> str | None:
         try:
-            with psycopg.connect(host="127.0.0.1", port=port, user=SUPERUSER, dbname="postgres", connect_timeout=3) as conn:
+            with self._connect(port) as conn:
                 return conn.execute("show server_version").fetchone()[0]
         except psycopg.Error:
             return self._cluster_version()
 
     def _ensure_database(self, port: int) -> None:
         try:
-            with psycopg.connect(
-                host="127.0.0.1", port=port, user=SUPERUSER, dbname="postgres", connect_timeout=5, autocommit=True
-            ) as conn:
+            with self._connect(port, timeout=5, autocommit=True) as conn:
                 exists = conn.execute("select 1 from pg_database where datname = %s", [DATABASE]).fetchone()
                 if not exists:
                     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from collector.face.options import DsnOption, embedded
@@ -13,12 +15,19 @@ db_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mod
 
 
 @db_app.command("url")
-def db_url() -> None:
+def db_url(
+    with_password: Annotated[bool, typer.Option("--with-password", help="Put the password itself in the URL "
+                                                "(for programs that cannot read a libpq password file).")] = False,
+) -> None:
     """Print the embedded server's URL, starting it if needed.
+
+    The URL holds no password: its passfile= parameter names the owner-only file that holds it,
+    which psql, dbt and psycopg read. --with-password prints the password itself.
 
     Example: psql "$(nyx-collect db url)"
     """
-    typer.echo(embedded().ensure_running())
+    server = embedded()
+    typer.echo(server.url_with_password() if with_password else server.ensure_running())
 
 
 @db_app.command("start")
@@ -56,11 +65,14 @@ def db_stop() -> None:
 def db_env(dsn: DsnOption = None) -> None:
     """Print shell exports (PG* variables) for psql and dbt, for the configured or embedded server.
 
+    No password is printed: PGPASSFILE names an owner-only file that holds it (the embedded
+    server's, or one written for a DSN with a password); a PGPASSWORD already set stays as it is.
+
     Example: eval "$(nyx-collect db env)" && psql -c 'select count(*) from raw.variance_probe_runs'
     """
     import shlex
 
-    from collector.db.connect import connection_env
+    from collector.db.connect import shell_env
 
-    for name, value in connection_env(dsn).items():
+    for name, value in shell_env(dsn).items():
         typer.echo(f"export {name}={shlex.quote(value)}")

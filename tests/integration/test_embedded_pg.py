@@ -52,7 +52,8 @@ def test_start_reuse_stop_and_restart_keeps_the_data(base_dir):
 
     dsn = server.ensure_running()
     port = server.status()["port"]
-    assert dsn == f"postgresql://nyx@127.0.0.1:{port}/nyx"
+    passfile = base_dir / "data" / "pgpass"
+    assert dsn == f"postgresql://nyx@127.0.0.1:{port}/nyx?passfile={passfile}"  # the secret stays in the file
     status = server.status()
     assert status["running"] is True and status["dsn"] == dsn and status["pid"] > 0
     assert status["data_dir"] == str(base_dir / "data")
@@ -63,7 +64,8 @@ def test_start_reuse_stop_and_restart_keeps_the_data(base_dir):
     assert scalar(dsn, "show listen_addresses") == "127.0.0.1"
     assert scalar(dsn, "show unix_socket_directories") == str(base_dir / "data" / "run")
     assert (base_dir / "data" / "run" / f".s.PGSQL.{port}").is_socket()
-    assert scalar(f"host={base_dir / 'data' / 'run'} port={port} user=nyx dbname=nyx", "select current_database()") == "nyx"
+    socket = f"host={base_dir / 'data' / 'run'} port={port} user=nyx dbname=nyx passfile={passfile}"
+    assert scalar(socket, "select current_database()") == "nyx"
     assert scalar(dsn, "select current_setting('server_encoding')") == "UTF8"
 
     # a second call reuses the running server
@@ -87,8 +89,8 @@ def test_start_reuse_stop_and_restart_keeps_the_data(base_dir):
 
     # the unix socket works for the store and for migrations (yoyo gets the socket as host=...)
     run_dir = base_dir / "data" / "run"
-    for socket_dsn in (f"host={run_dir} port={port} user=nyx dbname=nyx",
-                       f"postgresql:///nyx?host={run_dir}&port={port}&user=nyx"):  # fmt: skip
+    for socket_dsn in (f"host={run_dir} port={port} user=nyx dbname=nyx passfile={passfile}",
+                       f"postgresql:///nyx?host={run_dir}&port={port}&user=nyx&passfile={passfile}"):  # fmt: skip
         with Store.connect(socket_dsn) as store:
             assert store.migrate() in (ALL_MIGRATIONS, [])
             assert store.list_sessions() == []

@@ -1,9 +1,11 @@
-"""Least privilege, with real roles: the collector writes raw but has no DDL; the analyst reads
-what dbt builds and nothing in raw."""
+"""Least privilege, with real roles: the collector writes raw but has no DDL and may only move a
+session through the transitions collecting and resuming make; the analyst reads what dbt builds and
+nothing in raw."""
 
 from __future__ import annotations
 
 import json
+import secrets
 import uuid
 
 import psycopg
@@ -22,8 +24,9 @@ def login_roles(pg_dsn):
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
         conn.execute("select 1 from pg_roles where rolname = 'nyx_collector'")
         for kind, name in names.items():
-            conn.execute(sql.SQL("create role {} login password 'not-used-by-trust-auth' in role {}").format(
-                sql.Identifier(name), sql.Identifier(f"nyx_{kind}")))
+            PASSWORDS[name] = secrets.token_urlsafe(16)  # the embedded server asks for it; a trust server does not
+            conn.execute(sql.SQL("create role {} login password {} in role {}").format(
+                sql.Identifier(name), sql.Literal(PASSWORDS[name]), sql.Identifier(f"nyx_{kind}")))
     yield names
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
         for name in names.values():
@@ -31,8 +34,11 @@ def login_roles(pg_dsn):
             conn.execute(sql.SQL("drop role {}").format(sql.Identifier(name)))
 
 
+PASSWORDS: dict[str, str] = {}
+
+
 def as_role(dsn: str, role: str) -> str:
-    return make_conninfo(dsn, user=role)
+    return make_conninfo(dsn, user=role, password=PASSWORDS[role])
 
 
 def test_collector_role_collects_but_has_no_ddl(capsys, db_dsn, tiny_model_dir, login_roles):

@@ -408,7 +408,8 @@ def test_yoyo_url_carries_every_parameter(dsn):
 
 def test_the_libpq_environment_is_used_for_an_empty_dsn(empty_db_dsn, monkeypatch):
     params = conninfo_to_dict(empty_db_dsn)
-    names = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "dbname": "PGDATABASE", "password": "PGPASSWORD"}
+    names = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "dbname": "PGDATABASE", "password": "PGPASSWORD",
+             "passfile": "PGPASSFILE"}
     for key, env in names.items():
         monkeypatch.delenv(env, raising=False)
         if params.get(key):
