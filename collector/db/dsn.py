@@ -10,6 +10,10 @@ Precedence (first match wins):
 
 Both URL (``postgresql://user:pw@host:5432/db``) and key=value (``host=h dbname=db``) forms are
 accepted and checked for syntax before anything connects.
+
+What is shown of a DSN: only ``mask_dsn``'s output, which hides every password (and, for a string
+that does not parse, everything that could be one). libpq's reasons quote fragments of the DSN; for a
+DSN that holds a secret they are replaced by fixed text, so no message ever carries any part of it.
 """
 
 from __future__ import annotations
@@ -78,23 +82,35 @@ def _checked(dsn: str, source: str) -> str:
 
 
 def validate_dsn(dsn: str, source: str = "DSN") -> dict[str, str]:
-    """Parse ``dsn`` with libpq's rules; InputError ``invalid DSN ...`` (masked) if it cannot be used."""
+    """Parse ``dsn`` with libpq's rules; InputError ``invalid DSN ...`` (masked) if it cannot be used.
+
+    The message shows the masked DSN and, when the DSN holds a secret, no fragment of it at all.
+    """
+    masked = mask_dsn(dsn)
+    secret = masked != dsn  # something was hidden: quote nothing libpq quotes
+    shown = _CONTROL.sub("?", masked)
     try:
         params = conninfo_to_dict(dsn)
     except Exception as exc:  # psycopg.ProgrammingError for anything libpq refuses
-        raise InputError(f"invalid DSN ({source}) {mask_dsn(dsn)}: {_reason(exc, dsn)}") from None
+        raise InputError(f"invalid DSN ({source}) {shown}: {_reason(exc, secret)}") from None
+    if is_url(dsn) and any("@" in str(params.get(key) or "") for key in ("host", "port", "dbname")):
+        # libpq ends the user name and password at the first "@": the rest would be taken for the host
+        raise InputError(f"invalid DSN ({source}) {shown}: a raw '@' or '/' in the user name or password; "
+                         "write them as %40 and %2F")
     for port in str(params.get("port") or "").split(","):
         if port.strip() and not (port.strip().isdigit() and 1 <= int(port) <= 65535):
-            raise InputError(f"invalid DSN ({source}) {mask_dsn(dsn)}: port {port.strip()!r} is not a number 1-65535")
+            what = "a port" if secret else f"port {port.strip()!r}"
+            raise InputError(f"invalid DSN ({source}) {shown}: {what} is not a number 1-65535")
     return params
 
 
-def _reason(exc: Exception, dsn: str) -> str:
-    reason = (str(exc).strip().splitlines() or ["cannot parse"])[0]
-    if "password" in dsn.lower():
-        # libpq quotes the fragment it stumbled on, which may be part of a password.
-        reason = re.sub(r'after "[^"]*"', 'after "..."', reason)
-    return reason.removesuffix(" in connection info string")
+def _reason(exc: Exception, secret: bool) -> str:
+    """libpq's first line; for a DSN with a secret, a fixed text that quotes nothing of it."""
+    reason = (str(exc).strip().splitlines() or ["cannot parse"])[0].strip()
+    if secret:
+        reason = next((safe for start, safe in _SAFE_REASONS if reason.startswith(start)),
+                      "libpq cannot parse it")  # fmt: skip
+    return _CONTROL.sub("?", reason.removesuffix(" in connection info string"))
 
 
 def is_url(dsn: str) -> bool:
@@ -104,13 +120,25 @@ def is_url(dsn: str) -> bool:
 def mask_dsn(dsn: str) -> str:
     """``dsn`` with every password replaced by ``***``; URL and key=value forms keep their shape.
 
-    Never raises: a string libpq cannot parse is masked textually.
+    Never raises: a string libpq cannot parse is masked textually, hiding everything that could be
+    part of a password (all after a password key; a URL's whole user info).
     """
     if dsn is None:
         return ""
     if is_url(dsn):
-        return _mask_url(dsn)
+        return _mask_url(dsn, _URL_PREFIX)
+    if _KV_SECRET_TAIL.search(dsn) and not _parses(dsn):
+        # libpq refuses it, so where its password ends is anyone's guess: hide all from its key on
+        return _KV_SECRET_TAIL.sub(lambda m: m.group(1) + MASK + m.group(2), dsn, count=1)
     return _mask_key_value(dsn)
+
+
+def _parses(dsn: str) -> bool:
+    try:
+        conninfo_to_dict(dsn)
+        return True
+    except Exception:
+        return False
 
 
 def _mask_key_value(dsn: str) -> str:
@@ -122,8 +150,11 @@ def _mask_key_value(dsn: str) -> str:
             break
         match = _KV_TOKEN.match(dsn, pos)
         if match is None:
-            # Not libpq syntax: hide everything from the first password key on.
-            return _KV_SECRET_TAIL.sub(lambda m: m.group(1) + MASK, dsn, count=1)
+            # Not libpq syntax: hide everything from the first password key on, or, in something
+            # like a URL with a mistyped scheme ("postgres:/u:pw@h"), its user info.
+            if _KV_SECRET_TAIL.search(dsn):
+                return _KV_SECRET_TAIL.sub(lambda m: m.group(1) + MASK + m.group(2), dsn, count=1)
+            return _mask_url(dsn, _SCHEME_LIKE, strict=True)
         if match.group(1).lower() in _SECRET_KEYS:
             out.append(dsn[pos : match.start(2)] + MASK)
         else:
@@ -132,18 +163,33 @@ def _mask_key_value(dsn: str) -> str:
     return "".join(out)
 
 
-def _mask_url(dsn: str) -> str:
-    prefix = _URL_PREFIX.match(dsn.strip()).group(1)
+def _mask_url(dsn: str, scheme: re.Pattern[str], strict: bool = False) -> str:
+    """Mask a URL's password; ``strict`` (a string no parser accepts): its whole user info."""
+    prefix = scheme.match(dsn.strip()).group(1)
     rest = dsn.strip()[len(prefix) :]
-    query_at = rest.find("?")
+    # The user info ends where libpq ends it (the first "@", unless a "/" comes first) or at the
+    # last "@" before a "?", whichever is later: a password holding a raw "@", "/" or "?" stays hidden.
+    first = re.search(r"[@/]", rest)
+    libpq_at = first.start() if first and first.group() == "@" else -1
+    query_at = rest.find("?", max(libpq_at, 0))
+    last_at = rest.rfind("@", 0, query_at if query_at >= 0 else len(rest))
+    at = max(libpq_at, last_at)
+    query_at = rest.find("?", max(at, 0))
     head, query = (rest, "") if query_at < 0 else (rest[:query_at], rest[query_at:])
-    # Mask up to the last "@" before the query: a password holding a raw "@" or "/" stays hidden.
-    at = head.rfind("@")
     if at >= 0:
         userinfo, after = head[:at], head[at:]
         colon = userinfo.find(":")
         if colon >= 0:
             head = userinfo[: colon + 1] + MASK + after
+        elif strict:
+            head = MASK + after
+    else:
+        # No user info: "u:pw/db" is read as host "u" and port "pw"; a port that is no number may be
+        # a password whose "@host" is missing.
+        authority = re.match(r"[^/?#]*", head).group()
+        host, colon, port = authority.partition(":")
+        if colon and not host.startswith("[") and not re.fullmatch(r"[0-9,]*", port):
+            head = host + ":" + MASK + head[len(authority) :]
     return prefix + head + _URL_QUERY_SECRET.sub(lambda m: m.group(1) + MASK, query)
 
 

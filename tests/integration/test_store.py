@@ -367,7 +367,8 @@ def test_resolve_dsn_precedence(case, cli, environ, expected):
         (None, {"PHOEBE_DSN": " "}, "PHOEBE_DSN is blank"),
         ("not a dsn", {}, "invalid DSN"),
         (None, {"PHOEBE_DSN": "host=x bogus=1"}, 'invalid connection option "bogus"'),
-        ("postgresql://u:s3cret@h:notaport/db", {}, "port 'notaport'"),
+        ("postgresql://u:s3cret@h:notaport/db", {}, "a port is not a number 1-65535"),
+        ("postgresql://h:notaport/db", {}, "a port is not a number 1-65535"),  # "h:notaport" may be "user:password"
         ("host=h password=s3cret oops", {}, "invalid DSN"),
     ],
 )
