@@ -89,3 +89,134 @@ def test_collector_role_labels_rounds_and_the_analyst_reads_only_the_agreement(c
     with psycopg.connect(analyst, autocommit=True) as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("select * from raw.round_labels")
+
+
+# --- what the collector may do to a session (migration 0010_collector_status) ---------------------
+
+STATUSES = ("running", "completed", "failed", "interrupted")
+# (from, to): the transitions collecting (running -> completed/failed/interrupted) and resuming
+# (failed/interrupted -> running; a stale running session taken over: running -> running) make
+ALLOWED = {("running", "running"), ("running", "completed"), ("running", "failed"), ("running", "interrupted"),
+           ("failed", "running"), ("interrupted", "running")}
+TRANSITIONS = [(a, b) for a in STATUSES for b in STATUSES]
+
+
+@pytest.fixture(scope="module")
+def collected(pg_dsn, template_db, tiny_model_dir, login_roles):
+    """A database (from the template) with one completed session of 4 runs, collected as the collector."""
+    from tests.conftest import create_database, drop_database
+
+    name = f"test_status_{uuid.uuid4().hex[:12]}"
+    dsn = create_database(pg_dsn, name, template=template_db)
+    result = run_cli(None, "Pflicht", "--runs", "4", "--max-new-tokens", "3", "--model", str(tiny_model_dir),
+                     "--dsn", as_role(dsn, login_roles["collector"]), "--quiet", "--json", "--no-iris")
+    assert result.code == 0, result.err
+    yield {"dsn": dsn, "session_id": json.loads(result.out)["session_id"]}
+    drop_database(pg_dsn, name)
+
+
+def copy_of_session(owner_dsn: str, session_id: str, status: str) -> str:
+    """A new session row like ``session_id`` in ``status``, inserted by the owner; its id."""
+    new_id = str(uuid.uuid4())
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        conn.execute("create temp table copied as select * from raw.probe_sessions where session_id = %s", [session_id])
+        conn.execute("update copied set session_id = %s, status = %s, "
+                     "finished_at = case when %s = 'running' then null else started_at end", [new_id, status, status])
+        conn.execute("insert into raw.probe_sessions select * from copied")
+    return new_id
+
+
+@pytest.mark.parametrize("before, after", TRANSITIONS, ids=[f"{a}->{b}" for a, b in TRANSITIONS])
+def test_the_collector_may_only_make_the_transitions_collecting_and_resuming_need(collected, login_roles, before,
+                                                                                  after):
+    sid = copy_of_session(collected["dsn"], collected["session_id"], before)
+    update = ("update raw.probe_sessions set status = %s, error = 'x', pid = pid + 1, "
+              "finished_at = case when %s = 'running' then null else now() end where session_id = %s")
+    with psycopg.connect(as_role(collected["dsn"], login_roles["collector"]), autocommit=True) as conn:
+        if (before, after) in ALLOWED:
+            conn.execute(update, [after, after, sid])
+        else:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege) as info:
+                conn.execute(update, [after, after, sid])
+            assert "completed" in str(info.value) or f"from {before} to {after}" in str(info.value)
+    assert query(collected["dsn"], "select status from raw.probe_sessions where session_id = %s", [sid])[0]["status"] \
+        == (after if (before, after) in ALLOWED else before)
+
+
+def test_the_collector_cannot_touch_a_completed_session(collected, login_roles):
+    sid = collected["session_id"]
+    before = query(collected["dsn"], "select * from raw.probe_sessions where session_id = %s", [sid])[0]
+    for statement in ("update raw.probe_sessions set error = 'rewritten' where session_id = %s",
+                      "update raw.probe_sessions set hostname = 'elsewhere', pid = 1 where session_id = %s",
+                      "update raw.probe_sessions set finished_at = now() where session_id = %s",
+                      "update raw.probe_sessions set status = 'failed' where session_id = %s"):
+        with psycopg.connect(as_role(collected["dsn"], login_roles["collector"]), autocommit=True) as conn:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="is completed"):
+                conn.execute(statement, [sid])
+    assert query(collected["dsn"], "select * from raw.probe_sessions where session_id = %s", [sid])[0] == before
+
+
+def test_the_collector_cannot_insert_a_session_that_is_not_running(collected, login_roles):
+    with psycopg.connect(as_role(collected["dsn"], login_roles["collector"]), autocommit=True) as conn:
+        conn.execute("create temp table copied as select * from raw.probe_sessions where session_id = %s",
+                     [collected["session_id"]])
+        conn.execute("update copied set session_id = gen_random_uuid()")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="a new session is running, not completed"):
+            conn.execute("insert into raw.probe_sessions select * from copied")
+        conn.execute("update copied set status = 'running', finished_at = null")
+        conn.execute("insert into raw.probe_sessions select * from copied")  # the way collecting starts
+
+
+def test_the_collector_cannot_add_runs_to_a_completed_session(collected, login_roles):
+    """Run 4 of the completed session is taken out by the owner; the collector cannot put it (or any
+    of its rounds) back, by INSERT or by COPY, while the owner can."""
+    dsn, sid = collected["dsn"], collected["session_id"]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("create table public.saved_runs as select * from raw.variance_probe_runs "
+                     "where session_id = %s and run_number = 4", [sid])
+        conn.execute("create table public.saved_rounds as select * from raw.probe_rounds "
+                     "where session_id = %s and run_number = 4", [sid])
+        conn.execute("grant select on public.saved_runs, public.saved_rounds to nyx_collector")
+        conn.execute("delete from raw.variance_probe_runs where session_id = %s and run_number = 4", [sid])
+    columns = [r["column_name"] for r in query(dsn, "select column_name from information_schema.columns where "
+                                                    "table_schema = 'public' and table_name = 'saved_runs' "
+                                                    "and column_name <> 'id' order by ordinal_position")]
+    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+    insert_run = sql.SQL("insert into raw.variance_probe_runs ({c}) select {c} from public.saved_runs").format(c=cols)
+    try:
+        with psycopg.connect(as_role(dsn, login_roles["collector"]), autocommit=True) as conn:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="is completed"):
+                conn.execute(insert_run)
+            rows = conn.execute(sql.SQL("select {c} from public.saved_runs").format(c=cols)).fetchall()
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="is completed"):
+                with conn.cursor().copy(sql.SQL("copy raw.variance_probe_runs ({c}) from stdin").format(c=cols)) as cp:
+                    for row in rows:
+                        cp.write_row(row)
+        assert query(dsn, "select count(*) as n from raw.variance_probe_runs where session_id = %s", [sid])[0]["n"] == 3
+        last = "round = (select max(round) from public.saved_rounds)"
+        with psycopg.connect(dsn, autocommit=True) as conn:  # the owner may repair: the same rows go back in
+            conn.execute(insert_run)
+            conn.execute(f"insert into raw.probe_rounds select * from public.saved_rounds where not {last}")
+        with psycopg.connect(as_role(dsn, login_roles["collector"]), autocommit=True) as conn:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="is completed"):
+                conn.execute(f"insert into raw.probe_rounds select * from public.saved_rounds where {last}")
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"insert into raw.probe_rounds select * from public.saved_rounds where {last}")
+        assert query(dsn, "select count(*) as n from raw.probe_rounds where session_id = %s", [sid])[0]["n"] == \
+            query(dsn, "select sum(rounds) as n from raw.variance_probe_runs where session_id = %s", [sid])[0]["n"]
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("drop table if exists public.saved_runs, public.saved_rounds")
+
+
+def test_the_collector_resumes_an_interrupted_session(capsys, collected, login_roles, tiny_model_dir):
+    """The real path: reopen (interrupted -> running), the missing runs, completed; then nothing more."""
+    dsn = collected["dsn"]
+    sid = copy_of_session(dsn, collected["session_id"], "interrupted")
+    collector = as_role(dsn, login_roles["collector"])
+    resumed = run_cli(capsys, "resume", sid, "--model", str(tiny_model_dir), "--dsn", collector, "--no-iris",
+                      "--quiet", "--json")
+    assert resumed.code == 0, resumed.err
+    assert json.loads(resumed.out)["status"] == "completed" and json.loads(resumed.out)["runs_stored"] == 4
+    again = run_cli(capsys, "resume", sid, "--model", str(tiny_model_dir), "--dsn", collector, "--no-iris")
+    assert again.code == 2 and "nothing to resume" in again.err
