@@ -7,7 +7,8 @@
 --   move a 'running' session to 'completed', 'failed' or 'interrupted', or keep it 'running' (a
 --     resume of a stale session takes it over: new host and pid);
 --   move a 'failed' or 'interrupted' session back to 'running' (nyx-collect resume);
--- and never change a 'completed' session, nor add runs or rounds to one. The owner of the tables
+-- and never change a 'completed' session, nor add runs or rounds to one, nor write its semantic
+-- variance (written before the session completes, as collecting and resuming do). The owner of the tables
 -- (who runs the migrations and dbt) and superusers may still repair rows by hand.
 -- The functions name everything with its schema and fix their search_path, so a role cannot
 -- redirect them with objects of its own (a temporary table named pg_class, say).
@@ -93,3 +94,27 @@ create trigger probe_rounds_not_into_completed
 after insert on raw.probe_rounds
 referencing new table as added
 for each statement execute function raw.check_not_into_completed();
+
+create function raw.check_spread_not_of_completed() returns trigger
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if raw.owns_table(tg_relid) then
+        return new;
+    end if;
+    if exists (select 1 from raw.probe_sessions as s
+               where s.status = 'completed' and s.session_id in (new.session_id, old.session_id)) then
+        raise exception 'session % is completed: its semantic variance cannot be written', new.session_id
+            using errcode = 'insufficient_privilege';
+    end if;
+    return new;
+end
+$$;
+
+comment on function raw.check_spread_not_of_completed() is
+    'Refuses a collector''s semantic variance of a completed session (the collector writes it before completing).';
+
+create trigger session_semantic_variance_not_of_completed
+before insert or update on raw.session_semantic_variance
+for each row execute function raw.check_spread_not_of_completed();

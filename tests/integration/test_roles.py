@@ -209,6 +209,22 @@ def test_the_collector_cannot_add_runs_to_a_completed_session(collected, login_r
             conn.execute("drop table if exists public.saved_runs, public.saved_rounds")
 
 
+def test_the_collector_cannot_write_the_semantic_variance_of_a_completed_session(collected, login_roles):
+    dsn, sid = collected["dsn"], collected["session_id"]
+    running = copy_of_session(dsn, sid, "running")
+    row = ("insert into raw.session_semantic_variance (session_id, model_name, chains, dimensions, "
+           "mean_centroid_distance, mean_pairwise_cosine_distance) values (%s, 'm', 2, 8, 0.1, 0.2) "
+           "on conflict (session_id) do update set chains = excluded.chains")
+    with psycopg.connect(as_role(dsn, login_roles["collector"]), autocommit=True) as conn:
+        conn.execute(row, [running])  # what collecting does before it completes the session
+        for session in (sid, running):
+            with psycopg.connect(dsn, autocommit=True) as owner:
+                owner.execute("update raw.probe_sessions set status = 'completed', finished_at = now() "
+                              "where session_id = %s and status <> 'completed'", [session])
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="is completed"):
+                conn.execute(row, [session])  # neither a new row nor an update of the existing one
+
+
 def test_the_collector_resumes_an_interrupted_session(capsys, collected, login_roles, tiny_model_dir):
     """The real path: reopen (interrupted -> running), the missing runs, completed; then nothing more."""
     dsn = collected["dsn"]
