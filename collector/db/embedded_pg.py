@@ -269,7 +269,11 @@ class EmbeddedPostgres:
             raise EmbeddedServerError(f"cannot read {self.passfile}: {exc.strerror}") from exc
         with os.fdopen(fd, encoding="utf-8") as fh:
             if os.fstat(fh.fileno()).st_mode & 0o077:
-                os.fchmod(fh.fileno(), 0o600)  # libpq ignores a password file others can read
+                try:
+                    os.fchmod(fh.fileno(), 0o600)  # libpq ignores a password file others can read
+                except OSError as exc:
+                    raise EmbeddedServerError(f"{self.passfile} is readable by others and not yours to fix: "
+                                              f"{exc.strerror}") from exc
             text = fh.read()
         for line in text.splitlines():
             if line.strip() and not line.startswith("#"):
@@ -496,7 +500,7 @@ class EmbeddedPostgres:
                     if st.st_uid != account.uid:
                         os.chown(path, account.uid, account.gid)
             os.chmod(self.pgdata, 0o700)
-            os.chmod(self.socket_dir, 0o700)  # the socket is its owner's alone (0755 before nyx 0.2)
+            os.chmod(self.socket_dir, 0o700)  # the socket is its owner's alone (older nyx made it 0755)
         except OSError as exc:
             raise EmbeddedServerError(f"cannot prepare {exc.filename or self.data_dir}: {exc.strerror}") from exc
 

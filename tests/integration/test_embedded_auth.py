@@ -18,14 +18,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from collector.db import embedded_pg
 from collector.db.embedded_pg import HBA_CONF, EmbeddedPostgres, embedded_bin_dir, scram_verifier
 from collector.errors import EmbeddedServerError
 from tests.cli_helpers import run_cli
 
 IS_ROOT = os.geteuid() == 0
 OTHER_USER = "nobody"
-# what initdb --auth=trust wrote, and so what a cluster of nyx before 0.2 has
+# what initdb --auth=trust wrote, and so what a cluster of an older nyx has
 TRUST_HBA = ("local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n"
              "local replication all trust\nhost replication all 127.0.0.1/32 trust\n")
 
@@ -120,7 +119,7 @@ def test_another_os_user_is_refused_over_tcp_and_the_socket(server):
 
 
 def make_it_a_trust_cluster(srv: EmbeddedPostgres) -> None:
-    """Turn ``srv`` into what nyx before 0.2 left: trust authentication, no password, no passfile,
+    """Turn ``srv`` into what an older nyx left: trust authentication, no password, no passfile,
     a socket directory others may enter."""
     with psycopg.connect(srv.dsn(), autocommit=True) as conn:
         conn.execute("create table kept (x int); insert into kept values (42)")
