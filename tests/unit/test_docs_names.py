@@ -24,7 +24,8 @@ OTHER = sorted([REPO / "Makefile", *(REPO / ".ci").iterdir(), REPO / "profiles.e
                 *(REPO / "grafana" / "provisioning").rglob("*.yml")])
 
 ENV_NAME = re.compile(r"\b((?:NYX|PHOEBE|IRIS)_[A-Z0-9_]+|PG[A-Z][A-Z0-9_]*)\b")
-COMMAND = re.compile(r"\bnyx-collect[ \t]+([a-z][a-z-]*)(?:[ \t]+([a-z][a-z-]*))?")
+# a command and the word after it ("db url"); not a file name after it ("label  labels.py: ...")
+COMMAND = re.compile(r"\bnyx-collect[ \t]+([a-z][a-z-]*)(?:[ \t]+([a-z][a-z-]*)(?![\w.]))?")
 NOT_ENV = {"PGSQL"}  # the socket's file name, .s.PGSQL.<port>
 
 
