@@ -1,7 +1,10 @@
 -- Synthetic raw runs with realistic distributions, for the dbt benchmark.
 -- Parameters (psql -v): sessions, runs_per_session, offset (first session number).
 -- Depths follow the measured Aufhebung distribution (0: 10%, 1: 20%, 2: 17%, 3: 53%); the stopping
--- type and the continuing types are drawn per run. Every row satisfies the raw CHECK constraints.
+-- type and the continuing types are drawn per run. Every row satisfies the raw CHECK constraints,
+-- and every run has its rounds (one transaction: migration 0009 checks that at commit).
+begin;
+
 insert into raw.probe_sessions (
     session_id, term, model_name, model_revision, device, dtype, prompt_template, temperature, top_p,
     top_k, max_rounds, max_new_tokens, seed, batch_size, runs_requested, status, started_at, finished_at,
@@ -44,3 +47,18 @@ cross join lateral (
     end as depth
     from (select ((hashint8(s * 100003 + r) & 2147483647) % 10000) / 10000.0 as x) as u
 ) as d;
+
+insert into raw.probe_rounds (
+    session_id, run_number, round, prompt, completion, echo_type, tokens_generated, finish_reason,
+    n_words, distinct_ratio, nonletter_ratio, content_words, new_stems, novelty
+)
+select
+    r.session_id, r.run_number, t.round::smallint, 'a synthetic prompt',
+    'a synthetic completion of some forty characters', t.echo_type, 8, 'length', 7, 0.9, 0.05, 5, 3, 0.5
+from raw.variance_probe_runs as r
+cross join lateral unnest(r.echo_types) with ordinality as t (echo_type, round)
+where r.session_id in (
+    select md5('bench-session-' || s)::uuid from generate_series(:offset, :offset + :sessions - 1) as s
+);
+
+commit;

@@ -37,6 +37,11 @@ class DatabaseError(CollectorError):
     exit_code = 4
 
 
+class RunsAlreadyStored(DatabaseError):
+    """Some runs of a batch are stored already (another collector of the session wrote them); nothing
+    of the batch was stored."""
+
+
 class EmbeddedServerError(DatabaseError):
     """The embedded PostgreSQL server could not be initialised, started or stopped."""
 

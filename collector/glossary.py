@@ -58,6 +58,8 @@ def _text(value: object, what: str, limit: int, required: bool) -> str | None:
         raise InputError(f"the {what} must be text")
     if "\x00" in value:
         raise InputError(f"the {what} contains a NUL character")
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise InputError(f"the {what} is not valid UTF-8 (a lone surrogate)")
     value = " ".join(value.split())
     if len(value) > limit:
         raise InputError(f"the {what} is longer than {limit} characters")

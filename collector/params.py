@@ -6,6 +6,7 @@ session row behind.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,20 @@ MAX_TERM_CHARS = 200
 MAX_RUNS = 1_000_000
 MAX_NEW_TOKENS = 4096
 MAX_BATCH_SIZE = 4096
+MAX_TOP_K = 1_000_000
+"""Far beyond any vocabulary (a top-k above the vocabulary's size means all tokens)."""
+MIN_TEMPERATURE = 0.01
+"""The smallest temperature above 0 (greedy). Below it sampling is greedy in all but name, and at
+1e-300 the scaled logits overflowed to inf and NaN."""
+MAX_TEMPERATURE = 100.0
+MAX_LIMIT = 100_000
+"""The most rows a listing (``sessions --limit``, ``message read -n``) shows."""
+MAX_TERMS_FILE_BYTES = 4 * 1024 * 1024
 _REFUSED_CATEGORIES = ("Cc", "Cs", "Zl", "Zp")
+_VISIBLE_CLASSES = "LNPS"  # letters, numbers, punctuation, symbols (emoji are symbols)
+_EDGES = re.compile(r"^[\s\ufeff\u200b\u2060\u200e\u200f\u180e]+|[\s\ufeff\u200b\u2060\u200e\u200f\u180e]+$")
+"""White space and the invisible characters that only ever stray onto a term's ends: a byte-order
+mark, the zero-width space, the word joiner, the left-to-right and right-to-left marks."""
 DEFAULT_PROMPT_TEMPLATE = 'The word "{term}" means'
 
 def frame_term(template: str, term: str) -> str:
@@ -46,16 +60,31 @@ class CollectParams:
 def validate_term(raw: str) -> str:
     """Return the term with surrounding white space removed, or raise InputError.
 
+    The one normalisation of every source of terms: the command line, terms files, glossary
+    entries, labelled sets, ``analyze``, ``similar --term`` and journal lines all pass through it.
     A term is data: quotes, semicolons and any Unicode (emoji sequences with joiners included) are
-    kept verbatim. Refused: blank terms, control characters (tabs and newlines inside the term
-    too), line or paragraph separators, lone surrogates, and terms longer than MAX_TERM_CHARS.
+    kept verbatim. Removed from both ends: white space, a byte-order mark, zero-width spaces, word
+    joiners and direction marks. Refused: blank terms, terms without a visible character (only
+    zero-width or combining characters), control characters (tabs and newlines inside the term
+    too), line or paragraph separators, a byte-order mark inside, lone surrogates (invalid UTF-8),
+    and terms longer than MAX_TERM_CHARS.
     """
-    term = raw.strip()
+    if not isinstance(raw, str):
+        raise InputError("the term must be text")
+    term = _EDGES.sub("", raw)
     if not term:
         raise InputError("term is blank")
     bad = next((ch for ch in term if unicodedata.category(ch) in _REFUSED_CATEGORIES), None)
+    if bad is not None and unicodedata.category(bad) == "Cs":
+        raise InputError(f"term {_show(term)} is not valid UTF-8")
     if bad is not None:
-        raise InputError(f"term {_show(term)} contains the control character U+{ord(bad):04X}")
+        kind = {"Zl": "line separator", "Zp": "paragraph separator"}.get(unicodedata.category(bad),
+                                                                        "control character")
+        raise InputError(f"term {_show(term)} contains the {kind} U+{ord(bad):04X}")
+    if "\ufeff" in term:
+        raise InputError(f"term {_show(term)} contains a byte-order mark (U+FEFF)")
+    if not any(unicodedata.category(ch)[0] in _VISIBLE_CLASSES for ch in term):
+        raise InputError(f"term {_show(term)} has no visible character")
     if len(term) > MAX_TERM_CHARS:
         raise InputError(f"term is {len(term)} characters long; the limit is {MAX_TERM_CHARS}")
     return term
@@ -66,18 +95,38 @@ def _show(term: str, limit: int = 40) -> str:
     return ascii(shown) if not shown.isprintable() else repr(shown)
 
 
+def check_limit(option: str, value: int, maximum: int = MAX_LIMIT) -> int:
+    """``value`` if it is between 1 and ``maximum``, else InputError naming ``option``."""
+    if not 1 <= value <= maximum:
+        raise InputError(f"{option} must be between 1 and {maximum:,}, got {value}")
+    return value
+
+
 def read_terms_file(path: Path) -> list[str]:
-    """One term a line; blank lines are skipped. Raises InputError naming the file and line."""
+    """One term a line; blank lines are skipped. Raises InputError naming the file and line.
+
+    Lines end at LF (CRLF too) only: U+2028, U+0085 and the other separators that
+    ``str.splitlines`` would split at stay inside their line, where ``validate_term`` refuses them.
+    At most MAX_TERMS_FILE_BYTES are read (``/dev/zero`` is refused, not read forever); a BOM at
+    the start is dropped.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as source:
+            data = source.read(MAX_TERMS_FILE_BYTES + 1)
     except FileNotFoundError:
         raise InputError(f"terms file not found: {path}") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"terms file {path} is not UTF-8 text (byte {exc.start})") from None
+    except IsADirectoryError:
+        raise InputError(f"terms file {path} is a directory") from None
     except OSError as exc:
         raise InputError(f"cannot read terms file {path}: {exc.strerror}") from None
+    if len(data) > MAX_TERMS_FILE_BYTES:
+        raise InputError(f"terms file {path} is larger than {MAX_TERMS_FILE_BYTES // (1024 * 1024)} MiB")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"terms file {path} is not UTF-8 text (byte {exc.start})") from None
     terms = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -116,12 +165,13 @@ def validate_params(
     """Check the numbers and the template; return them as CollectParams."""
     if not 1 <= runs <= MAX_RUNS:
         raise InputError(f"--runs must be between 1 and {MAX_RUNS:,}, got {runs}")
-    if not temperature >= 0 or temperature > 100:  # also refuses NaN
-        raise InputError(f"--temperature must be between 0 and 100, got {temperature}")
+    if not (temperature == 0 or MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE):  # also refuses NaN
+        raise InputError(f"--temperature must be 0 (greedy) or between {MIN_TEMPERATURE} and {MAX_TEMPERATURE:g}, "
+                         f"got {temperature}")
     if not 0 < top_p <= 1:
         raise InputError(f"--top-p must be in (0, 1], got {top_p}")
-    if top_k is not None and top_k < 0:
-        raise InputError(f"--top-k must be 0 (all tokens) or a positive integer, got {top_k}")
+    if top_k is not None and not 0 <= top_k <= MAX_TOP_K:
+        raise InputError(f"--top-k must be 0 (all tokens) or between 1 and {MAX_TOP_K:,}, got {top_k}")
     if not 1 <= max_rounds <= 3:
         raise InputError(f"--max-rounds must be 1, 2 or 3, got {max_rounds}")
     if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
@@ -134,6 +184,8 @@ def validate_params(
         raise InputError("--prompt-template must contain {term}")
     if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in prompt_template):
         raise InputError("--prompt-template contains a control character")
+    if any(unicodedata.category(ch) == "Cs" for ch in prompt_template):
+        raise InputError("--prompt-template is not valid UTF-8")
     return CollectParams(
         runs=runs,
         temperature=temperature,

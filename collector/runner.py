@@ -32,7 +32,7 @@ from collector.interrupts import INTERRUPTS
 from collector.glossary import references_of, shipped_entries
 from collector.judge.classifier import CLASSIFIER_VERSION
 from collector.judge.select import DEFAULT_JUDGE, JUDGES, JudgeKit, check_judge
-from collector.params import CollectParams
+from collector.params import CollectParams, check_limit, validate_term
 from collector.probe.seeds import new_session_seed
 from collector.records import RunRecord, SessionRecord, SessionStatus
 from collector.sink import OUTAGE_LIMIT_S, RunSink, write_new_runs
@@ -47,8 +47,9 @@ if TYPE_CHECKING:
     from collector.probe.lm import LanguageModel
 
 __all__ = ["OUTAGE_LIMIT_S", "Progress", "ReplaySummary", "SessionReport", "SessionSummary", "TermAnalysis",
-           "analyze_terms", "collect_session", "collect_terms", "connect", "list_sessions", "load_probe",
-           "new_session", "refresh_marts", "replay_journal", "resume_session", "session_report", "similar_chains"]
+           "analyze_terms", "check_refresh_options", "collect_session", "collect_terms", "connect", "list_sessions",
+           "load_probe", "new_session", "refresh_marts", "replay_journal", "resume_session", "session_report",
+           "similar_chains"]
 
 #: Called after every commit with (runs stored so far, runs requested).
 ProgressCallback = Callable[[int, int], None]
@@ -186,19 +187,24 @@ def collect_session(
     resume: bool = False,
     outage_limit_s: float = OUTAGE_LIMIT_S,
     sampler: Sampler | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> SessionSummary:
     """Run all of ``session``'s runs and store them (and their chain embeddings in ``iris``, if
     given); return what the database holds afterwards. ``sampler`` replaces the transformers
-    decode loop (the vLLM backend); ``session.backend`` must name it.
+    decode loop (the vLLM backend); ``session.backend`` must name it. ``on_note`` hears status
+    lines (an outage begins, a journal is loaded).
 
-    With ``resume``, the session already exists: it is marked running again and only its missing
-    run numbers run, each from its own derived seed, so the completed session holds the same rows
-    an uninterrupted one would have. A KeyboardInterrupt is re-raised after the session is marked.
+    With ``resume``, the session already exists: the journal an earlier collector of it left
+    behind (killed during an outage) is loaded first, then the session is marked running again and
+    only its missing run numbers run, each from its own derived seed, so the completed session
+    holds the same rows an uninterrupted one would have. A KeyboardInterrupt is re-raised after
+    the session is marked.
     """
     from collector.probe.echo import Probe
 
     started = time.monotonic()
     if resume:
+        _load_leftover_journal(store, session, on_note)
         if not store.reopen_session(session.session_id, session.hostname, session.pid):
             raise _nothing_to_resume(session.session_id)
         numbers = store.missing_run_numbers(session.session_id, session.runs_requested)
@@ -220,7 +226,7 @@ def collect_session(
         if on_progress:
             on_progress(stored, session.runs_requested)
 
-    sink = RunSink(store, session, committed, outage_limit_s)
+    sink = RunSink(store, session, committed, outage_limit_s, on_note)
     probe = Probe(lm, judge, session, sampler)
     try:
         for finished in probe.run(numbers, session.batch_size):
@@ -235,6 +241,60 @@ def collect_session(
         raise
     store.finish_session(session.session_id, SessionStatus.COMPLETED)
     return summarize(store, session, time.monotonic() - started)
+
+
+def _load_leftover_journal(store: Store, session: SessionRecord, on_note: Callable[[str], None] | None) -> None:
+    """Store the runs of the journal a killed collector of ``session`` left (runs stored already are
+    skipped), then remove it, so that the missing run numbers are the ones really missing."""
+    journal = Journal.for_session(session.session_id)
+    if not journal.pending:
+        return
+    runs = _checked_journal_runs(store, journal)
+    loaded = write_new_runs(store, runs)
+    try:
+        journal.clear()
+    except OSError as exc:
+        raise DatabaseError(f"loaded the journal {journal.path} but cannot remove it ({exc.strerror}): remove it "
+                            f"by hand (its runs are stored), then resume again") from exc
+    if on_note:
+        on_note(f"loaded {len(loaded)} run(s) from the journal {journal.path} that an earlier collector of this "
+                f"session left ({len(runs) - len(loaded)} were stored already)")
+
+
+def _checked_journal_runs(store: Store, journal: Journal) -> list[RunRecord]:
+    """Every run of ``journal`` (later lines win), each checked against its stored session: the
+    session exists, the run's number is one it requested (1..runs_requested), its term is the
+    session's, and it has its rounds 1..n within max_rounds. The first line that fails refuses the
+    whole journal (InputError naming the file and line; SessionNotFound for an unknown session)."""
+    sessions: dict[object, dict] = {}
+    runs: dict[tuple[str, int], RunRecord] = {}
+    for number, run in journal.entries():
+        row = sessions.get(run.session_id)
+        if row is None:
+            row = store.get_session(run.session_id)
+            if row is None:
+                raise SessionNotFound(f"journal {journal.path} holds runs of session {run.session_id}, which this "
+                                      "database lacks")
+            sessions[run.session_id] = row
+        problem = _journal_run_problem(run, row)
+        if problem:
+            raise InputError(f"{journal.path}, line {number}: {problem}; nothing of the journal was stored")
+        runs[(str(run.session_id), run.run_number)] = run
+    return list(runs.values())
+
+
+def _journal_run_problem(run: RunRecord, session: dict) -> str | None:
+    n, requested = run.run_number, session["runs_requested"]
+    if not 1 <= n <= requested:
+        return f"run number {n} is outside 1..{requested}, the runs session {run.session_id} requested"
+    if run.term != session["term"]:
+        return f"run {n} has the term {run.term[:60]!r}, its session {session['term'][:60]!r}"
+    numbers = [r.round for r in run.rounds]
+    if not numbers:
+        return f"run {n} has no rounds"
+    if numbers != list(range(1, len(numbers) + 1)) or len(numbers) > session["max_rounds"]:
+        return f"run {n} has the rounds {numbers}, not 1..k with k at most {session['max_rounds']}"
+    return None
 
 
 def _store_spread(store: Store, session: SessionRecord, index: ChainIndex | None) -> None:
@@ -343,7 +403,8 @@ def collect_terms(
             with progress.session(term, session.runs_requested, 0) as advance:
                 try:
                     summary = collect_session(store, lm, session_judge, session, on_progress=advance, iris=chains,
-                                              outage_limit_s=outage_limit_s, sampler=sampler)
+                                              outage_limit_s=outage_limit_s, sampler=sampler,
+                                              on_note=progress.note)
                 except KeyboardInterrupt:
                     raise _interrupted(store, session, "interrupted: session {session.session_id} "
                                        "({session.term}) kept {kept} of {session.runs_requested} runs "
@@ -356,7 +417,7 @@ def resume_session(
     *,
     model: str | None = None,
     device: str = "auto",
-    dtype: str = "auto",
+    dtype: str | None = None,
     force: bool = False,
     dsn: str | None = None,
     iris: str | None = None,
@@ -364,15 +425,17 @@ def resume_session(
     progress: Progress | None = None,
 ) -> SessionSummary:
     """Run exactly the missing runs of an interrupted, failed or stale session (id, unique prefix or
-    ``latest``) with the model it was collected with; refuse a completed one, and one whose
-    collector may still run unless ``force``."""
+    ``latest``) with the model it was collected with, in its dtype unless ``dtype`` says otherwise
+    (another dtype generates other text); refuse a completed one, and one whose collector may still
+    run unless ``force``."""
     from collector.db.liveness import session_state
     from collector.probe.lm import resolve_device, resolve_dtype
     from collector.probe.model_source import DEFAULT_MODEL_NAME
     from collector.probe.vllm_backend import check_backend
 
     progress = progress or Progress()
-    resolve_dtype(dtype, resolve_device(device))
+    if dtype is not None:
+        resolve_dtype(dtype, resolve_device(device))
     chains = _open_iris(iris, use_iris)
     with connect(dsn) as store:
         store.migrate()
@@ -390,7 +453,10 @@ def resume_session(
             raise InputError(f"session {row['session_id']} was judged by {version!r}, which this collector lacks "
                              f"(it has {', '.join(JUDGES)})")
         with progress.loading_model():
-            lm, kit, sampler = load_probe(spec, device, dtype, backend, version)
+            lm, kit, sampler = load_probe(spec, device, dtype or row["dtype"], backend, version)
+        if lm.dtype != row["dtype"]:
+            progress.note(f"resuming in {lm.dtype}; the session was collected in {row['dtype']}, so its new runs "
+                          "may differ from what an uninterrupted session would hold")
         if lm.revision != row["model_revision"]:
             raise ModelError(f"{lm.name} has revision {lm.revision}, the session was collected with "
                              f"{row['model_revision']}: pass --model with the original weights")
@@ -399,7 +465,7 @@ def resume_session(
         with progress.session(f"{session.term} (resume)", session.runs_requested, row["runs_stored"]) as advance:
             try:
                 return collect_session(store, lm, judge, session, iris=chains, resume=True, sampler=sampler,
-                                       on_progress=advance)
+                                       on_progress=advance, on_note=progress.note)
             except KeyboardInterrupt:
                 raise _interrupted(store, session, "interrupted: session {session.session_id} kept "
                                    "{kept} of {session.runs_requested} runs") from None
@@ -407,13 +473,15 @@ def resume_session(
 
 def replay_journal(path: Path, *, dsn: str | None = None) -> ReplaySummary:
     """Load the runs of a journal written during an outage; runs already stored are skipped, so
-    replaying twice is harmless. SessionNotFound when the database lacks a session of the journal."""
-    runs = Journal(path).read()
+    replaying twice is harmless. SessionNotFound when the database lacks a session of the journal;
+    InputError (nothing stored) for a file that is not a journal or a run its session cannot hold
+    (see :func:`_checked_journal_runs`)."""
+    journal = Journal(path)
+    for _line in journal.entries():  # a file that is not a journal is refused before connecting
+        pass
     with connect(dsn) as store:
         store.migrate()
-        for session_id in sorted({r.session_id for r in runs}, key=str):
-            if store.get_session(session_id) is None:
-                raise SessionNotFound(f"journal {path} holds runs of session {session_id}, which this database lacks")
+        runs = _checked_journal_runs(store, journal)
         new = write_new_runs(store, runs)
     return ReplaySummary(replayed=len(new), already_stored=len(runs) - len(new))
 
@@ -428,9 +496,19 @@ def similar_chains(text: str, *, k: int = 10, term: str | None = None, model: st
         raise InputError("the text to look up is blank")
     if not 1 <= k <= 1000:
         raise InputError(f"-k must be between 1 and 1000, got {k}")
+    term = validate_term(term) if term is not None else None
     chains = _open_iris(iris, True)
     lm = LanguageModel.load(model)
     return chains.similar(lm.name, embed_chains(lm, [[text]])[0], k=k, term=term)
+
+
+def check_refresh_options(every: float | None, times: int | None) -> None:
+    """InputError unless ``every`` is 0..86400 seconds and ``times`` 1..MAX_LIMIT (checked before
+    anything connects)."""
+    if every is not None and not 0 <= every <= 86400:
+        raise InputError(f"--every must be between 0 and 86400 seconds, got {every}")
+    if times is not None:
+        check_limit("--times", times)
 
 
 def refresh_marts(*, every: float | None = None, times: int | None = None, full_refresh: bool = False,
@@ -440,10 +518,7 @@ def refresh_marts(*, every: float | None = None, times: int | None = None, full_
     A failed refresh raises RefreshFailed when it runs once; on a timer the next one follows."""
     from collector.db.refresh import Refresher, find_project
 
-    if every is not None and not 0 <= every <= 86400:
-        raise InputError(f"--every must be between 0 and 86400 seconds, got {every}")
-    if times is not None and times < 1:
-        raise InputError(f"--times must be at least 1, got {times}")
+    check_refresh_options(every, times)
     limit = times if times is not None else (None if every is not None else 1)
     refresher = Refresher(find_project(project_dir))
     done = 0
@@ -468,6 +543,7 @@ def list_sessions(*, limit: int = 20, dsn: str | None = None) -> list[dict]:
     """The newest sessions, each row with its ``state`` (a running one whose collector is gone: 'stale')."""
     from collector.db.liveness import session_state
 
+    check_limit("--limit", limit)
     with connect(dsn) as store:
         store.migrate()
         rows = store.list_sessions(limit=limit)
@@ -499,6 +575,7 @@ class TermAnalysis:
 
 def analyze_terms(terms: list[str], *, model: str | None = None, dsn: str | None = None) -> TermAnalysis:
     """The marts' depth distributions and comparisons of ``terms``; MartsNotBuilt for a term they lack."""
+    terms = list(dict.fromkeys(validate_term(t) for t in terms))
     with connect(dsn) as store:
         found = TermAnalysis(store.term_distributions(terms, model), store.term_comparisons(terms, model),
                              store.session_comparisons(terms, model), store.judge_agreement(terms, model))

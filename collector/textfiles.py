@@ -13,17 +13,21 @@ from collector.errors import InputError
 
 
 def read_utf8(path: Path, max_bytes: int) -> str:
-    """The text of ``path``: a regular file of at most ``max_bytes``, valid UTF-8."""
-    if not path.is_file():
-        raise InputError(f"{path} is not a readable file")
-    if path.stat().st_size > max_bytes:
-        raise InputError(f"{path} is larger than {max_bytes // (1024 * 1024)} MiB")
+    """The text of ``path``: at most ``max_bytes`` (read bounded: a device or a pipe cannot make it
+    read forever), valid UTF-8. A directory or a missing file is not a readable file."""
     try:
-        return path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path} is not valid UTF-8 (byte {exc.start})") from None
+        with path.open("rb") as source:
+            data = source.read(max_bytes + 1)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise InputError(f"{path} is not a readable file") from None
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    if len(data) > max_bytes:
+        raise InputError(f"{path} is larger than {max_bytes // (1024 * 1024)} MiB")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path} is not valid UTF-8 (byte {exc.start})") from None
 
 
 def json_objects(path: Path, text: str, max_items: int | None = None) -> Iterator[tuple[int, dict]]:

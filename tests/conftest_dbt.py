@@ -55,6 +55,14 @@ def insert_synthetic_session(dsn: str, term: str, model_name: str, temperature: 
                        values (%s, %s, %s, %s, %s, %s, %s, %s, %s, 3, 8, %s)""",
                     (session_id, term, n, depth, len(types), types, chain, model_name, temperature, n),
                 )
+                for number, echo_type in enumerate(types, start=1):  # a run has its rounds (migration 0009)
+                    cur.execute(
+                        """insert into raw.probe_rounds (session_id, run_number, round, prompt, completion,
+                               echo_type, tokens_generated, finish_reason, n_words, distinct_ratio,
+                               nonletter_ratio, content_words, new_stems, novelty)
+                           values (%s, %s, %s, 'prompt', %s, %s, 3, 'length', 3, 1, 0, 2, 2, 0.5)""",
+                        (session_id, n, number, f"text {n}.{number - 1}", echo_type),
+                    )
     return session_id
 
 

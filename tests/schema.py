@@ -1,5 +1,6 @@
 """Facts about the raw schema that several test modules check against."""
 
 ALL_MIGRATIONS = ["0001_raw_schema", "0002_messages", "0003_semantic_variance", "0004_roles", "0005_sampler_backend",
-                  "0006_reference_judge", "0007_rejudgements", "0008_labels", "0010_collector_status"]
+                  "0006_reference_judge", "0007_rejudgements", "0008_labels", "0009_integrity",
+                  "0010_collector_status"]
 """Every migration, in the order yoyo applies them to an empty database."""

@@ -30,7 +30,8 @@ from psycopg.rows import dict_row
 
 import collector
 from collector.db.dsn import describe_dsn, mask_dsn, validate_dsn
-from collector.errors import DatabaseError, InputError, MartsNotBuilt, SessionNotFound, UnknownRounds
+from collector.errors import (DatabaseError, InputError, MartsNotBuilt, RunsAlreadyStored, SessionNotFound,
+                              UnknownRounds)
 from collector.records import RunRecord, SessionRecord, SessionStatus
 
 if TYPE_CHECKING:
@@ -190,7 +191,10 @@ def _describe_violation(exc: psycopg.Error) -> str:
     where = f"{diag.schema_name}.{diag.table_name}" if diag.table_name else "the table"
     constraint = diag.constraint_name
     if isinstance(exc, pg_errors.CheckViolation):
-        return f"a row of {where} violates check constraint {constraint}"
+        # the triggers of migrations/0009 say which run in their detail; a CHECK's detail is the whole row
+        detail = _first_line(diag.message_detail or "")
+        said = f": {detail}" if detail and not detail.startswith("Failing row contains") else ""
+        return f"a row of {where} violates check constraint {constraint}{said}"
     if isinstance(exc, pg_errors.UniqueViolation):
         detail = _first_line(diag.message_detail or "").rstrip(".")
         return f"duplicate row in {where} ({constraint}){': ' + detail if detail else ''}"
@@ -289,6 +293,11 @@ class Store:
         """Turn any psycopg error raised inside into one DatabaseError ``<action>: <reason>``."""
         try:
             yield
+        except UnicodeEncodeError as exc:  # a lone surrogate: text that came from invalid UTF-8
+            raise InputError(f"{action}: a text is not valid UTF-8 ({exc.reason})") from None
+        except pg_errors.UniqueViolation as exc:
+            error = RunsAlreadyStored if exc.diag.constraint_name == "runs_session_run_number_key" else DatabaseError
+            raise error(f"{action}: {_describe_violation(exc)}") from exc
         except psycopg.errors.IntegrityError as exc:
             raise DatabaseError(f"{action}: {_describe_violation(exc)}") from exc
         except psycopg.OperationalError as exc:
@@ -385,11 +394,12 @@ class Store:
         except DatabaseError as exc:
             cause = exc.__cause__
             line = _copy_line(cause) if isinstance(cause, psycopg.Error) else None
+            error = type(exc)
             if line is not None:
                 owners = [r.run_number for r in runs] if stage == "runs" else round_owner
                 if 1 <= line <= len(owners):
-                    raise DatabaseError(f"{exc} (run {owners[line - 1]}); nothing of this batch was stored") from cause
-            raise DatabaseError(f"{exc}; nothing of this batch was stored") from cause
+                    raise error(f"{exc} (run {owners[line - 1]}); nothing of this batch was stored") from cause
+            raise error(f"{exc}; nothing of this batch was stored") from cause
 
     @staticmethod
     def _run_row(run: RunRecord, now: Any) -> tuple:
@@ -416,15 +426,23 @@ class Store:
 
     def finish_session(
         self, session_id: uuid.UUID | str, status: SessionStatus, error: str | None = None
-    ) -> None:
-        """Mark the session ``status`` (not 'running') with finished_at = now(); SessionNotFound if absent."""
+    ) -> bool:
+        """Mark the session ``status`` (not 'running') with finished_at = now(); SessionNotFound if absent.
+
+        A completed session stays completed (False: nothing changed): a second collector of the
+        same session (``resume --force``) that fails or is stopped after the first one completed
+        it must not mark it failed.
+        """
         status = SessionStatus(status)
         if status is SessionStatus.RUNNING:
             raise ValueError("finish_session needs a final status, not 'running'")
         sid = _as_uuid(session_id)
         params = {"session_id": sid, "status": status.value, "error": _text(error) if error else None}
-        if self._one("finish_session", params, f"cannot finish session {sid}") is None:
+        if self._one("finish_session", params, f"cannot finish session {sid}") is not None:
+            return True
+        if self.get_session(sid) is None:
             raise SessionNotFound(f"no session {sid}")
+        return False
 
     # -- reading --------------------------------------------------------------------------
 

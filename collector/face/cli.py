@@ -18,7 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from collector import __version__
-from collector.errors import CollectorError
+from collector.errors import CollectorError, InputError
 from collector.face.cli_db import db_app
 from collector.face.cli_messages import message_app
 from collector.face.options import DsnOption, IrisOption, JsonLinesOption, err, open_store, out
@@ -156,7 +156,9 @@ def resume(
     model: Annotated[Optional[str], typer.Option(help="Model to load (default: the session's own model).",
                                                  show_default=False)] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
-    dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
+    dtype: Annotated[Optional[str], typer.Option(help="auto, float32, bfloat16 or float16 (default: the "
+                                                 "session's own; another generates other text).",
+                                                 show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Resume even if its collector may still run.")] = False,
     dsn: DsnOption = None,
     iris: IrisOption = None,
@@ -301,8 +303,9 @@ def refresh(
     Example: nyx-collect refresh --every 60
     """
     from collector.db.connect import connection_env
-    from collector.runner import refresh_marts
+    from collector.runner import check_refresh_options, refresh_marts
 
+    check_refresh_options(every, times)
     os.environ.update(connection_env(dsn))  # dbt, in this process, reads its server from PG* (see db.refresh)
     for result in refresh_marts(every=every, times=times, full_refresh=full_refresh, project_dir=project_dir):
         typer.echo(result.line())
@@ -348,11 +351,23 @@ def main(argv: list[str] | None = None) -> None:
     from collector.interrupts import INTERRUPTS
 
     # Ctrl-C and SIGTERM stop a collection between writes: committed runs are kept, the session is
-    # marked interrupted.
-    signal.signal(signal.SIGINT, INTERRUPTS.handler)
-    signal.signal(signal.SIGTERM, INTERRUPTS.handler)
+    # marked interrupted. A second signal while stopping is ignored (see collector.interrupts).
+    INTERRUPTS.reset()
+    previous = {sig: signal.signal(sig, INTERRUPTS.handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        _main(argv)
+    finally:
+        INTERRUPTS.stopping = True  # nothing is left to stop: a signal from here on must not raise
+        for sig, handler in previous.items():
+            # in-process (tests, scripts): the caller's handlers back; as a program, ignore signals
+            # while exiting (Python's shutdown would reset ours, and a late one would kill it)
+            signal.signal(sig, handler if argv is not None else signal.SIG_IGN)
+
+
+def _main(argv: list[str] | None) -> None:
     command = typer.main.get_command(app)
     try:
+        _check_utf8(sys.argv[1:] if argv is None else argv)
         code = command.main(args=argv, prog_name="nyx-collect", standalone_mode=False)
     except CollectorError as exc:
         _fail(str(exc), exc.exit_code, exc)
@@ -373,11 +388,47 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
+#: Environment variables whose text reaches the database or ChromaDB client (file paths may be any bytes).
+_TEXT_VARIABLES = ("PHOEBE_DSN", "IRIS_URL", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE",
+                   "PGPASSWORD", "PGOPTIONS", "PGAPPNAME")
+
+
+def _check_utf8(argv: list[str]) -> None:
+    """Refuse invalid UTF-8 in any argument before anything runs (InputError, exit 2).
+
+    On Linux, argument bytes that are not UTF-8 reach Python as lone surrogates (PEP 383). Terms,
+    templates, messages and session ids must be text; an argument that names an existing file
+    (``--terms-file``, ``replay``, ``glossary import``) may be any bytes, as file names are.
+    """
+    for position, arg in enumerate(argv, start=1):
+        if not _has_surrogates(arg):
+            continue
+        value = arg.split("=", 1)[1] if arg.startswith("--") and "=" in arg else arg
+        if os.path.lexists(value):
+            continue
+        shown = ascii(arg.encode("utf-8", "surrogateescape"))[2:-1]
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        raise InputError(f"argument {position} is not valid UTF-8: '{shown}'")
+    for name in _TEXT_VARIABLES:
+        if _has_surrogates(os.environ.get(name, "")):
+            raise InputError(f"the environment variable {name} is not valid UTF-8")
+
+
+def _has_surrogates(text: str) -> bool:
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
 def _fail(message: str, code: int, exc: BaseException) -> None:
     if os.environ.get("NYX_DEBUG"):
         import traceback
 
         traceback.print_exception(exc)
     first = " ".join(message.split()) if message else type(exc).__name__
+    # a file name that is not UTF-8 holds lone surrogates: show its bytes as \xNN
+    try:
+        first = first.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no byte maps to (from a JSON escape)
+        first = first.encode("utf-8", "backslashreplace").decode("utf-8")
     err.print(f"Error: {first}", markup=False, soft_wrap=True)
     sys.exit(code)

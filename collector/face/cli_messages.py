@@ -45,7 +45,9 @@ def message_read(
     Example: nyx-collect message read --to partnership -n 10
     """
     from collector.api import Phoebe
+    from collector.params import check_limit
 
+    check_limit("-n/--limit", limit)
     with Phoebe.from_store(open_store(dsn, announce=False)) as phoebe:
         messages = phoebe.read_messages(to=to, limit=limit)
     for m in messages:

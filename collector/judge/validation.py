@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from collector.errors import InputError
+from collector.params import validate_term
 from collector.records import EchoType
 from collector.textfiles import json_objects, read_utf8
 
@@ -47,15 +48,17 @@ def read_labelled(path: Path) -> list[LabelledItem]:
         label = row["label"].strip().upper()
         if label not in LABELS:
             raise InputError(f"{path}, line {number}: label {row['label']!r} is not one of {', '.join(LABELS)}")
-        if not row["term"].strip():
-            raise InputError(f"{path}, line {number}: the term is blank")
+        try:
+            term = validate_term(row["term"])
+        except InputError as exc:
+            raise InputError(f"{path}, line {number}: {exc}") from None
         reference = row.get("reference")
         if reference is not None and (not isinstance(reference, str) or not reference.strip()):
             raise InputError(f"{path}, line {number}: reference must be a non-blank text when given")
         round_ = row.get("round")
         if round_ is not None and (not isinstance(round_, int) or isinstance(round_, bool) or not 1 <= round_ <= 3):
             raise InputError(f"{path}, line {number}: round must be 1, 2 or 3 when given")
-        items.append(LabelledItem(term=row["term"].strip(), prev=row["prev"], text=row["text"], label=label,
+        items.append(LabelledItem(term=term, prev=row["prev"], text=row["text"], label=label,
                                   reference=reference, round=round_,
                                   id=str(row["id"]) if row.get("id") is not None else None))
     if not items:
@@ -70,8 +73,12 @@ def read_references(path: Path) -> dict[str, tuple[str, str | None]]:
         term, reference = row.get("term"), row.get("reference")
         if not isinstance(term, str) or not term.strip() or not isinstance(reference, str) or not reference.strip():
             raise InputError(f"{path}, line {number}: each line needs a non-blank term and reference")
+        try:
+            term = validate_term(term)
+        except InputError as exc:
+            raise InputError(f"{path}, line {number}: {exc}") from None
         german = row.get("reference_de")
-        references[term.strip()] = (reference, german if isinstance(german, str) and german.strip() else None)
+        references[term] = (reference, german if isinstance(german, str) and german.strip() else None)
     return references
 
 

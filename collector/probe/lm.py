@@ -30,7 +30,7 @@ from collector.paths import cache_dir
 
 log = logging.getLogger(__name__)
 
-EMBEDDING_VERSION = "1"
+EMBEDDING_VERSION = "2"
 """Bump when pooling or calibration changes; part of the calibration cache key."""
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -42,6 +42,12 @@ EMBED_MAX_TOKENS = 512
 """Texts are cut to this many tokens before embedding."""
 EMBED_TOKEN_BUDGET = 8192
 """At most this many padded tokens per embedding forward pass (bounds the hidden-state memory)."""
+EMBED_WIDTH_STEP = 16
+"""Each text is embedded padded to its own width: its tokens and the sink, rounded up to a multiple
+of this. A text's hidden states differ in the last bits with the padded width of its batch (the
+rows beside it do not change them), so with a width of its own its embedding is the same whatever
+texts share its batch: a resumed session's similarities equal an uninterrupted one's, bit for bit
+(CPU, float32; measured in tests/integration/test_resume.py)."""
 EMBED_MEMO_SIZE = 2048
 """Pooled vectors of the most recent texts are kept in memory: a round's previous texts are the
 texts the round before embedded, so each round only runs the model over its new completions."""
@@ -215,34 +221,28 @@ class LanguageModel:
         return mean, last, valid
 
     def _run_batches(self, encoded: list[list[int]], batch_size: int | None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Poolings of tokenized texts (zero rows for empty ones), batched by length."""
+        """Poolings of tokenized texts (zero rows for empty ones), batched by padded width."""
         mean = torch.zeros(len(encoded), self.hidden_size)
         last = torch.zeros(len(encoded), self.hidden_size)
-        order = sorted((i for i in range(len(encoded)) if encoded[i]), key=lambda i: len(encoded[i]))
-        rows = max(1, batch_size or self.default_batch_size)
-        start = 0
-        while start < len(order):
-            # grow the batch while it fits the row limit and the padded-token budget
-            end = start + 1
-            while (
-                end < len(order)
-                and end - start < rows
-                and (end - start + 1) * (len(encoded[order[end]]) + 1) <= EMBED_TOKEN_BUDGET
-            ):
-                end += 1
-            batch = order[start:end]
-            m, la = self._forward_pool([encoded[i] for i in batch])
-            index = torch.tensor(batch, dtype=torch.long)
-            mean[index] = m
-            last[index] = la
-            start = end
+        by_width: dict[int, list[int]] = {}
+        for i in sorted((i for i in range(len(encoded)) if encoded[i]), key=lambda i: len(encoded[i])):
+            by_width.setdefault(_padded_width(len(encoded[i])), []).append(i)
+        for width, order in by_width.items():
+            rows = max(1, min(batch_size or self.default_batch_size, EMBED_TOKEN_BUDGET // width))
+            for start in range(0, len(order), rows):
+                batch = order[start:start + rows]
+                m, la = self._forward_pool([encoded[i] for i in batch], width)
+                index = torch.tensor(batch, dtype=torch.long)
+                mean[index] = m
+                last[index] = la
         return mean, last
 
     @torch.inference_mode()
-    def _forward_pool(self, ids: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        """One forward pass: the sink token, then each text, right-padded (causal: pads are never attended)."""
+    def _forward_pool(self, ids: list[list[int]], width: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """One forward pass: the sink token, then each text, right-padded to ``width`` (default: the
+        longest; causal: pads are never attended)."""
         lengths = torch.tensor([len(x) + 1 for x in ids])
-        width = int(lengths.max())
+        width = max(int(lengths.max()), width or 0)
         input_ids = torch.full((len(ids), width), self.pad_token_id, dtype=torch.long)
         attention = torch.zeros((len(ids), width), dtype=torch.long)
         for row, x in enumerate(ids):
@@ -354,6 +354,11 @@ def resolve_dtype(dtype: str, device: str) -> str:
     if dtype not in DTYPES:
         raise InputError(f"unknown dtype {dtype!r}: use auto, float32, bfloat16 or float16")
     return dtype
+
+
+def _padded_width(n_tokens: int) -> int:
+    """The width a text of ``n_tokens`` tokens is embedded at (see EMBED_WIDTH_STEP)."""
+    return -(-(n_tokens + 1) // EMBED_WIDTH_STEP) * EMBED_WIDTH_STEP
 
 
 def cpu_has_native_bf16(flags: set[str]) -> bool:

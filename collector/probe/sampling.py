@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from collector.errors import ModelError
+
 if TYPE_CHECKING:
     from collector.probe.lm import LanguageModel
 
@@ -58,14 +60,25 @@ def _cache_of(output):
     return cache if cache is not None else output.past_key_values
 
 
+def _check_finite(best: torch.Tensor, params: SamplingParams) -> None:
+    """``best`` holds each row's largest (scaled) logit: NaN anywhere in a row makes it NaN, +inf
+    makes it inf, a row of -inf makes it -inf. Any of these would sample garbage, so refuse."""
+    if not bool(torch.isfinite(best).all()):
+        raise ModelError(f"the model produced non-finite logits (NaN or infinity) at temperature "
+                         f"{params.temperature:g}: nothing was sampled from them; try another --dtype or temperature")
+
+
 def _pick_tokens(logits: torch.Tensor, uniforms: torch.Tensor, params: SamplingParams) -> torch.Tensor:
     """Choose one token per row from ``logits`` (rows x vocab) given one uniform draw per row."""
     if params.temperature == 0:
-        return logits.argmax(dim=-1)
+        best, chosen = logits.max(dim=-1)
+        _check_finite(best, params)
+        return chosen
     scaled = logits.float() / params.temperature
     k = scaled.shape[-1] if params.top_k is None else min(params.top_k, scaled.shape[-1])
-    # topk returns values sorted in descending order, which the nucleus cut below relies on.
+    # topk returns values sorted in descending order (NaN first), which the nucleus cut below relies on.
     top_values, top_indices = torch.topk(scaled, k, dim=-1)
+    _check_finite(top_values[:, 0], params)
     probs = torch.softmax(top_values, dim=-1)
     if params.top_p < 1.0:
         cumulative = probs.cumsum(dim=-1)

@@ -385,10 +385,11 @@ def seeded_dsn(pg_dsn, template_db) -> Iterator[str]:
     """A migrated database holding one valid session, run (number 1) and round (1)."""
     name = f"test_rows_{uuid.uuid4().hex[:12]}"
     dsn = create_database(pg_dsn, name, template=template_db)
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with psycopg.connect(dsn) as conn:  # one transaction: a run has its rounds at commit (0009)
         insert(conn, "probe_sessions", session_row())
         insert(conn, "variance_probe_runs", run_row())
         insert(conn, "probe_rounds", round_row())
+        insert(conn, "probe_rounds", round_row(round=2, echo_type="CIRCULAR"))
     yield dsn
     drop_database(pg_dsn, name)
 
@@ -580,17 +581,28 @@ INVALID_ROUNDS = [
 ]  # fmt: skip
 
 
+@pytest.fixture
+def open_run(conn) -> psycopg.Connection:
+    """``conn`` with run 2 (a full chain of three rounds) and its round 1 inserted, in the open
+    transaction: its rounds 2 and 3 may follow (the run must have them only at commit)."""
+    insert(conn, "variance_probe_runs", run_row(run_number=2, depth=1, rounds=3,
+                                                echo_types=["EXPANDS", "CIRCULAR", "CIRCULAR"]))
+    insert(conn, "probe_rounds", round_row(run_number=2))
+    return conn
+
+
 @pytest.mark.parametrize("case, changes, error, constraints", INVALID_ROUNDS, ids=[c[0] for c in INVALID_ROUNDS])
-def test_invalid_round_rows_are_refused(conn, case, changes, error, constraints):
-    changes = {"round": 2, **changes}
+def test_invalid_round_rows_are_refused(open_run, case, changes, error, constraints):
+    changes = {"run_number": 2, "round": 2, **changes}
     with pytest.raises(error) as info:
-        insert(conn, "probe_rounds", round_row(**changes))
+        insert(open_run, "probe_rounds", round_row(**changes))
     assert info.value.diag.constraint_name in constraints
 
 
-def test_valid_round_rows_are_accepted(conn):
-    insert(conn, "probe_rounds", round_row(round=2, echo_type="CIRCULAR", sim_term=-1.0, sim_prev=1.0,
-                                           distinct_ratio=0.0, novelty=1.0, finish_reason="length"))  # fmt: skip
+def test_valid_round_rows_are_accepted(open_run):
+    insert(open_run, "probe_rounds", round_row(run_number=2, round=2, echo_type="CIRCULAR", sim_term=-1.0,
+                                               sim_prev=1.0, distinct_ratio=0.0, novelty=1.0,
+                                               finish_reason="length"))  # fmt: skip
 
 
 def test_deleting_a_session_removes_its_runs_and_rounds(conn):

@@ -218,9 +218,9 @@ def test_recent_texts_are_not_embedded_twice(tiny_lm: LanguageModel, monkeypatch
     rows: list[int] = []
     forward = tiny_lm._forward_pool
 
-    def counting(ids):
+    def counting(ids, width=None):
         rows.append(len(ids))
-        return forward(ids)
+        return forward(ids, width)
 
     monkeypatch.setattr(tiny_lm, "_forward_pool", counting)
     first = tiny_lm.embed(["a text seen once before", "another text seen before"])
@@ -229,3 +229,17 @@ def test_recent_texts_are_not_embedded_twice(tiny_lm: LanguageModel, monkeypatch
     assert sum(rows) == 1  # only the new text ran; its copy (after strip) and the empty text did not
     assert similarity(first.take([1]), second.take([0]))[0] == pytest.approx(1.0, abs=1e-6)
     assert torch.equal(second.mean[1], second.mean[2])
+
+
+def test_a_texts_embedding_does_not_depend_on_its_batch(tiny_lm: LanguageModel) -> None:
+    """Each text is embedded at a width of its own, so its neighbours (shorter, longer, many, none)
+    leave its vectors the same bit for bit: resumed sessions then judge exactly as uninterrupted ones."""
+    text = "the negation that preserves what it cancels"
+    tiny_lm._memo.clear()
+    alone = tiny_lm._pooled([text], None)
+    neighbours = [["a"], ["a much longer text " * 6], [f"text number {i}" for i in range(40)],
+                  ["a much longer text " * 20, "x", "another one of medium length here"]]
+    for others in neighbours:
+        tiny_lm._memo.clear()
+        mean, last, _ = tiny_lm._pooled([*others, text], None)
+        assert torch.equal(mean[-1], alone[0][0]) and torch.equal(last[-1], alone[1][0]), others[:1]

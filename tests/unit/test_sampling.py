@@ -1,7 +1,9 @@
 """The token picker: greedy at temperature 0, top-k and top-p cut the tail, uniforms map by CDF."""
 
+import pytest
 import torch
 
+from collector.errors import ModelError
 from collector.probe.sampling import SamplingParams, _pick_tokens
 from collector.probe.seeds import round_seed, run_seed
 
@@ -45,3 +47,30 @@ def test_seed_derivation_is_stable_and_distinct():
     assert run_seed(7, 1) != run_seed(8, 1)
     assert round_seed(run_seed(7, 1), 1) != round_seed(run_seed(7, 1), 2)
     assert 0 <= run_seed(2**63 - 1, 5) < 2**63
+
+
+NON_FINITE = [
+    ("NaN in a row", [[0.1, float("nan"), 0.3]]),
+    ("+inf in a row", [[0.1, float("inf"), 0.3]]),
+    ("a row of -inf", [[float("-inf")] * 3]),
+    ("NaN in the second row", [[0.1, 0.2, 0.3], [float("nan")] * 3]),
+]
+
+
+@pytest.mark.parametrize("case, rows", NON_FINITE, ids=[c[0] for c in NON_FINITE])
+@pytest.mark.parametrize("temperature", [0.0, 0.8])
+def test_non_finite_logits_are_refused_not_sampled(case, rows, temperature):
+    logits = torch.tensor(rows)
+    with pytest.raises(ModelError, match="non-finite logits"):
+        _pick_tokens(logits, torch.full((len(rows),), 0.5), params(temperature=temperature))
+
+
+def test_a_tiny_temperature_overflows_and_is_refused():
+    """At 1e-300 every logit divided by the temperature is +-inf: garbage was sampled and stored."""
+    with pytest.raises(ModelError, match="temperature 1e-300"):
+        _pick_tokens(LOGITS, torch.tensor([0.5]), params(temperature=1e-300))
+
+
+def test_minus_infinity_beside_finite_logits_is_a_masked_token():
+    logits = torch.tensor([[float("-inf"), 2.0, 1.0]])
+    assert _pick_tokens(logits, torch.tensor([0.99]), params(top_k=None)).item() in (1, 2)

@@ -16,12 +16,13 @@ insert into raw.probe_sessions (
 );
 
 -- name: finish_session
--- Close a session; returns the session id, or no row when there is no such session.
+-- Close a session; returns the session id, or no row when there is no such session or it is
+-- completed already (a completed session is never marked otherwise).
 update raw.probe_sessions
 set status = %(status)s,
     finished_at = greatest(now(), started_at),
     error = %(error)s
-where session_id = %(session_id)s
+where session_id = %(session_id)s and status <> 'completed'
 returning session_id;
 
 -- name: copy_runs

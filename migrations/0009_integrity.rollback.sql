@@ -1,0 +1,13 @@
+drop trigger if exists rounds_not_truncated_alone on raw.probe_rounds;
+drop trigger if exists rounds_stay_with_their_run on raw.probe_rounds;
+drop trigger if exists rounds_within_their_run on raw.probe_rounds;
+drop trigger if exists runs_have_their_rounds on raw.variance_probe_runs;
+drop trigger if exists sessions_runs_requested_fixed on raw.probe_sessions;
+drop trigger if exists runs_run_number_within_requested_update on raw.variance_probe_runs;
+drop trigger if exists runs_run_number_within_requested_insert on raw.variance_probe_runs;
+drop function if exists raw.check_rounds_not_truncated_alone();
+drop function if exists raw.check_rounds_stay_with_their_run();
+drop function if exists raw.check_rounds_within_run();
+drop function if exists raw.check_run_has_its_rounds();
+drop function if exists raw.check_runs_requested_fixed();
+drop function if exists raw.check_runs_within_requested();
