@@ -1,4 +1,4 @@
--- depends: 0007_rejudgements
+-- depends: 0008_labels
 -- Two invariants that a CHECK constraint cannot state, because they span tables:
 --
 -- * a run's number lies in 1..runs_requested of its session (a replayed journal line once stored

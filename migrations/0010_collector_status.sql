@@ -1,4 +1,4 @@
--- depends: 0007_rejudgements
+-- depends: 0009_integrity
 -- What a collector may do to a session, enforced in the database. 0004 lets nyx_collector update a
 -- session's status, finish time, error, host and pid, but any status of any session, completed ones
 -- included. From here every role that does not own the raw tables (nyx_collector and its members)
