@@ -63,6 +63,8 @@ def label_start(
     """Label a stratified sample of a session's (or a term's) rounds: 1-5 give a type, s skip, u undo, n note, q quit.
 
     Every label is stored as it is given; run the same command again to go on where you stopped.
+
+    Example: nyx-collect label --term Aufhebung --n 40
     """
     from collector.face.labelling import Keys, run
     from collector.labels import MAX_SAMPLE, LabelDesk, draw, labeller_name
