@@ -21,7 +21,7 @@ def test_two_collectors_at_once_do_not_interfere(db_dsn, tiny_model_dir):
     }
     summaries = {}
     for term, proc in procs.items():
-        out, err = proc.communicate(timeout=300)
+        out, err = proc.communicate(timeout=900)
         assert proc.returncode == 0, err
         summaries[term] = json.loads(out)
     assert summaries["Vernunft"]["session_id"] != summaries["Wille"]["session_id"]
