@@ -19,19 +19,13 @@ pooled as (
 labelled_at as (
 
     select
-        verdicts.model_name,
-        verdicts.term,
-        verdicts.judge_version,
-        labels.labeller,
-        max(labels.labelled_at) as last_labelled_at
-    from {{ ref('stg_round_labels') }} as labels
-    inner join {{ ref('int_labelled_verdicts') }} as verdicts
-        on
-            labels.session_id = verdicts.session_id
-            and labels.run_number = verdicts.run_number
-            and labels.round_number = verdicts.round_number
-            and labels.labeller = verdicts.labeller
-    group by verdicts.model_name, verdicts.term, verdicts.judge_version, labels.labeller
+        model_name,
+        term,
+        judge_version,
+        labeller,
+        max(labelled_at) as last_labelled_at
+    from {{ ref('int_labelled_verdicts') }}
+    group by model_name, term, judge_version, labeller
 
 ),
 

@@ -27,6 +27,7 @@ final as (
         labels.run_number,
         labels.round_number,
         labels.label,
+        labels.labelled_at,
         verdicts.echo_type as judge_type,
         verdicts.is_original,
         labels.label = verdicts.echo_type as agrees,
