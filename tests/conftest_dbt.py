@@ -20,8 +20,10 @@ SYNTHETIC_TERM = "Synthese"
 
 
 def insert_synthetic_session(dsn: str, term: str, model_name: str, temperature: float, runs: int,
-                             judge: str = "rules-1") -> uuid.UUID:
-    """A completed session whose runs cycle through depths 0..3 (the tiny model rarely goes deep).
+                             judge: str = "rules-1", depths: list[int] | None = None,
+                             started_at: str | None = None) -> uuid.UUID:
+    """A completed session whose runs cycle through depths 0..3 (the tiny model rarely goes deep), or
+    have the given ``depths`` (then ``runs`` must be their number).
 
     Every row satisfies the raw schema's CHECK constraints: runs of depth < 3 stop on a
     non-continuing type, runs of depth 3 continue through all three rounds. The session says it was
@@ -36,16 +38,17 @@ def insert_synthetic_session(dsn: str, term: str, model_name: str, temperature: 
                    runs_requested, status, started_at, finished_at, collector_version, classifier_version,
                    hostname, pid, judge_mode, glossary_id, encoder)
                select %s, %s, %s, 'synthetic', 'cpu', 'float32', 'The word "{term}" means', %s, 0.95, 50, 3,
-                      8, 7, 8, %s, 'completed', now(), now(), 'test', %s, 'test', 1,
+                      8, 7, 8, %s, 'completed', coalesce(%s::timestamptz, now()), now(), 'test', %s, 'test', 1,
                       case when g.id is null then 'frame' else 'reference' end, g.id, 'synthetic'
                from (select 1) as one
                left join lateral (select id from raw.glossary where term = %s order by version desc limit 1) as g
                    on true""",
-            (session_id, term, model_name, temperature, runs, judge, term),
+            (session_id, term, model_name, temperature, runs, started_at, judge, term),
         )
+        assert depths is None or len(depths) == runs
         with conn.cursor() as cur:
             for n in range(1, runs + 1):
-                depth = (n * 7) % 4 if n % 5 else 3
+                depth = depths[n - 1] if depths is not None else (n * 7) % 4 if n % 5 else 3
                 kept = ["EXPANDS" if (n + i) % 3 else "CONFIRMS" for i in range(depth)]
                 types = kept if depth == 3 else kept + [stoppers[n % 3]]
                 chain = [term] + [f"text {n}.{i}" for i in range(depth)]

@@ -1,11 +1,12 @@
 -- The echo-type sequences of the runs (for example EXPANDS>EXPANDS>CIRCULAR), most frequent first,
--- per term and model. Ties in rank are broken by the pattern text in byte order (collation "C").
+-- per pool (a term's sessions under one settings key, int_session_settings). Ties in rank are
+-- broken by the pattern text in byte order (collation "C").
 
 with
 
 sessions as (
 
-    select * from {{ ref('stg_probe_sessions') }}
+    select * from {{ ref('int_session_settings') }}
 
 ),
 
@@ -20,11 +21,16 @@ summed as (
     select
         sessions.term,
         sessions.model_name,
+        sessions.pool_key,
+        sessions.settings_key,
+        sessions.settings,
         counts.echo_pattern,
         sum(counts.runs)::integer as runs
     from counts
     inner join sessions on counts.session_id = sessions.session_id
-    group by sessions.term, sessions.model_name, counts.echo_pattern
+    group by
+        sessions.term, sessions.model_name, sessions.pool_key, sessions.settings_key, sessions.settings,
+        counts.echo_pattern
 
 ),
 
@@ -33,12 +39,15 @@ final as (
     select
         term,
         model_name,
+        pool_key,
+        settings_key,
+        settings,
         echo_pattern,
         runs,
-        runs::double precision / sum(runs) over (partition by term, model_name) as share,
+        runs::double precision / sum(runs) over (partition by pool_key) as share,
         (
             row_number() over (
-                partition by term, model_name
+                partition by pool_key
                 order by runs desc, echo_pattern collate "C" asc
             )
         )::integer as pattern_rank

@@ -1,11 +1,12 @@
--- How often each echo type occurs at each round, per term and model. share is the fraction of the
--- rounds at that round number (so the types of one round sum to 1).
+-- How often each echo type occurs at each round, per pool (a term's sessions under one settings
+-- key, int_session_settings). share is the fraction of the rounds at that round number (so the
+-- types of one round sum to 1).
 
 with
 
 sessions as (
 
-    select * from {{ ref('stg_probe_sessions') }}
+    select * from {{ ref('int_session_settings') }}
 
 ),
 
@@ -20,12 +21,17 @@ summed as (
     select
         sessions.term,
         sessions.model_name,
+        sessions.pool_key,
+        sessions.settings_key,
+        sessions.settings,
         counts.round_number,
         counts.echo_type,
         sum(counts.rounds)::integer as rounds
     from counts
     inner join sessions on counts.session_id = sessions.session_id
-    group by sessions.term, sessions.model_name, counts.round_number, counts.echo_type
+    group by
+        sessions.term, sessions.model_name, sessions.pool_key, sessions.settings_key, sessions.settings,
+        counts.round_number, counts.echo_type
 
 ),
 
@@ -34,11 +40,14 @@ final as (
     select
         term,
         model_name,
+        pool_key,
+        settings_key,
+        settings,
         round_number,
         echo_type,
         rounds,
         rounds::double precision
-        / sum(rounds) over (partition by term, model_name, round_number) as share
+        / sum(rounds) over (partition by pool_key, round_number) as share
     from summed
 
 )

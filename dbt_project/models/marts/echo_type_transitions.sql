@@ -1,12 +1,13 @@
--- The probability of each echo type given the previous round's type, per term and model, from
--- consecutive rounds within a run. Only continuing types (EXPANDS, CONFIRMS) are ever followed by
--- another round, so only they appear as from_echo_type.
+-- The probability of each echo type given the previous round's type, per pool (a term's sessions
+-- under one settings key, int_session_settings), from consecutive rounds within a run. Only
+-- continuing types (EXPANDS, CONFIRMS) are ever followed by another round, so only they appear as
+-- from_echo_type.
 
 with
 
 sessions as (
 
-    select * from {{ ref('stg_probe_sessions') }}
+    select * from {{ ref('int_session_settings') }}
 
 ),
 
@@ -21,12 +22,17 @@ summed as (
     select
         sessions.term,
         sessions.model_name,
+        sessions.pool_key,
+        sessions.settings_key,
+        sessions.settings,
         counts.from_echo_type,
         counts.to_echo_type,
         sum(counts.transitions)::integer as transitions
     from counts
     inner join sessions on counts.session_id = sessions.session_id
-    group by sessions.term, sessions.model_name, counts.from_echo_type, counts.to_echo_type
+    group by
+        sessions.term, sessions.model_name, sessions.pool_key, sessions.settings_key, sessions.settings,
+        counts.from_echo_type, counts.to_echo_type
 
 ),
 
@@ -35,11 +41,14 @@ final as (
     select
         term,
         model_name,
+        pool_key,
+        settings_key,
+        settings,
         from_echo_type,
         to_echo_type,
         transitions,
         transitions::double precision
-        / sum(transitions) over (partition by term, model_name, from_echo_type) as probability
+        / sum(transitions) over (partition by pool_key, from_echo_type) as probability
     from summed
 
 )

@@ -1,7 +1,11 @@
--- Is the baseline stable? Every session is compared with its term's baseline: the
--- earliest-started session of the same term (any model, temperature or date) that stored runs.
--- z_score is the difference in mean depth over its standard error. Sessions without runs get a
--- row with empty statistics.
+-- Is the baseline stable? Every session is compared with its pool's baseline: the
+-- earliest-started session with stored runs of the same term under the same settings key and
+-- reference meaning (int_session_settings). A session under other settings is never compared
+-- with this baseline: it has its own pool and its own baseline. Per session: the difference in
+-- mean depth with Welch's t-test, Jensen-Shannon divergence and total variation against the
+-- baseline, and the chi-square (or, with small expected counts, exact) test of the 2 x 4 table;
+-- the p-values adjusted by Holm and Benjamini-Hochberg over the sessions of one pool. Sessions
+-- without runs get a row with empty statistics.
 
 with
 
@@ -13,12 +17,12 @@ stats as (
 
 baselines as (
 
-    select distinct on (term)
-        term,
+    select distinct on (pool_key)
+        pool_key,
         session_id as baseline_session_id
     from stats
     where runs_stored > 0
-    order by term asc, started_at asc, session_id asc
+    order by pool_key asc, started_at asc, session_id asc
 
 ),
 
@@ -27,6 +31,9 @@ paired as (
     select
         stats.session_id,
         stats.term,
+        stats.pool_key,
+        stats.settings_key,
+        stats.settings,
         baselines.baseline_session_id,
         coalesce(stats.session_id = baselines.baseline_session_id, false) as is_baseline,
         stats.model_name,
@@ -35,20 +42,20 @@ paired as (
         stats.runs_stored as runs,
         stats.depth_mean,
         stats.depth_stddev,
-        stats.depth_variance,
-        base.runs_stored as baseline_runs,
-        base.depth_mean as baseline_depth_mean,
-        base.depth_variance as baseline_depth_variance,
-        stats.share_depth_0 as p0,
-        stats.share_depth_1 as p1,
-        stats.share_depth_2 as p2,
-        stats.share_depth_3 as p3,
-        base.share_depth_0 as q0,
-        base.share_depth_1 as q1,
-        base.share_depth_2 as q2,
-        base.share_depth_3 as q3
+        stats.runs_stored as a_runs,
+        base.runs_stored as b_runs,
+        {%- for d in range(4) %}
+            stats.depth_{{ d }} as a{{ d }},
+            base.depth_{{ d }} as b{{ d }},
+            stats.share_depth_{{ d }} as p{{ d }},
+            base.share_depth_{{ d }} as q{{ d }},
+        {%- endfor %}
+        stats.depth_mean as a_mean,
+        base.depth_mean as b_mean,
+        stats.depth_variance as a_variance,
+        base.depth_variance as b_variance
     from stats
-    left join baselines on stats.term = baselines.term
+    left join baselines on stats.pool_key = baselines.pool_key
     left join stats as base on baselines.baseline_session_id = base.session_id
 
 ),
@@ -56,50 +63,100 @@ paired as (
 compared as (
 
     select
-        session_id,
-        term,
-        baseline_session_id,
-        is_baseline,
-        model_name,
-        temperature,
-        started_at,
-        runs,
-        depth_mean,
-        depth_stddev,
-        baseline_depth_mean,
-        depth_mean - baseline_depth_mean as depth_mean_diff,
-        sqrt(depth_variance / runs + baseline_depth_variance / baseline_runs) as depth_mean_diff_se,
+        paired.*,
         case
-            when runs > 0 and baseline_runs > 0
+            when paired.a_runs > 0 and paired.b_runs > 0
                 then
-                    {{ js_divergence_term('p0', 'q0') }} + {{ js_divergence_term('p1', 'q1') }}
-                    + {{ js_divergence_term('p2', 'q2') }} + {{ js_divergence_term('p3', 'q3') }}
+                    {{ js_divergence_term('paired.p0', 'paired.q0') }}
+                    + {{ js_divergence_term('paired.p1', 'paired.q1') }}
+                    + {{ js_divergence_term('paired.p2', 'paired.q2') }}
+                    + {{ js_divergence_term('paired.p3', 'paired.q3') }}
         end as js_divergence,
-        0.5 * (abs(p0 - q0) + abs(p1 - q1) + abs(p2 - q2) + abs(p3 - q3)) as total_variation
+        0.5 * (
+            abs(paired.p0 - paired.q0) + abs(paired.p1 - paired.q1)
+            + abs(paired.p2 - paired.q2) + abs(paired.p3 - paired.q3)
+        ) as total_variation,
+        {{ distribution_test_columns('a', 'b') }}
     from paired
+
+),
+
+-- the baseline is not tested against itself, nor a session without runs
+tested as (
+
+    select
+        compared.*,
+        {{ distribution_p_columns('a', 'b') }}
+    from compared
+    where not compared.is_baseline and compared.a_runs > 0
+
+),
+
+chosen as (
+
+    select
+        tested.*,
+        {{ chosen_distribution_columns() }}
+    from tested
+
+),
+
+ranked as (
+
+    select
+        chosen.*,
+        {{ p_rank_columns('depth_distribution_p', 'pool_key') }},
+        {{ p_rank_columns('depth_mean_p', 'pool_key') }}
+    from chosen
+
+),
+
+adjusted as (
+
+    select
+        ranked.*,
+        {{ p_adjusted_columns('depth_distribution_p', 'pool_key') }},
+        {{ p_adjusted_columns('depth_mean_p', 'pool_key') }}
+    from ranked
 
 ),
 
 final as (
 
     select
-        session_id,
-        term,
-        baseline_session_id,
-        is_baseline,
-        model_name,
-        temperature,
-        started_at,
-        runs,
-        depth_mean,
-        depth_stddev,
-        baseline_depth_mean,
-        depth_mean_diff,
-        depth_mean_diff_se,
-        depth_mean_diff / nullif(depth_mean_diff_se, 0) as z_score,
-        js_divergence,
-        total_variation
+        compared.session_id,
+        compared.term,
+        compared.pool_key,
+        compared.settings_key,
+        compared.settings,
+        compared.baseline_session_id,
+        compared.is_baseline,
+        compared.model_name,
+        compared.temperature,
+        compared.started_at,
+        compared.runs,
+        compared.depth_mean,
+        compared.depth_stddev,
+        compared.b_mean as baseline_depth_mean,
+        compared.depth_mean_diff,
+        compared.depth_mean_diff_se,
+        compared.depth_mean_diff / nullif(compared.depth_mean_diff_se, 0) as z_score,
+        adjusted.depth_mean_p,
+        adjusted.depth_mean_p_holm,
+        adjusted.depth_mean_p_bh,
+        compared.js_divergence,
+        compared.total_variation,
+        adjusted.chi_square,
+        adjusted.chi_square_df,
+        adjusted.chi_square_p,
+        adjusted.small_expected_counts,
+        adjusted.exact_p,
+        adjusted.depth_distribution_test,
+        adjusted.depth_distribution_p,
+        adjusted.depth_distribution_p_holm,
+        adjusted.depth_distribution_p_bh
     from compared
+    left join adjusted on compared.session_id = adjusted.session_id
 
 )
 

@@ -147,8 +147,8 @@ final as (
         {{ safe_ratio('moments.depth_3', 'moments.runs') }} as share_depth_3,
         moments.depth_mean,
         moments.depth_variance,
-        moments.depth_mean - 1.96 * sqrt(moments.depth_variance) / sqrt(moments.runs) as depth_ci95_low,
-        moments.depth_mean + 1.96 * sqrt(moments.depth_variance) / sqrt(moments.runs) as depth_ci95_high,
+        {{ mean_ci_low('moments.depth_mean', 'moments.depth_variance', 'moments.runs') }} as depth_ci95_low,
+        {{ mean_ci_high('moments.depth_mean', 'moments.depth_variance', 'moments.runs') }} as depth_ci95_high,
 
         ---------- echo types over all rounds
         moments.rounds_sum as rounds_total,

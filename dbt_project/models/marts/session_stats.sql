@@ -30,6 +30,12 @@ agreement as (
 
 ),
 
+settings as (
+
+    select * from {{ ref('int_session_settings') }}
+
+),
+
 joined as (
 
     select
@@ -141,6 +147,9 @@ final as (
         moments.status,
         moments.started_at,
         moments.finished_at,
+        settings.settings_key,
+        settings.pool_key,
+        settings.settings,
 
         ---------- runs
         moments.runs_requested,
@@ -152,16 +161,23 @@ final as (
         moments.depth_1,
         moments.depth_2,
         moments.depth_3,
-        {{ safe_ratio('moments.depth_0', 'moments.runs_stored') }} as share_depth_0,
-        {{ safe_ratio('moments.depth_1', 'moments.runs_stored') }} as share_depth_1,
-        {{ safe_ratio('moments.depth_2', 'moments.runs_stored') }} as share_depth_2,
-        {{ safe_ratio('moments.depth_3', 'moments.runs_stored') }} as share_depth_3,
+        {%- for d in range(4) %}
+            {{ safe_ratio('moments.depth_' ~ d, 'moments.runs_stored') }} as share_depth_{{ d }},
+            {{ wilson_low('moments.depth_' ~ d, 'moments.runs_stored') }} as share_depth_{{ d }}_ci95_low,
+            {{ wilson_high('moments.depth_' ~ d, 'moments.runs_stored') }} as share_depth_{{ d }}_ci95_high,
+        {%- endfor %}
         moments.depth_mean,
         moments.depth_median,
         moments.depth_variance,
         sqrt(moments.depth_variance) as depth_stddev,
-        moments.depth_mean - 1.96 * sqrt(moments.depth_variance) / sqrt(moments.runs_stored) as depth_ci95_low,
-        moments.depth_mean + 1.96 * sqrt(moments.depth_variance) / sqrt(moments.runs_stored) as depth_ci95_high,
+        {{ mean_ci_low('moments.depth_mean', 'moments.depth_variance', 'moments.runs_stored') }} as depth_ci95_low,
+        {{ mean_ci_high('moments.depth_mean', 'moments.depth_variance', 'moments.runs_stored') }} as depth_ci95_high,
+        -- 0 - sum rather than -sum: an entropy of 0 is stored as 0, not -0; NULL without runs
+        case when moments.runs_stored > 0 then 0.0 - (
+            {%- for d in range(4) %}
+                {{ plogp(safe_ratio('moments.depth_' ~ d, 'moments.runs_stored')) }}{{ " +" if not loop.last }}
+            {%- endfor %}
+        ) end as depth_entropy_bits,
 
         ---------- echo types over all rounds
         moments.rounds_total,
@@ -199,6 +215,7 @@ final as (
     from moments
     left join most_common on moments.session_id = most_common.session_id
     left join semantic on moments.session_id = semantic.session_id
+    left join settings on moments.session_id = settings.session_id
     left join agreement
         on
             moments.model_name = agreement.model_name

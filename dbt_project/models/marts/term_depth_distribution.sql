@@ -1,20 +1,29 @@
--- One row per term, model and judge (its version and mode) over all those sessions: the depth
--- histogram, its shares, moments and Shannon entropy (bits; 0 = every run the same depth, 2 =
--- uniform over the four depths). Summed from the per-session counts, so it never rereads the runs.
--- Sessions judged by another judge version, or in frame mode instead of against a reference
--- meaning, are never pooled together.
+-- One row per pool: a term's sessions under one settings key (model and revision, backend,
+-- prompt, sampling, rounds, tokens, judge; see int_session_settings) and one reference meaning.
+-- Sessions under other settings are never pooled: a session at temperature 1.5 is its own pool
+-- beside the one at 0.8. Per pool: the depth histogram, its shares with Wilson 95% intervals,
+-- the mean with its normal 95% interval, the variance, and the Shannon entropy (bits; 0 = every
+-- run the same depth, 2 = uniform over the four depths) with a percentile-bootstrap 95% interval
+-- (int_depth_bootstrap, fixed seed). Summed from per-session counts, never rereading the runs.
 
 with
 
-sessions as (
+settings as (
 
-    select * from {{ ref('stg_probe_sessions') }}
+    select distinct on (pool_key) * from {{ ref('int_session_settings') }}
+    order by pool_key asc, session_id asc
 
 ),
 
-counts as (
+pools as (
 
-    select * from {{ ref('int_session_depth_counts') }}
+    select * from {{ ref('int_pool_depth_counts') }}
+
+),
+
+resamples as (
+
+    select * from {{ ref('int_depth_bootstrap') }}
 
 ),
 
@@ -24,60 +33,78 @@ agreement as (
 
 ),
 
-summed as (
-
-    select
-        sessions.term,
-        sessions.model_name,
-        sessions.classifier_version,
-        sessions.judge_mode,
-        count(*)::integer as sessions,
-        sum(counts.runs)::integer as runs,
-        sum(counts.depth_0)::integer as depth_0,
-        sum(counts.depth_1)::integer as depth_1,
-        sum(counts.depth_2)::integer as depth_2,
-        sum(counts.depth_3)::integer as depth_3,
-        min(counts.first_run_at) as first_run_at,
-        max(counts.last_run_at) as last_run_at
-    from counts
-    inner join sessions on counts.session_id = sessions.session_id
-    where counts.runs > 0
-    group by sessions.term, sessions.model_name, sessions.classifier_version, sessions.judge_mode
-
-),
-
 shares as (
 
     select
-        summed.*,
+        pools.*,
         {{ safe_ratio('depth_0', 'runs') }} as share_depth_0,
         {{ safe_ratio('depth_1', 'runs') }} as share_depth_1,
         {{ safe_ratio('depth_2', 'runs') }} as share_depth_2,
         {{ safe_ratio('depth_3', 'runs') }} as share_depth_3,
         {{ mean_from_sums('runs', depth_sum()) }} as depth_mean,
         {{ sample_variance_from_sums('runs', depth_sum(), depth_sum_of_squares()) }} as depth_variance
-    from summed
+    from pools
+
+),
+
+entropy_intervals as (
+
+    select
+        pool_key,
+        percentile_cont(0.025) within group (order by entropy_bits) as depth_entropy_ci95_low,
+        percentile_cont(0.975) within group (order by entropy_bits) as depth_entropy_ci95_high
+    from (
+        select
+            pool_key,
+            0.0 - (
+                {{ plogp(safe_ratio('depth_0', 'runs')) }} + {{ plogp(safe_ratio('depth_1', 'runs')) }}
+                + {{ plogp(safe_ratio('depth_2', 'runs')) }} + {{ plogp(safe_ratio('depth_3', 'runs')) }}
+            ) as entropy_bits
+        from resamples
+    ) as replicate_entropies
+    group by pool_key
 
 ),
 
 final as (
 
     select
-        shares.term,
-        shares.model_name,
-        shares.classifier_version,
-        shares.judge_mode,
+        ---------- the pool and its settings
+        settings.term,
+        shares.pool_key,
+        settings.settings_key,
+        settings.settings,
+        settings.model_name,
+        settings.model_revision,
+        settings.backend,
+        settings.prompt_template,
+        settings.temperature,
+        settings.top_p,
+        settings.top_k,
+        settings.max_rounds,
+        settings.max_new_tokens,
+        settings.stop_early,
+        settings.classifier_version,
+        settings.judge_mode,
+        settings.encoder,
+        settings.glossary_id,
+        settings.reference_version,
+
+        ---------- depth distribution
         shares.sessions,
         shares.runs,
         shares.depth_0,
         shares.depth_1,
         shares.depth_2,
         shares.depth_3,
-        shares.share_depth_0,
-        shares.share_depth_1,
-        shares.share_depth_2,
-        shares.share_depth_3,
+        {%- for d in range(4) %}
+            shares.share_depth_{{ d }},
+            {{ wilson_low('shares.depth_' ~ d, 'shares.runs') }} as share_depth_{{ d }}_ci95_low,
+            {{ wilson_high('shares.depth_' ~ d, 'shares.runs') }} as share_depth_{{ d }}_ci95_high,
+        {%- endfor %}
         shares.depth_mean,
+        {{ mean_ci_low('shares.depth_mean', 'shares.depth_variance', 'shares.runs') }} as depth_ci95_low,
+        {{ mean_ci_high('shares.depth_mean', 'shares.depth_variance', 'shares.runs') }} as depth_ci95_high,
         shares.depth_variance,
         sqrt(shares.depth_variance) as depth_stddev,
         -- 0 - sum rather than -sum: an entropy of 0 is stored as 0, not -0
@@ -85,16 +112,21 @@ final as (
             {{ plogp('shares.share_depth_0') }} + {{ plogp('shares.share_depth_1') }}
             + {{ plogp('shares.share_depth_2') }} + {{ plogp('shares.share_depth_3') }}
         ) as depth_entropy_bits,
+        entropy_intervals.depth_entropy_ci95_low,
+        entropy_intervals.depth_entropy_ci95_high,
         shares.first_run_at,
         shares.last_run_at,
-        -- the judge's agreement with human labels on this model and term (null: none labelled)
+
+        ---------- the judge's agreement with human labels on this model and term (null: none labelled)
         {{ judge_agreement_columns('agreement') }}
     from shares
+    inner join settings on shares.pool_key = settings.pool_key
+    left join entropy_intervals on shares.pool_key = entropy_intervals.pool_key
     left join agreement
         on
-            shares.model_name = agreement.model_name
-            and shares.term = agreement.term
-            and shares.classifier_version = agreement.judge_version
+            settings.model_name = agreement.model_name
+            and settings.term = agreement.term
+            and settings.classifier_version = agreement.judge_version
 
 )
 

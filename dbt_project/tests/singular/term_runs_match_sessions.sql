@@ -4,32 +4,22 @@ with
 by_sessions as (
 
     select
-        term,
-        model_name,
-        classifier_version,
-        judge_mode,
+        pool_key,
         count(*) filter (where runs_stored > 0) as sessions,
         sum(runs_stored) as runs,
         sum(depth_3) as depth_3
     from {{ ref('session_stats') }}
-    group by term, model_name, classifier_version, judge_mode
+    group by pool_key
     having sum(runs_stored) > 0
 
 )
 
-select
-    coalesce(dist.term, by_sessions.term) as term,
-    coalesce(dist.model_name, by_sessions.model_name) as model_name
+select coalesce(dist.pool_key, by_sessions.pool_key) as pool_key
 from {{ ref('term_depth_distribution') }} as dist
-full outer join by_sessions
-    on
-        dist.term = by_sessions.term
-        and dist.model_name = by_sessions.model_name
-        and dist.classifier_version = by_sessions.classifier_version
-        and dist.judge_mode = by_sessions.judge_mode
+full outer join by_sessions on dist.pool_key = by_sessions.pool_key
 where
-    dist.term is null
-    or by_sessions.term is null
+    dist.pool_key is null
+    or by_sessions.pool_key is null
     or dist.sessions <> by_sessions.sessions
     or dist.runs <> by_sessions.runs
     or dist.depth_3 <> by_sessions.depth_3

@@ -1,0 +1,121 @@
+{#
+    Tests of two depth distributions given as counts {a}0..{a}3 and {b}0..{b}3 with totals
+    {a}_runs / {b}_runs (column prefixes), and of their mean depths (docs/statistics.md).
+#}
+
+{# Expected count of depth d in row x under independence, double precision #}
+{% macro _expected(x, a, b, d) -%}
+    ({{ x }}_runs::double precision * ({{ a }}{{ d }} + {{ b }}{{ d }}) / nullif({{ a }}_runs + {{ b }}_runs, 0))
+{%- endmacro %}
+
+{# Pearson's chi-square of the 2 x 4 table; depths empty in both rows are left out; NULL when a row is empty #}
+{% macro chi_square_statistic(a, b) -%}
+    (
+        {%- for d in range(4) %}
+        case
+            when {{ a }}{{ d }} + {{ b }}{{ d }} > 0
+                then power({{ a }}{{ d }} - {{ _expected(a, a, b, d) }}, 2) / nullif({{ _expected(a, a, b, d) }}, 0)
+                + power({{ b }}{{ d }} - {{ _expected(b, a, b, d) }}, 2) / nullif({{ _expected(b, a, b, d) }}, 0)
+            else 0.0
+        end{{ " +" if not loop.last }}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{# Degrees of freedom of that table: non-empty depths - 1 #}
+{% macro chi_square_df(a, b) -%}
+    (
+        {%- for d in range(4) %}
+        (case when {{ a }}{{ d }} + {{ b }}{{ d }} > 0 then 1 else 0 end){{ " +" if not loop.last }}
+        {%- endfor %}
+        - 1
+    )
+{%- endmacro %}
+
+{# The smallest expected count over the non-empty depths of both rows #}
+{% macro min_expected_count(a, b) -%}
+    least(
+        {%- for d in range(4) %}
+        case when {{ a }}{{ d }} + {{ b }}{{ d }} > 0 then least({{ _expected(a, a, b, d) }}, {{ _expected(b, a, b, d) }}) end
+        {{- "," if not loop.last }}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{# Freeman-Halton exact p of the table (NULL when it has too many tables for its margins) #}
+{% macro exact_test_p(a, b) -%}
+    stats.exact_2xk_p(
+        array[{{ a }}0, {{ a }}1, {{ a }}2, {{ a }}3]::integer[],
+        array[{{ b }}0, {{ b }}1, {{ b }}2, {{ b }}3]::integer[],
+        {{ var('exact_test_max_tables') }}
+    )
+{%- endmacro %}
+
+{# Welch's degrees of freedom for the difference of two means #}
+{% macro welch_df(var_a, n_a, var_b, n_b) -%}
+    (
+        power({{ var_a }} / {{ n_a }} + {{ var_b }} / {{ n_b }}, 2)
+        / nullif(
+            power({{ var_a }} / {{ n_a }}, 2) / ({{ n_a }} - 1) + power({{ var_b }} / {{ n_b }}, 2) / ({{ n_b }} - 1),
+            0
+        )
+    )
+{%- endmacro %}
+
+{#
+    The columns every comparison of two depth distributions carries, from a relation with the
+    prefixed counts ({a}0..{a}3, {a}_runs), means ({a}_mean) and variances ({a}_variance):
+    chi-square with df and p, the exact p where expected counts are small, the chosen
+    distribution p and its test, and Welch's t-test of the mean difference.
+#}
+{% macro distribution_test_columns(a, b) -%}
+        {{ chi_square_statistic(a, b) }} as chi_square,
+        {{ chi_square_df(a, b) }}::integer as chi_square_df,
+        {{ min_expected_count(a, b) }} as min_expected_count,
+        {{ a }}_mean - {{ b }}_mean as depth_mean_diff,
+        sqrt({{ a }}_variance / {{ a }}_runs + {{ b }}_variance / {{ b }}_runs) as depth_mean_diff_se,
+        {{ welch_df(a ~ '_variance', a ~ '_runs', b ~ '_variance', b ~ '_runs') }} as depth_mean_welch_df
+{%- endmacro %}
+
+{# p-values from the columns of distribution_test_columns (a second CTE: they refer to those) #}
+{% macro distribution_p_columns(a, b) -%}
+        case when chi_square_df = 0 then 1.0 else stats.chi2_sf(chi_square, chi_square_df) end as chi_square_p,
+        min_expected_count < {{ var('small_expected_count') }} as small_expected_counts,
+        case
+            when min_expected_count < {{ var('small_expected_count') }} then {{ exact_test_p(a, b) }}
+        end as exact_p,
+        case
+            when depth_mean_diff_se > 0 then stats.t_p_two_sided(depth_mean_diff / depth_mean_diff_se, depth_mean_welch_df)
+            when depth_mean_diff_se = 0 and depth_mean_diff = 0 then 1.0
+        end as depth_mean_p
+{%- endmacro %}
+
+{# The distribution p the marts report: exact where expected counts are small and it could be computed #}
+{% macro chosen_distribution_columns() -%}
+        coalesce(exact_p, chi_square_p) as depth_distribution_p,
+        case
+            when exact_p is not null then 'exact'
+            when small_expected_counts then 'chi-square (small expected counts; exact test too large)'
+            else 'chi-square'
+        end as depth_distribution_test
+{%- endmacro %}
+
+{#
+    Holm and Benjamini-Hochberg adjustment of p within a family (partition). Two steps, as window
+    functions cannot nest: p_rank_columns in one CTE, p_adjusted_columns in the next.
+#}
+{% macro p_rank_columns(p, partition_by) -%}
+        count({{ p }}) over (partition by {{ partition_by }}) as {{ p }}_family_size,
+        row_number() over (partition by {{ partition_by }} order by {{ p }} asc nulls last) as {{ p }}_rank
+{%- endmacro %}
+
+{% macro p_adjusted_columns(p, partition_by) -%}
+        case when {{ p }} is not null then least(1.0, max(({{ p }}_family_size - {{ p }}_rank + 1) * {{ p }}) over (
+            partition by {{ partition_by }} order by {{ p }} asc nulls last, {{ p }}_rank
+            rows between unbounded preceding and current row
+        )) end as {{ p }}_holm,
+        case when {{ p }} is not null then least(1.0, min({{ p }}_family_size::double precision / {{ p }}_rank * {{ p }}) over (
+            partition by {{ partition_by }} order by {{ p }} asc nulls last, {{ p }}_rank
+            rows between current row and unbounded following
+        )) end as {{ p }}_bh
+{%- endmacro %}

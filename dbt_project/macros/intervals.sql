@@ -1,0 +1,33 @@
+{# 95% intervals from counts and moments (docs/statistics.md). z is var('z95') = 1.959963984540054. #}
+
+{# Wilson score interval of a share count / n, lower bound (NULL when n = 0), clamped to [0, 1] #}
+{% macro wilson_low(count, n) -%}
+    {{ _wilson(count, n, '-') }}
+{%- endmacro %}
+
+{# Wilson score interval of a share count / n, upper bound (NULL when n = 0), clamped to [0, 1] #}
+{% macro wilson_high(count, n) -%}
+    {{ _wilson(count, n, '+') }}
+{%- endmacro %}
+
+{% macro _wilson(count, n, sign) -%}
+    {%- set z = var('z95') -%}
+    {%- set nn = '(' ~ n ~ ')::double precision' -%}
+    {%- set p = '((' ~ count ~ ')::double precision / nullif(' ~ nn ~ ', 0))' -%}
+    {{ 'greatest' if sign == '-' else 'least' }}(
+        {{ '0.0' if sign == '-' else '1.0' }},
+        (
+            {{ p }} + {{ z }} * {{ z }} / (2.0 * {{ nn }})
+            {{ sign }} {{ z }} * sqrt({{ p }} * (1.0 - {{ p }}) / {{ nn }} + {{ z }} * {{ z }} / (4.0 * {{ nn }} * {{ nn }}))
+        ) / (1.0 + {{ z }} * {{ z }} / {{ nn }})
+    )
+{%- endmacro %}
+
+{# The normal-approximation 95% interval of a mean: mean -/+ z * sqrt(variance / n) #}
+{% macro mean_ci_low(mean, variance, n) -%}
+    ({{ mean }} - {{ var('z95') }} * sqrt({{ variance }} / ({{ n }})::double precision))
+{%- endmacro %}
+
+{% macro mean_ci_high(mean, variance, n) -%}
+    ({{ mean }} + {{ var('z95') }} * sqrt({{ variance }} / ({{ n }})::double precision))
+{%- endmacro %}
