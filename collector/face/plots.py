@@ -299,7 +299,8 @@ def session_figure(stats: dict[str, Any], transitions: Sequence[dict[str, Any]])
     """The figure of ``stats --png``: one session's row of marts.session_stats; the transitions
     are its term's and model's (and settings key's) rows of marts.echo_type_transitions."""
     title = f"Session {str(stats.get('session_id', ''))[:8]}: {wrap_label(stats['term'], 60, 1)}"
-    return _figure([stats], [session_label(stats)], transitions, "term-wide", title)
+    scope = "term-wide, same settings" if stats.get("settings_key") is not None else "term-wide"
+    return _figure([stats], [session_label(stats)], transitions, scope, title)
 
 
 def terms_figure(distributions: Sequence[dict[str, Any]], transitions: Sequence[dict[str, Any]]) -> Figure:
