@@ -141,3 +141,8 @@ def test_without_matplotlib_one_line_error(monkeypatch, tmp_path):
     with pytest.raises(InputError, match=r"^--png needs matplotlib: pip install 'nyx-collector\[plot\]'$"):
         plots.write_terms_png(tmp_path / "x.png", ROWS, TRANSITIONS)
     assert not (tmp_path / "x.png").exists()
+
+
+def test_unwritable_file_is_a_one_line_input_error(tmp_path):
+    with pytest.raises(InputError, match=r"^cannot write .*no-such-dir/x\.png: No such file or directory$"):
+        plots.write_terms_png(tmp_path / "no-such-dir" / "x.png", ROWS, TRANSITIONS)
