@@ -47,7 +47,8 @@ if TYPE_CHECKING:
     from collector.probe.lm import LanguageModel
 
 __all__ = ["OUTAGE_LIMIT_S", "Progress", "ReplaySummary", "SessionReport", "SessionSummary", "TermAnalysis",
-           "analyze_terms", "check_refresh_options", "collect_session", "collect_terms", "connect", "list_sessions",
+           "analyze_terms", "check_refresh_options", "collect_session", "collect_terms", "connect", "echo_transitions",
+           "list_sessions",
            "load_probe", "new_session", "refresh_marts", "replay_journal", "resume_session", "session_report",
            "similar_chains"]
 
@@ -587,3 +588,9 @@ def analyze_terms(terms: list[str], *, model: str | None = None, dsn: str | None
             + ": collect it with nyx-collect, then run `dbt build`"
         )
     return found
+
+
+def echo_transitions(terms: list[str], *, model: str | None = None, dsn: str | None = None) -> list[dict]:
+    """The rows of marts.echo_type_transitions of ``terms`` (the heat maps of ``--png``)."""
+    with connect(dsn) as store:
+        return store.echo_type_transitions(list(terms), model)

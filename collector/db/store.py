@@ -721,6 +721,11 @@ class Store:
         params = {"terms": terms, "model_name": model_name}
         return self._mart_all("mart_session_comparisons", params, "cannot read session comparisons")
 
+    def echo_type_transitions(self, terms: list[str], model_name: str | None = None) -> list[dict[str, Any]]:
+        """Rows of marts.echo_type_transitions for the terms (P(type | previous type))."""
+        params = {"terms": terms, "model_name": model_name}
+        return self._mart_all("mart_echo_type_transitions", params, "cannot read echo-type transitions")
+
 
 __all__ = [
     "Store",

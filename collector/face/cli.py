@@ -229,7 +229,8 @@ def sessions(
 
 # --- reading the marts ---------------------------------------------------------------------------
 
-PngOption = Annotated[Optional[Path], typer.Option("--png", help="Write a chart of the depth distribution(s).",
+PngOption = Annotated[Optional[Path], typer.Option("--png", help="Write a PNG: mean depth and depth shares with "
+                                                   "95% intervals, and the echo-type transition heat map.",
                                                    show_default=False)]
 
 
@@ -245,13 +246,14 @@ def stats(
     Example: nyx-collect stats latest --png depth.png
     """
     from collector.face import report
-    from collector.runner import session_report
+    from collector.runner import echo_transitions, session_report
 
     found = session_report(session, dsn=dsn)
     row = found.stats
     if png is not None:
-        report.write_depth_chart(png, [row], lambda r: f"{r['term']} ({str(r['session_id'])[:8]})",
-                                 "Depth distribution")
+        from collector.face import plots
+
+        plots.write_session_png(png, row, echo_transitions([row["term"]], model=row["model_name"], dsn=dsn))
     if as_json:
         typer.echo(report.to_json(row))
     else:
@@ -272,12 +274,14 @@ def analyze(
     Example: nyx-collect analyze Aufhebung Vernunft --png terms.png
     """
     from collector.face import report
-    from collector.runner import analyze_terms
+    from collector.runner import analyze_terms, echo_transitions
 
     found = analyze_terms(terms, model=model, dsn=dsn)
     if png is not None:
-        report.write_depth_chart(png, found.distributions, lambda r: f"{r['term']} ({r['model_name']})",
-                                 "Depth distribution per term")
+        from collector.face import plots
+
+        asked = list(dict.fromkeys(r["term"] for r in found.distributions))
+        plots.write_terms_png(png, found.distributions, echo_transitions(asked, model=model, dsn=dsn))
     if as_json:
         typer.echo(report.to_json({"distributions": found.distributions, "comparisons": found.comparisons,
                                    "sessions": found.sessions, "agreement": found.agreement}))

@@ -1,4 +1,4 @@
-"""Display of mart rows: terminal tables and histograms, JSON and PNG charts.
+"""Display of mart rows: terminal tables and histograms, and JSON (the PNG charts are in ``plots``).
 
 Nothing here computes a statistic: every number shown is a column of a dbt mart, read by
 ``collector.db.store``. Bars are drawn from the mart's own shares.
@@ -10,14 +10,11 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from rich.console import Console
 from rich.table import Table
-
-from collector.errors import InputError
 
 DEPTHS = (0, 1, 2, 3)
 ECHO_TYPES = ("EXPANDS", "CONFIRMS", "CIRCULAR", "DIVERGENT", "COLLAPSE")
@@ -171,32 +168,6 @@ def print_analysis(
                           _num(r["depth_mean"]), _num(r["depth_mean_diff"]), _num(r["z_score"], 2),
                           _num(r["js_divergence"]))
         console.print(table)
-
-
-def write_depth_chart(path: Path, rows: Sequence[dict[str, Any]], label_of, title: str) -> None:
-    """A grouped bar chart of the depth shares of mart rows (one group of bars per row)."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise InputError("--png needs matplotlib: pip install 'nyx-collector[plot]'") from None
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
-    width = 0.8 / max(1, len(rows))
-    for i, row in enumerate(rows):
-        shares = [row.get(f"share_depth_{d}") or 0.0 for d in DEPTHS]
-        ax.bar([d + (i - (len(rows) - 1) / 2) * width for d in DEPTHS], shares, width, label=label_of(row))
-    ax.set_xticks(list(DEPTHS))
-    ax.set_xlabel("depth")
-    ax.set_ylabel("share of runs")
-    ax.set_ylim(0, 1)
-    ax.set_title(title)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, format="png")
-    plt.close(fig)
 
 
 def print_validation(console: Console, result, show_misses: bool = False) -> None:

@@ -40,7 +40,22 @@ def test_stats_latest_and_png(capsys, built_db, tmp_path):
     result = run_cli(capsys, "stats", "latest", "--dsn", built_db["dsn"], "--png", str(png))
     assert result.code == 0, result.err
     assert str(built_db["hot_session"]) in result.out  # inserted last
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    _assert_chart(png)
+
+
+def _assert_chart(png) -> None:
+    """A PNG of plots' fixed size whose right-hand panel holds a heat map (the synthetic sessions'
+    chains continue, so marts.echo_type_transitions has rows for every term here)."""
+    from matplotlib.image import imread
+
+    from collector.face.plots import DPI, FIGSIZE
+
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = imread(str(png))
+    assert image.shape == (int(FIGSIZE[1] * DPI), int(FIGSIZE[0] * DPI), 4)
+    right = image[:, int(image.shape[1] * 0.6):, :3]
+    blue = (right[..., 2] - right[..., 0]) > 0.3  # the Blues colour map's cells
+    assert blue.sum() > 2000
 
 
 def test_stats_of_unknown_or_malformed_session(capsys, built_db):
@@ -129,6 +144,6 @@ def test_analyze_png_and_model_filter(capsys, built_db, tmp_path):
     shown = json.loads(result.out)
     assert len(shown["distributions"]) == 3 and len(shown["comparisons"]) == 3
     assert {s["term"] for s in shown["sessions"]} == {"Aufhebung", "Wille; 'x'", "Synthese"}
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    _assert_chart(png)
     result = run_cli(capsys, "analyze", "Aufhebung", "--model", "no-such-model", "--dsn", dsn)
     assert result.code == 6 and result.err.count("\n") == 1 and "'no-such-model'" in result.err

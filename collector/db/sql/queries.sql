@@ -147,6 +147,13 @@ from marts.session_comparison
 where term = any(%(terms)s) and (%(model_name)s::text is null or model_name = %(model_name)s)
 order by term, started_at;
 
+-- name: mart_echo_type_transitions
+-- P(echo type | previous round's type) of the given terms (marts.echo_type_transitions), optionally one model.
+select *
+from marts.echo_type_transitions
+where term = any(%(terms)s) and (%(model_name)s::text is null or model_name = %(model_name)s)
+order by term, model_name, from_echo_type, to_echo_type;
+
 -- name: write_message_to_nimmerverse
 -- A message from the partnership to the nimmerverse; returns the stored row.
 insert into public.partnership_to_nimmerverse_messages (message, message_type)
