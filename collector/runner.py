@@ -48,8 +48,8 @@ if TYPE_CHECKING:
 
 __all__ = ["OUTAGE_LIMIT_S", "Progress", "ReplaySummary", "SessionReport", "SessionSummary", "TermAnalysis",
            "analyze_terms", "check_refresh_options", "collect_session", "collect_terms", "connect", "list_sessions",
-           "load_probe", "new_session", "refresh_marts", "replay_journal", "resume_session", "session_report",
-           "similar_chains"]
+           "load_probe", "new_session", "power_table", "refresh_marts", "replay_journal", "resume_session",
+           "session_report", "similar_chains"]
 
 #: Called after every commit with (runs stored so far, runs requested).
 ProgressCallback = Callable[[int, int], None]
@@ -613,6 +613,34 @@ def session_report(ref: str, *, dsn: str | None = None) -> SessionReport:
         row = store.session_stats(store.resolve_session(ref))
         return SessionReport(row, store.top_patterns(row["term"], row["model_name"]),
                              store.session_judgements_mart(row["session_id"]))
+
+
+def power_table(terms: list[str], *, differences: list[float] | None = None, model: str | None = None,
+                dsn: str | None = None) -> list[dict]:
+    """Rows of marts.term_power for ``terms`` (all its differences, or only ``differences``).
+    InputError for a difference that is not positive and finite or that the mart was not built for;
+    MartsNotBuilt for a term it lacks."""
+    terms = list(dict.fromkeys(validate_term(t) for t in terms))
+    for difference in differences or []:
+        if not 0 < difference <= 3:  # also refuses NaN
+            raise InputError(f"--difference must be above 0 and at most 3, got {difference}")
+    with connect(dsn) as store:
+        if differences:
+            built = store.power_differences()
+            missing = [d for d in differences if d not in built]
+            if missing:
+                raise InputError(f"marts.term_power holds the differences {', '.join(f'{d:g}' for d in built)}, "
+                                 f"not {', '.join(f'{d:g}' for d in missing)}: add them to the dbt var "
+                                 "power_differences (dbt_project.yml) and run `dbt build`")
+        rows = store.term_power(terms, model, list(dict.fromkeys(differences)) if differences else None)
+    missing_terms = [t for t in terms if t not in {r["term"] for r in rows}]
+    if missing_terms:
+        raise MartsNotBuilt(
+            f"no data in marts.term_power for {', '.join(repr(t) for t in missing_terms)}"
+            + (f" with model {model!r}" if model else "")
+            + ": collect it with nyx-collect, then run `dbt build`"
+        )
+    return rows
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,9 @@ SYNTHETIC_TERM = "Synthese"
 
 
 def insert_synthetic_session(dsn: str, term: str, model_name: str, temperature: float, runs: int,
-                             judge: str = "rules-1") -> uuid.UUID:
-    """A completed session whose runs cycle through depths 0..3 (the tiny model rarely goes deep).
+                             judge: str = "rules-1", depths: list[int] | None = None) -> uuid.UUID:
+    """A completed session whose runs cycle through depths 0..3 (the tiny model rarely goes deep),
+    or have the given ``depths`` (one per run).
 
     Every row satisfies the raw schema's CHECK constraints: runs of depth < 3 stop on a
     non-continuing type, runs of depth 3 continue through all three rounds. The session says it was
@@ -45,7 +46,7 @@ def insert_synthetic_session(dsn: str, term: str, model_name: str, temperature: 
         )
         with conn.cursor() as cur:
             for n in range(1, runs + 1):
-                depth = (n * 7) % 4 if n % 5 else 3
+                depth = depths[n - 1] if depths is not None else (n * 7) % 4 if n % 5 else 3
                 kept = ["EXPANDS" if (n + i) % 3 else "CONFIRMS" for i in range(depth)]
                 types = kept if depth == 3 else kept + [stoppers[n % 3]]
                 chain = [term] + [f"text {n}.{i}" for i in range(depth)]

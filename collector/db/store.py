@@ -730,6 +730,17 @@ class Store:
         params = {"terms": terms, "model_name": model_name}
         return self._mart_all("mart_term_distributions", params, "cannot read term distributions")
 
+    def term_power(self, terms: list[str], model_name: str | None = None,
+                   differences: list[float] | None = None) -> list[dict[str, Any]]:
+        """Rows of marts.term_power for the terms (one per settings key and difference)."""
+        params = {"terms": terms, "model_name": model_name, "differences": differences}
+        return self._mart_all("mart_term_power", params, "cannot read the power table")
+
+    def power_differences(self) -> list[float]:
+        """The differences marts.term_power holds (the dbt var power_differences it was built with)."""
+        rows = self._mart_all("mart_power_differences", {}, "cannot read the power table")
+        return [r["difference"] for r in rows]
+
     def term_comparisons(self, terms: list[str], model_name: str | None = None) -> list[dict[str, Any]]:
         """Rows of marts.term_comparison among the terms."""
         params = {"terms": terms, "model_name": model_name}

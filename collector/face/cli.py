@@ -24,6 +24,7 @@ from collector.face.cli_messages import message_app
 from collector.face.options import DsnOption, IrisOption, JsonLinesOption, err, open_store, out
 from collector.face.cli_judge import glossary_app, rejudge, validate
 from collector.face.cli_label import label_app
+from collector.face.cli_power import power
 from collector.judge.select import DEFAULT_JUDGE
 from collector.params import DEFAULT_PROMPT_TEMPLATE
 
@@ -57,6 +58,7 @@ app.add_typer(glossary_app, name="glossary")
 app.add_typer(label_app, name="label")
 app.command("validate")(validate)
 app.command("rejudge")(rejudge)
+app.command("power")(power)
 
 
 def _version(value: bool) -> None:

@@ -190,6 +190,21 @@ from marts.term_depth_distribution
 where term = any(%(terms)s) and (%(model_name)s::text is null or model_name = %(model_name)s)
 order by term, model_name;
 
+-- name: mart_term_power
+-- Runs per term to detect each difference in mean depth at 80% power (marts.term_power) for the
+-- given terms, optionally one model, optionally only the given differences.
+select *
+from marts.term_power
+where
+    term = any(%(terms)s)
+    and (%(model_name)s::text is null or model_name = %(model_name)s)
+    and (%(differences)s::double precision [] is null or difference = any(%(differences)s::double precision []))
+order by term, model_name, settings_key, difference;
+
+-- name: mart_power_differences
+-- The differences marts.term_power was built for (dbt var power_differences).
+select distinct difference from marts.term_power order by difference;
+
 -- name: mart_term_comparisons
 -- Pairwise comparisons among the given terms (marts.term_comparison).
 select *
