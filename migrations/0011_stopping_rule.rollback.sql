@@ -1,4 +1,6 @@
 -- Undo 0011_stopping_rule: runs_requested is fixed again without exception, the columns go.
+revoke update (runs_requested, stopped_reason) on raw.probe_sessions from nyx_collector;
+
 create or replace function raw.check_runs_requested_fixed() returns trigger
 language plpgsql
 set search_path = pg_catalog

@@ -70,3 +70,6 @@ $$;
 comment on function raw.check_runs_requested_fixed() is
     'Refuses a change of a session''s runs_requested (constraint sessions_runs_requested_fixed), except an '
     'until_ci session completing on precision with exactly its stored runs 1..n (0011).';
+
+-- the collector sets why a session stopped, and lowers runs_requested in the one case above
+grant update (runs_requested, stopped_reason) on raw.probe_sessions to nyx_collector;
