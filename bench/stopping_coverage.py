@@ -120,12 +120,17 @@ def real(args) -> None:
     command = [str(NYX), "--champions", "--until-ci", str(args.until_ci), "--runs", str(args.runs), "--min-runs",
                str(args.min_runs), "--no-iris", "--quiet", "--json", "--dsn", args.dsn, *args.extra]
     started = time.monotonic()
-    done = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout)
+        stdout = done.stdout
+    except subprocess.TimeoutExpired as exc:  # the sessions finished so far are still worth printing
+        done, stdout = None, (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        print(f"stopped after --timeout {args.timeout:g} s; the sessions finished by then:")
     elapsed = time.monotonic() - started
-    if done.returncode != 0:
+    if done is not None and done.returncode != 0:
         sys.exit(f"nyx-collect failed ({done.returncode}): {done.stderr.strip().splitlines()[-1:]}")
-    print(f"| term | runs | stopped | elapsed |\n|---|---:|---|---:|")
-    for line in done.stdout.splitlines():
+    print("| term | runs | stopped | elapsed |\n|---|---:|---|---:|")
+    for line in stdout.splitlines():
         s = json.loads(line)
         print(f"| {s['term']} | {s['runs_stored']} | {s['stopped_reason']} | {s['elapsed_s']:.0f} s |")
     print(f"\n{elapsed:.0f} s in all; {' '.join(command[1:])}")
