@@ -23,6 +23,11 @@ MIN_TEMPERATURE = 0.01
 """The smallest temperature above 0 (greedy). Below it sampling is greedy in all but name, and at
 1e-300 the scaled logits overflowed to inf and NaN."""
 MAX_TEMPERATURE = 100.0
+MAX_CI_HALF_WIDTH = 3.0
+"""The widest --until-ci target: depth lies in 0..3, so a half-width of 3 is met by any interval."""
+DEFAULT_MIN_RUNS = 100
+"""Runs an --until-ci session stores before it may stop: below ~100 runs the sample variance of a
+0..3 depth, and so the interval's width, is too noisy to stop on (see README, "Stopping on precision")."""
 MAX_LIMIT = 100_000
 """The most rows a listing (``sessions --limit``, ``message read -n``) shows."""
 MAX_TERMS_FILE_BYTES = 4 * 1024 * 1024
@@ -55,6 +60,11 @@ class CollectParams:
     seed: int | None
     batch_size: int | None
     prompt_template: str
+    until_ci: float | None = None
+    """With a value: collect in batches until the mean depth's 95% CI half-width is at most this
+    (``runs`` is then the cap); None: exactly ``runs`` runs."""
+    min_runs: int | None = None
+    """With ``until_ci``: runs stored before the rule may stop."""
 
 
 def validate_term(raw: str) -> str:
@@ -161,10 +171,13 @@ def validate_params(
     seed: int | None,
     batch_size: int | None,
     prompt_template: str,
+    until_ci: float | None = None,
+    min_runs: int | None = None,
 ) -> CollectParams:
     """Check the numbers and the template; return them as CollectParams."""
     if not 1 <= runs <= MAX_RUNS:
         raise InputError(f"--runs must be between 1 and {MAX_RUNS:,}, got {runs}")
+    until_ci, min_runs = check_stopping_rule(until_ci, min_runs, runs)
     if not (temperature == 0 or MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE):  # also refuses NaN
         raise InputError(f"--temperature must be 0 (greedy) or between {MIN_TEMPERATURE} and {MAX_TEMPERATURE:g}, "
                          f"got {temperature}")
@@ -196,4 +209,25 @@ def validate_params(
         seed=seed,
         batch_size=batch_size,
         prompt_template=prompt_template,
+        until_ci=until_ci,
+        min_runs=min_runs,
     )
+
+
+def check_stopping_rule(until_ci: float | None, min_runs: int | None, runs: int) -> tuple[float | None, int | None]:
+    """(target, min_runs) of an --until-ci rule, min_runs defaulting to DEFAULT_MIN_RUNS; (None, None)
+    without --until-ci. InputError for a target that is not in (0, 3] (NaN included), a --min-runs
+    below 2, --min-runs without --until-ci, and a cap (--runs) below --min-runs."""
+    if until_ci is None:
+        if min_runs is not None:
+            raise InputError("--min-runs applies only with --until-ci")
+        return None, None
+    if not 0 < until_ci <= MAX_CI_HALF_WIDTH:  # also refuses NaN
+        raise InputError(f"--until-ci must be a half-width above 0 and at most {MAX_CI_HALF_WIDTH:g}, got {until_ci}")
+    min_runs = DEFAULT_MIN_RUNS if min_runs is None else min_runs
+    if not 2 <= min_runs <= MAX_RUNS:
+        raise InputError(f"--min-runs must be between 2 and {MAX_RUNS:,}, got {min_runs}")
+    if runs < min_runs:
+        raise InputError(f"--runs {runs} is below --min-runs {min_runs}: with --until-ci, --runs is the most runs "
+                         "to collect, so it must be at least --min-runs")
+    return float(until_ci), min_runs

@@ -77,6 +77,9 @@ class SessionRecord(BaseModel):
     glossary_id: int | None = None
     encoder: str = "probe-model-hidden-states"
     stop_early: bool = True  # False: every run generates all max_rounds rounds
+    stopping_rule: str = "fixed"  # 'until_ci': batches until the mean depth's 95% CI is narrow enough
+    target_ci_half_width: float | None = None  # until_ci: the half-width to reach
+    min_runs: int | None = None  # until_ci: runs before the rule may stop
 
 
 class RoundRecord(BaseModel):

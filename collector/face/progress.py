@@ -1,5 +1,6 @@
 """The CLI's view of a collection: status lines, a spinner while the model loads, and one
-progress bar per session, all on stderr (``--quiet`` hides the bars)."""
+progress bar per session, all on stderr (``--quiet`` hides the bars). An --until-ci session's bar
+shows the current half-width of the mean depth's 95% interval against its target."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ class ConsoleProgress(Progress):
     def __init__(self, console: Console, *, quiet: bool = False):
         self.console = console
         self.quiet = quiet
+        self._current = None  # (bar, task) of the session in progress
 
     def note(self, line: str) -> None:
         self.console.print(line)
@@ -25,8 +27,24 @@ class ConsoleProgress(Progress):
     @contextmanager
     def session(self, label: str, total: int, completed: int) -> Iterator[ProgressCallback]:
         with _bar(self.console, self.quiet) as bar:
-            task = bar.add_task(label, total=total, completed=completed)
-            yield lambda done, total: bar.update(task, completed=done)
+            task = bar.add_task(label, total=total, completed=completed, precision="")
+            self._current = (bar, task)
+            try:
+                yield lambda done, total: bar.update(task, completed=done)
+            finally:
+                self._current = None
+
+    def precision(self, row: dict) -> None:
+        if self._current is not None:
+            bar, task = self._current
+            bar.update(task, precision=precision_text(row))
+
+
+def precision_text(row: dict) -> str:
+    """``half-width 0.043 / 0.05 (n 300)``: the interval's half-width (from the database) and the target."""
+    width = row.get("half_width")
+    shown = "-" if width is None else f"{width:.3f}"
+    return f"half-width {shown} / {row['target']:g} (n {row['n']})"
 
 
 def _bar(console: Console, quiet: bool):
@@ -41,6 +59,7 @@ def _bar(console: Console, quiet: bool):
 
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
-        _Rate(""), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+        _Rate(""), TextColumn("{task.fields[precision]}"), TimeElapsedColumn(), TextColumn("ETA"),
+        TimeRemainingColumn(),
         console=console, disable=quiet, transient=False,
     )

@@ -66,6 +66,10 @@ EXPECTED_COLUMNS = {
         ("glossary_id", "int8", True),
         ("encoder", "text", False),
         ("stop_early", "bool", False),
+        ("stopping_rule", "text", False),
+        ("target_ci_half_width", "float8", True),
+        ("min_runs", "int4", True),
+        ("stopped_reason", "text", True),
     ],
     "variance_probe_runs": [
         ("id", "int8", False),

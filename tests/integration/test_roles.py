@@ -58,6 +58,26 @@ def test_collector_role_collects_but_has_no_ddl(capsys, db_dsn, tiny_model_dir, 
                 conn.execute(statement)
 
 
+def test_collector_role_stops_on_precision_but_cannot_lower_runs_requested_otherwise(capsys, db_dsn, tiny_model_dir,
+                                                                                      login_roles):
+    dsn = as_role(db_dsn, login_roles["collector"])
+    base = ["Pflicht", "--batch-size", "5", "--max-new-tokens", "3", "--model", str(tiny_model_dir), "--dsn", dsn,
+            "--quiet", "--json", "--no-iris"]
+    result = run_cli(capsys, *base, "--until-ci", "3", "--min-runs", "5", "--runs", "20")
+    assert result.code == 0, result.err
+    summary = json.loads(result.out)
+    assert (summary["runs_stored"], summary["runs_requested"], summary["stopped_reason"]) == (5, 5, "precision")
+    fixed = json.loads(run_cli(capsys, *base, "--runs", "4").out)["session_id"]
+    with psycopg.connect(db_dsn, autocommit=True) as owner:  # as if it had been interrupted
+        owner.execute("update raw.probe_sessions set status = 'interrupted' where session_id = %s", (fixed,))
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("update raw.probe_sessions set status = 'running', finished_at = null where session_id = %s",
+                     (fixed,))
+        with pytest.raises(psycopg.errors.CheckViolation, match="is fixed"):
+            conn.execute("update raw.probe_sessions set status = 'completed', finished_at = now(), "
+                         "runs_requested = 2 where session_id = %s", (fixed,))
+
+
 def test_analyst_role_reads_the_marts_and_nothing_in_raw(built_db, login_roles):
     dsn = as_role(built_db["dsn"], login_roles["analyst"])
     assert query(dsn, "select count(*) as n from marts.session_stats")[0]["n"] >= 1

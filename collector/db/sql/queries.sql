@@ -6,13 +6,15 @@
 insert into raw.probe_sessions (
     session_id, term, model_name, model_revision, device, dtype, backend, prompt_template,
     temperature, top_p, top_k, max_rounds, max_new_tokens, seed, batch_size, runs_requested,
-    collector_version, classifier_version, hostname, pid, judge_mode, glossary_id, encoder, stop_early
+    collector_version, classifier_version, hostname, pid, judge_mode, glossary_id, encoder, stop_early,
+    stopping_rule, target_ci_half_width, min_runs
 ) values (
     %(session_id)s, %(term)s, %(model_name)s, %(model_revision)s, %(device)s, %(dtype)s,
     %(backend)s, %(prompt_template)s, %(temperature)s, %(top_p)s, %(top_k)s, %(max_rounds)s,
     %(max_new_tokens)s, %(seed)s, %(batch_size)s, %(runs_requested)s,
     %(collector_version)s, %(classifier_version)s, %(hostname)s, %(pid)s,
-    %(judge_mode)s, %(glossary_id)s, %(encoder)s, %(stop_early)s
+    %(judge_mode)s, %(glossary_id)s, %(encoder)s, %(stop_early)s,
+    %(stopping_rule)s, %(target_ci_half_width)s, %(min_runs)s
 );
 
 -- name: finish_session
@@ -21,9 +23,65 @@ insert into raw.probe_sessions (
 update raw.probe_sessions
 set status = %(status)s,
     finished_at = greatest(now(), started_at),
-    error = %(error)s
+    error = %(error)s,
+    stopped_reason = %(stopped_reason)s
 where session_id = %(session_id)s and status <> 'completed'
 returning session_id;
+
+-- name: complete_on_precision
+-- An until_ci session met its target: complete it with runs_requested = the runs it holds, in one
+-- statement (migration 0011 allows exactly this change of runs_requested). No row when it is not
+-- running.
+update raw.probe_sessions
+set status = 'completed',
+    finished_at = greatest(now(), started_at),
+    error = null,
+    stopped_reason = 'precision',
+    runs_requested = %(runs)s
+where session_id = %(session_id)s and status = 'running'
+returning session_id;
+
+-- name: depth_precision
+-- The 95% interval of a session's mean depth over its stored runs, and whether its until_ci rule
+-- may stop: half_width = z95 * sqrt(max(variance, floor) / n), z95 = 1.959963984540054 (the dbt
+-- var z95). variance is the sample variance; the floor, max_rounds^2 * 3 / n, is the variance a
+-- share of 3/n runs at the far end of 0..max_rounds would add (the rule of three: a sample in which
+-- every run has one depth still leaves up to 3/n of runs elsewhere, at 95%), so a zero-variance
+-- sample never gives a zero-width interval. may_stop needs n >= min_runs, half_width <= target and
+-- the runs stored to be exactly 1..n (so the session can complete with runs_requested = n).
+with runs as (
+    select
+        count(*) as n,
+        max(r.run_number) as top,
+        avg(r.depth::double precision) as mean,
+        var_samp(r.depth::double precision) as variance
+    from raw.variance_probe_runs as r
+    where r.session_id = %(session_id)s
+),
+session as (
+    select s.target_ci_half_width, s.min_runs, s.max_rounds::double precision as max_rounds
+    from raw.probe_sessions as s
+    where s.session_id = %(session_id)s
+),
+widths as (
+    select
+        runs.n,
+        runs.top,
+        runs.mean,
+        runs.variance,
+        case when runs.n > 0 then session.max_rounds ^ 2 * 3 / runs.n end as variance_floor,
+        case when runs.n >= 2
+            then 1.959963984540054 * sqrt(greatest(runs.variance, session.max_rounds ^ 2 * 3 / runs.n) / runs.n)
+        end as half_width,
+        session.target_ci_half_width as target,
+        session.min_runs
+    from runs cross join session
+)
+select
+    widths.*,
+    coalesce(widths.n >= widths.min_runs and widths.half_width <= widths.target and widths.top = widths.n, false)
+        as may_stop
+from widths;
 
 -- name: copy_runs
 -- COPY target for finished runs; the column order matches Store._run_row.
@@ -131,6 +189,21 @@ select *
 from marts.term_depth_distribution
 where term = any(%(terms)s) and (%(model_name)s::text is null or model_name = %(model_name)s)
 order by term, model_name;
+
+-- name: mart_term_power
+-- Runs per term to detect each difference in mean depth at 80% power (marts.term_power) for the
+-- given terms, optionally one model, optionally only the given differences.
+select *
+from marts.term_power
+where
+    term = any(%(terms)s)
+    and (%(model_name)s::text is null or model_name = %(model_name)s)
+    and (%(differences)s::double precision [] is null or difference = any(%(differences)s::double precision []))
+order by term, model_name, settings_key, difference;
+
+-- name: mart_power_differences
+-- The differences marts.term_power was built for (dbt var power_differences).
+select distinct difference from marts.term_power order by difference;
 
 -- name: mart_term_comparisons
 -- Pairwise comparisons among the given terms (marts.term_comparison).

@@ -46,7 +46,13 @@ renamed as (
         ---------- timestamps
         started_at,
         finished_at,
-        extract(epoch from finished_at - started_at)::double precision as duration_s
+        extract(epoch from finished_at - started_at)::double precision as duration_s,
+
+        ---------- stopping rule (0011): fixed, or until_ci with its target and why it stopped
+        stopping_rule,
+        target_ci_half_width,
+        min_runs,
+        stopped_reason
 
     from source
 
