@@ -19,7 +19,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -611,7 +611,7 @@ def session_report(ref: str, *, dsn: str | None = None) -> SessionReport:
     """A session's row of marts.session_stats and its term's most frequent echo-type sequences."""
     with connect(dsn) as store:
         row = store.session_stats(store.resolve_session(ref))
-        return SessionReport(row, store.top_patterns(row["term"], row["model_name"]),
+        return SessionReport(row, store.top_patterns(row["pool_key"]),
                              store.session_judgements_mart(row["session_id"]))
 
 
@@ -643,20 +643,47 @@ def power_table(terms: list[str], *, differences: list[float] | None = None, mod
     return rows
 
 
+# The parts of a session's settings key (dbt var settings_parts, plus the reference meaning's
+# version): what `analyze TERM --by PART` may compare. tests/unit/test_settings_parts.py keeps the
+# two lists equal.
+SETTINGS_PARTS = ("model_name", "model_revision", "backend", "prompt_template", "temperature", "top_p", "top_k",
+                  "max_rounds", "max_new_tokens", "stop_early", "classifier_version", "judge_mode", "encoder")
+BY_ALIASES = {"model": "model_name", "revision": "model_revision", "prompt": "prompt_template",
+              "judge": "classifier_version", "reference": "reference_version"}
+
+
+def settings_part(name: str) -> str:
+    """The settings part ``--by`` names (``top-p`` and ``top_p`` alike, a few short aliases)."""
+    part = name.strip().lower().replace("-", "_")
+    part = BY_ALIASES.get(part, part)
+    if part not in (*SETTINGS_PARTS, "reference_version"):
+        raise InputError(f"--by takes one of {', '.join((*SETTINGS_PARTS, 'reference_version'))}, got {name!r}")
+    return part
+
+
 @dataclass(frozen=True)
 class TermAnalysis:
-    distributions: list[dict]
-    comparisons: list[dict]
-    sessions: list[dict]
+    distributions: list[dict]  # marts.term_depth_distribution: one row per pool (term, settings key)
+    comparisons: list[dict]  # marts.term_comparison: pairs of terms under one settings key
+    sessions: list[dict]  # marts.session_comparison: every session against its pool's baseline
     agreement: list[dict]  # marts.judge_agreement: the judge against each labeller, where labels exist
+    by: str | None = None  # --by: the settings part compared within each term
+    settings_pairs: list[dict] = field(default_factory=list)  # marts.settings_comparison, differing in `by` alone
+    unpaired: list[tuple[str, str]] = field(default_factory=list)  # terms with no settings key in common
 
 
-def analyze_terms(terms: list[str], *, model: str | None = None, dsn: str | None = None) -> TermAnalysis:
-    """The marts' depth distributions and comparisons of ``terms``; MartsNotBuilt for a term they lack."""
+def analyze_terms(terms: list[str], *, model: str | None = None, by: str | None = None,
+                  dsn: str | None = None) -> TermAnalysis:
+    """The marts' depth distributions and comparisons of ``terms``; with ``by``, each term's pools
+    that differ in that settings part alone. MartsNotBuilt for a term the marts lack."""
     terms = list(dict.fromkeys(validate_term(t) for t in terms))
+    part = settings_part(by) if by is not None else None
     with connect(dsn) as store:
-        found = TermAnalysis(store.term_distributions(terms, model), store.term_comparisons(terms, model),
-                             store.session_comparisons(terms, model), store.judge_agreement(terms, model))
+        distributions = store.term_distributions(terms, model)
+        settings_pairs = [row for t in terms for row in store.settings_comparisons(t, part, model)] if part else []
+        found = TermAnalysis(distributions, store.term_comparisons(terms, model),
+                             store.session_comparisons(terms, model), store.judge_agreement(terms, model),
+                             part, settings_pairs, _unpaired(terms, distributions))
     missing = [t for t in terms if t not in {r["term"] for r in found.distributions}]
     if missing:
         raise MartsNotBuilt(
@@ -665,6 +692,13 @@ def analyze_terms(terms: list[str], *, model: str | None = None, dsn: str | None
             + ": collect it with nyx-collect, then run `dbt build`"
         )
     return found
+
+
+def _unpaired(terms: list[str], distributions: list[dict]) -> list[tuple[str, str]]:
+    """Pairs of the terms asked for that share no settings key: the marts never compare them."""
+    keys = {t: {r["settings_key"] for r in distributions if r["term"] == t} for t in terms}
+    return [(a, b) for i, a in enumerate(terms) for b in terms[i + 1:]
+            if keys[a] and keys[b] and not keys[a] & keys[b]]
 
 
 def echo_transitions(terms: list[str], *, model: str | None = None, dsn: str | None = None) -> list[dict]:

@@ -720,15 +720,21 @@ class Store:
         """The session's rows of marts.session_judgements (the original judgement and later ones)."""
         return self._mart_all("mart_session_judgements", {"session_id": session_id}, "cannot read judgements")
 
-    def top_patterns(self, term: str, model_name: str, limit: int = 5) -> list[dict[str, Any]]:
-        """The most frequent echo-type sequences of a term and model."""
-        params = {"term": term, "model_name": model_name, "limit": limit}
+    def top_patterns(self, pool_key: str, limit: int = 5) -> list[dict[str, Any]]:
+        """The most frequent echo-type sequences of a pool (a term under one settings key)."""
+        params = {"pool_key": pool_key, "limit": limit}
         return self._mart_all("mart_top_patterns", params, "cannot read chain patterns")
 
     def term_distributions(self, terms: list[str], model_name: str | None = None) -> list[dict[str, Any]]:
         """Rows of marts.term_depth_distribution for the terms."""
         params = {"terms": terms, "model_name": model_name}
         return self._mart_all("mart_term_distributions", params, "cannot read term distributions")
+
+    def settings_comparisons(self, term: str, part: str | None = None,
+                             model_name: str | None = None) -> list[dict[str, Any]]:
+        """Rows of marts.settings_comparison for one term (only those differing in ``part`` alone)."""
+        params = {"term": term, "part": part, "model_name": model_name}
+        return self._mart_all("mart_settings_comparisons", params, "cannot read settings comparisons")
 
     def term_power(self, terms: list[str], model_name: str | None = None,
                    differences: list[float] | None = None) -> list[dict[str, Any]]:

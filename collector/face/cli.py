@@ -279,18 +279,25 @@ def analyze(
     terms: Annotated[list[str], typer.Argument(help="Terms to compare.")],
     model: Annotated[Optional[str], typer.Option("--model", help="Only this model name.", show_default=False)]
     = None,
+    by: Annotated[Optional[str], typer.Option("--by", help="Also compare each term's settings that differ in "
+                                              "this part alone (temperature, top_p, top_k, max_rounds, "
+                                              "max_new_tokens, prompt, backend, judge, ...).",
+                                              show_default=False)] = None,
     dsn: DsnOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the mart rows as JSON.")] = False,
     png: PngOption = None,
 ) -> None:
-    """Compare the depth distributions of terms across sessions and models, from the dbt marts.
+    """Compare the depth distributions of terms from the dbt marts: per term and settings with 95%
+    intervals, pairs of terms under the same settings with p-values (Holm-adjusted), sessions
+    against their baseline, and with --by one term's settings against each other.
 
     Example: nyx-collect analyze Aufhebung Vernunft --png terms.png
+    Example: nyx-collect analyze Aufhebung --by temperature
     """
     from collector.face import report
     from collector.runner import analyze_terms, echo_transitions
 
-    found = analyze_terms(terms, model=model, dsn=dsn)
+    found = analyze_terms(terms, model=model, by=by, dsn=dsn)
     if png is not None:
         from collector.face import plots
 
@@ -298,9 +305,11 @@ def analyze(
         plots.write_terms_png(png, found.distributions, echo_transitions(asked, model=model, dsn=dsn))
     if as_json:
         typer.echo(report.to_json({"distributions": found.distributions, "comparisons": found.comparisons,
-                                   "sessions": found.sessions, "agreement": found.agreement}))
+                                   "sessions": found.sessions, "agreement": found.agreement,
+                                   "by": found.by, "settings_comparisons": found.settings_pairs,
+                                   "unpaired": [list(pair) for pair in found.unpaired]}))
     else:
-        report.print_analysis(out(), found.distributions, found.comparisons, found.sessions, found.agreement)
+        report.print_analysis(out(), found)
 
 
 @app.command("refresh")

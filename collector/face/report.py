@@ -44,16 +44,34 @@ def _bar(share: float | None) -> str:
 
 
 def depth_histogram(row: dict[str, Any]) -> Table:
-    """Depth 0..3 as bars, with the counts and shares of a mart row (session or term)."""
+    """Depth 0..3 as bars, with the counts and shares of a mart row (session or pool) and, where the
+    mart has them, the shares' Wilson 95% intervals."""
     table = Table(box=None, show_header=True, pad_edge=False)
     table.add_column("depth", justify="right")
     table.add_column("runs", justify="right")
     table.add_column("share", justify="right")
+    intervals = "share_depth_0_ci95_low" in row
+    if intervals:
+        table.add_column("95% CI", justify="left")
     table.add_column("")
     for d in DEPTHS:
         share = row.get(f"share_depth_{d}")
-        table.add_row(str(d), str(row[f"depth_{d}"]), _num(share), _bar(share))
+        cells = [str(d), str(row[f"depth_{d}"]), _num(share)]
+        if intervals:
+            cells.append(_interval(row.get(f"share_depth_{d}_ci95_low"), row.get(f"share_depth_{d}_ci95_high")))
+        table.add_row(*cells, _bar(share))
     return table
+
+
+def _interval(low: float | None, high: float | None, digits: int = 3) -> str:
+    return "-" if low is None or high is None else f"[{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def _p(value: float | None) -> str:
+    """A p-value: three decimals, or its order of magnitude below 0.001."""
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if value >= 0.001 else f"{value:.1e}"
 
 
 def agreement_line(row: dict[str, Any]) -> str | None:
@@ -76,6 +94,8 @@ def print_session(console: Console, row: dict[str, Any], patterns: Sequence[dict
     console.print(f"term      {row['term']}", markup=False)
     console.print(f"model     {row['model_name']}  (temperature {row['temperature']}, top-p {row['top_p']}, "
                   f"max rounds {row['max_rounds']}, seed {row['seed']})", markup=False)
+    if row.get("settings"):
+        console.print(f"settings  {row['settings']}", markup=False)
     console.print(f"status    {row['status']}   runs {row['runs_stored']} of {row['runs_requested']}"
                   f"{'' if row['is_complete'] else '  (incomplete)'}")
     console.print()
@@ -83,7 +103,8 @@ def print_session(console: Console, row: dict[str, Any], patterns: Sequence[dict
     console.print()
     console.print(f"depth     mean {_num(row['depth_mean'])}  median {_num(row['depth_median'], 1)}  "
                   f"stddev {_num(row['depth_stddev'])}  variance {_num(row['depth_variance'])}")
-    console.print(f"          95% CI of the mean [{_num(row['depth_ci95_low'])}, {_num(row['depth_ci95_high'])}]")
+    console.print(f"          95% CI of the mean [{_num(row['depth_ci95_low'])}, {_num(row['depth_ci95_high'])}]"
+                  f"  entropy {_num(row.get('depth_entropy_bits'))} bits")
     console.print(f"chain     length mean {_num(row['chain_length_mean'])}  variance "
                   f"{_num(row['chain_length_variance'])}  stddev {_num(row['chain_length_stddev'])}  "
                   f"rounds mean {_num(row['rounds_mean'])}")
@@ -93,7 +114,7 @@ def print_session(console: Console, row: dict[str, Any], patterns: Sequence[dict
     console.print(f"echo      {shown or '-'}  over {row['rounds_total']} rounds")
     if patterns:
         top = ", ".join(f"{p['echo_pattern']} {_num(p['share'], 2)}" for p in patterns)
-        console.print(f"patterns  {top}  (term-wide)", markup=False)
+        console.print(f"patterns  {top}  (this term under these settings)", markup=False)
     console.print(f"time      {_num(row['duration_s'], 1)} s  {_num(row['runs_per_second'], 2)} runs/s")
     mode = row["judge_mode"] + (" (no reference meaning: weaker)" if row["judge_mode"] == "frame" else "")
     console.print(f"judge     {row['classifier_version']}, {mode}, "
@@ -111,63 +132,86 @@ def print_session(console: Console, row: dict[str, Any], patterns: Sequence[dict
                       markup=False)
 
 
-def print_analysis(
-    console: Console,
-    distributions: Sequence[dict[str, Any]],
-    comparisons: Sequence[dict[str, Any]],
-    sessions: Sequence[dict[str, Any]],
-    agreement: Sequence[dict[str, Any]] = (),
-) -> None:
-    """The term comparison of ``nyx-collect analyze``; with human labels, the judge's agreement."""
-    table = Table(title="Depth distribution per term", title_justify="left")
-    for name in ("term", "model", "judge", "sessions", "runs", "d0", "d1", "d2", "d3", "mean", "variance", "entropy"):
-        table.add_column(name, justify="left" if name in ("term", "model", "judge") else "right")
+def print_analysis(console: Console, found) -> None:
+    """The term comparison of ``nyx-collect analyze`` (a runner.TermAnalysis): one row per pool (a
+    term under one settings key) with intervals, the tests of each pair of terms under one settings
+    key with p-values adjusted for the pairs of the family, each session against its pool's
+    baseline, with ``--by`` each term's pools that differ in that part alone, and with human labels
+    the judge's agreement."""
+    distributions, comparisons, sessions = found.distributions, found.comparisons, found.sessions
+    table = Table(title="Depth distribution per term and settings (95% intervals)", title_justify="left")
+    for name in ("term", "settings", "sessions", "runs", "mean", "95% CI", "d0", "d1", "d2", "d3", "entropy",
+                 "95% CI "):
+        table.add_column(name, justify="left" if name in ("term", "settings", "95% CI", "95% CI ") else "right")
     for r in distributions:
-        table.add_row(r["term"], r["model_name"], f"{r['classifier_version']} {r['judge_mode']}", str(r["sessions"]),
-                      str(r["runs"]),
-                      *(_num(r[f"share_depth_{d}"], 2) for d in DEPTHS),
-                      _num(r["depth_mean"]), _num(r["depth_variance"]), _num(r["depth_entropy_bits"]))
+        table.add_row(r["term"], r["settings"], str(r["sessions"]), str(r["runs"]), _num(r["depth_mean"]),
+                      _interval(r["depth_ci95_low"], r["depth_ci95_high"]),
+                      *(_num(r[f"share_depth_{d}"], 2) for d in DEPTHS), _num(r["depth_entropy_bits"]),
+                      _interval(r["depth_entropy_ci95_low"], r["depth_entropy_ci95_high"]))
     console.print(table)
-    judges = sorted({(r["classifier_version"], r["judge_mode"]) for r in distributions})
-    if len(judges) > 1:
-        console.print("note: these rows were judged by different judges or modes ("
-                      + ", ".join(f"{v} {m}" for v, m in judges) + "); rows of different judges are never pooled "
-                      "or paired", markup=False)
+    if len({r["settings_key"] for r in distributions}) > 1:
+        console.print("note: these rows were probed under different settings; rows of different settings are never "
+                      "pooled, and terms are paired only under the same settings", markup=False)
+    for a, b in found.unpaired:
+        console.print(f"note: {a} and {b} share no settings, so the marts do not compare them; collect both under "
+                      "the same settings, or compare one term's settings with --by PART", markup=False)
     for r in distributions:
-        console.print(f"{r['term']}  ({r['model_name']}, judge {r['classifier_version']} {r['judge_mode']})",
-                      markup=False)
+        console.print(f"{r['term']}  ({r['settings']})", markup=False)
         console.print(depth_histogram(r))
         line = agreement_line(r)
         if line:
             console.print(f"  labels: {line}", markup=False)
-    if agreement:
+    if found.agreement:
         table = Table(title="The judge against human labels (marts.judge_agreement)", title_justify="left")
         for name in ("term", "model", "judge", "labeller", "labels", "accuracy", "weighted", "kappa", "cont/stop"):
             table.add_column(name, justify="left" if name in ("term", "model", "judge", "labeller") else "right")
-        for r in agreement:
+        for r in found.agreement:
             table.add_row(r["term"], r["model_name"], r["judge_version"], r["labeller"], str(r["labels"]),
                           _num(r["accuracy"]), _num(r["accuracy_weighted"]), _num(r["kappa"]),
                           _num(r["continue_stop_accuracy"]))
         console.print(table)
     if comparisons:
-        table = Table(title="Pairwise comparison", title_justify="left")
-        for name in ("term a", "term b", "model", "mean diff", "± SE", "JS div", "TV", "chi²", "df"):
-            table.add_column(name, justify="left" if name in ("term a", "term b", "model") else "right")
-        for r in comparisons:
-            table.add_row(r["term_a"], r["term_b"], r["model_name"], _num(r["depth_mean_diff"]),
-                          _num(r["depth_mean_diff_se"]), _num(r["js_divergence"]), _num(r["total_variation"]),
-                          _num(r["chi_square"], 2), str(r["chi_square_df"]))
-        console.print(table)
+        console.print(_pair_table("Pairs of terms under the same settings", comparisons, ("term a", "term b")))
+        console.print("p: mean depth by Welch's t-test; distribution by chi-square, or exact (Freeman-Halton) where "
+                      "expected counts are small; Holm: adjusted for every pair of terms under these settings in the "
+                      "marts (Benjamini-Hochberg in --json); intervals 95% (JS: bootstrap)", markup=False)
+    if found.by is not None:
+        pools = {r["pool_key"]: r for r in distributions}
+        if found.settings_pairs:
+            console.print(_pair_table(f"Each term by {found.by} (pools that differ in {found.by} alone)",
+                                      found.settings_pairs, (f"{found.by} a", f"{found.by} b"),
+                                      lambda r: (str(pools.get(r["pool_key_a"], {}).get(found.by, "?")),
+                                                 str(pools.get(r["pool_key_b"], {}).get(found.by, "?")))))
+        else:
+            console.print(f"no two pools of {', '.join(sorted({r['term'] for r in distributions}))} differ in "
+                          f"{found.by} alone", markup=False)
     if sessions:
-        table = Table(title="Sessions against each term's baseline", title_justify="left")
-        for name in ("term", "session", "model", "temp", "runs", "mean", "diff", "z", "JS div"):
-            table.add_column(name, justify="left" if name in ("term", "session", "model") else "right")
+        table = Table(title="Sessions against their pool's baseline", title_justify="left")
+        for name in ("term", "session", "temp", "runs", "mean", "diff", "p", "Holm", "dist p", "Holm ", "JS div"):
+            table.add_column(name, justify="left" if name in ("term", "session") else "right")
         for r in sessions:
             session = str(r["session_id"])[:8] + (" (baseline)" if r["is_baseline"] else "")
-            table.add_row(r["term"], session, r["model_name"], _num(r["temperature"], 2), str(r["runs"]),
-                          _num(r["depth_mean"]), _num(r["depth_mean_diff"]), _num(r["z_score"], 2),
-                          _num(r["js_divergence"]))
+            table.add_row(r["term"], session, _num(r["temperature"], 2), str(r["runs"]), _num(r["depth_mean"]),
+                          _num(r["depth_mean_diff"]), _p(r["depth_mean_p"]), _p(r["depth_mean_p_holm"]),
+                          _p(r["depth_distribution_p"]), _p(r["depth_distribution_p_holm"]), _num(r["js_divergence"]))
         console.print(table)
+
+
+def _pair_table(title: str, rows: Sequence[dict[str, Any]], names: tuple[str, str], labels=None) -> Table:
+    """Pairs of pools (marts.term_comparison or settings_comparison) with their tests."""
+    table = Table(title=title, title_justify="left")
+    for name in (*names, "mean diff", "95% CI", "p", "Holm", "JS div", "95% CI ", "dist p", "Holm ", "test"):
+        table.add_column(name, justify="left" if name in (*names, "95% CI", "95% CI ", "test") else "right")
+    for r in rows:
+        a, b = labels(r) if labels else (r["term_a"], r["term_b"])
+        table.add_row(a, b, _num(r["depth_mean_diff"]),
+                      _interval(r["depth_mean_diff_ci95_low"], r["depth_mean_diff_ci95_high"]),
+                      _p(r["depth_mean_p"]), _p(r["depth_mean_p_holm"]), _num(r["js_divergence"]),
+                      _interval(r["js_divergence_ci95_low"], r["js_divergence_ci95_high"]),
+                      _p(r["depth_distribution_p"]), _p(r["depth_distribution_p_holm"]),
+                      "exact" if r["depth_distribution_test"] == "exact"
+                      else "chi² (small counts)" if r["small_expected_counts"] else "chi²")
+    return table
 
 
 def print_validation(console: Console, result, show_misses: bool = False) -> None:

@@ -14,13 +14,16 @@
     {%- set z = var('z95') -%}
     {%- set nn = '(' ~ n ~ ')::double precision' -%}
     {%- set p = '((' ~ count ~ ')::double precision / nullif(' ~ nn ~ ', 0))' -%}
-    {{ 'greatest' if sign == '-' else 'least' }}(
+    {#- at a share of 0 (or 1) the bound is exactly 0 (or 1); floating point alone can miss it by 1e-16 #}
+    case
+        when ({{ count }}) = {{ '0' if sign == '-' else '(' ~ n ~ ')' }} and ({{ n }}) > 0 then {{ '0.0' if sign == '-' else '1.0' }}
+        else {{ 'greatest' if sign == '-' else 'least' }}(
         {{ '0.0' if sign == '-' else '1.0' }},
         (
             {{ p }} + {{ z }} * {{ z }} / (2.0 * {{ nn }})
             {{ sign }} {{ z }} * sqrt({{ p }} * (1.0 - {{ p }}) / {{ nn }} + {{ z }} * {{ z }} / (4.0 * {{ nn }} * {{ nn }}))
         ) / (1.0 + {{ z }} * {{ z }} / {{ nn }})
-    )
+    ) end
 {%- endmacro %}
 
 {# The normal-approximation 95% interval of a mean: mean -/+ z * sqrt(variance / n) #}

@@ -38,7 +38,8 @@ def expand(sql: str, terms: list[str]) -> str:
 
 def test_dashboard_has_the_panels_the_lab_needs():
     titles = " ".join(p["title"].lower() for p in PANELS)
-    for needed in ("depth distribution", "mean depth over time", "echo-type", "sessions", "judge agreement"):
+    for needed in ("depth distribution", "mean depth over time", "echo-type", "sessions", "judge agreement",
+                   "95% intervals", "p-values"):
         assert needed in titles
     assert all(p.get("targets") for p in PANELS)
 
@@ -71,3 +72,29 @@ def test_every_panel_query_runs_and_returns_rows(built_db, panel):
         assert rows, f"panel {panel['title']!r} returned no rows"
         if target["format"] == "time_series":
             assert columns[0] == "time" and {"metric", "value"} <= set(columns)
+
+
+def panel_rows(dsn, title_part: str) -> list[dict]:
+    (panel,) = [p for p in PANELS if title_part in p["title"].lower()]
+    terms = [r["term"] for r in query(dsn, "select distinct term from marts.term_depth_distribution")]
+    return query(dsn, expand(panel["targets"][0]["rawSql"], terms))
+
+
+def test_the_interval_panel_brackets_every_mean_and_share(built_db):
+    rows = panel_rows(built_db["dsn"], "95% intervals")
+    assert len(rows) == len(query(built_db["dsn"], "select 1 from marts.term_depth_distribution"))
+    for r in rows:
+        if r["runs"] > 1:
+            assert r["ci95_low"] <= r["mean_depth"] <= r["ci95_high"]
+        assert 0 <= r["share_3_ci95_low"] <= r["share_depth_3"] <= r["share_3_ci95_high"] <= 1
+
+
+def test_the_p_value_panel_shows_the_marts_tests_adjusted(built_db):
+    rows = panel_rows(built_db["dsn"], "p-values")
+    marts = query(built_db["dsn"], "select * from marts.term_comparison")
+    assert rows and len(rows) == len(marts)
+    by_pair = {(m["term_a"], m["term_b"]): m for m in marts}
+    for r in rows:
+        m = by_pair[(r["term_a"], r["term_b"])]
+        assert r["p_distribution"] == m["depth_distribution_p"] and r["p_mean_holm"] == m["depth_mean_p_holm"]
+        assert r["p_distribution"] <= r["p_distribution_bh"] <= r["p_distribution_holm"] <= 1

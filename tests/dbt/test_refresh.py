@@ -30,7 +30,7 @@ def test_refresh_builds_then_picks_up_new_runs(db_dsn, tmp_path):
     # no unit tests in a routine refresh: they only read fixtures
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
     kinds = {r["unique_id"].split(".")[0] for r in results}
-    assert kinds == {"model", "test"}, kinds
+    assert kinds == {"model", "test", "operation"}, kinds  # operation: the on-run-start hook (schema stats)
 
     second = insert_synthetic_session(db_dsn, "Zweite", "synthetic-model", 0.8, 20)
     again = refresh(db_dsn, tmp_path, "--every", "0", "--times", "2", "--full-refresh")  # rebuild, then refresh

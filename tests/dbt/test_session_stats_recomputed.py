@@ -66,18 +66,63 @@ def test_session_stats_equal_an_independent_computation(built_db):
         assert m["is_complete"] is (n == m["runs_requested"])
 
 
-def _distribution(dsn, term, model):
-    depths = [r["depth"] for r in query(dsn, "select depth from raw.variance_probe_runs where term = %s "
-                                              "and model_name = %s", (term, model))]
-    return [depths.count(d) for d in range(4)]
+# what a session's settings key is made of (dbt var settings_parts); a pool adds the term and the
+# reference meaning. Recomputed here from raw.probe_sessions, independently of int_session_settings.
+SETTINGS = ("model_name", "model_revision", "backend", "prompt_template", "temperature", "top_p", "top_k",
+            "max_rounds", "max_new_tokens", "stop_early", "classifier_version", "judge_mode", "encoder")
+
+
+def pools_of(dsn) -> dict:
+    """session_id -> (settings tuple, pool tuple), from the raw sessions."""
+    sessions = query(dsn, "select * from raw.probe_sessions")
+    out = {}
+    for s in sessions:
+        settings = tuple(s[c] for c in SETTINGS)
+        out[s["session_id"]] = (settings, (s["term"], settings, s["glossary_id"]))
+    return out
+
+
+def runs_of_pools(dsn) -> dict:
+    """pool tuple -> its runs (term, session_id, depth, timestamp, echo_types)."""
+    pool = pools_of(dsn)
+    grouped: dict = {}
+    for r in query(dsn, 'select session_id, term, depth, "timestamp", echo_types from raw.variance_probe_runs'):
+        grouped.setdefault(pool[r["session_id"]][1], []).append(r)
+    return grouped
+
+
+def mart_pool_of(dsn) -> dict:
+    """pool tuple -> the mart's pool_key (through session_stats, one session of each pool)."""
+    pool = pools_of(dsn)
+    return {pool[r["session_id"]][1]: r["pool_key"] for r in query(dsn, "select session_id, pool_key "
+                                                                        "from marts.session_stats")}
+
+
+def test_pools_are_the_sessions_of_one_term_under_equal_settings(built_db):
+    dsn = built_db["dsn"]
+    pool = pools_of(dsn)
+    keys = {r["session_id"]: (r["settings_key"], r["pool_key"]) for r in query(dsn, "select * from marts.session_stats")}
+    for a in pool:
+        for b in pool:
+            assert (pool[a][0] == pool[b][0]) == (keys[a][0] == keys[b][0])
+            assert (pool[a][1] == pool[b][1]) == (keys[a][1] == keys[b][1])
+    # the hot Aufhebung session (temperature 1.2) is not pooled with the collected one
+    hot = built_db["hot_session"]
+    assert sum(1 for s in keys if keys[s][1] == keys[hot][1]) == 1
 
 
 def test_term_comparison_equals_an_independent_computation(built_db):
-    dsn, model = built_db["dsn"], built_db["model_name"]
-    rows = query(dsn, "select * from marts.term_comparison where model_name = %s order by term_a, term_b", (model,))
-    assert len(rows) == 3  # three terms with the same model: three pairs
-    for row in rows:
-        a, b = _distribution(dsn, row["term_a"], model), _distribution(dsn, row["term_b"], model)
+    dsn = built_db["dsn"]
+    grouped, mart_key = runs_of_pools(dsn), mart_pool_of(dsn)
+    expected = {tuple(sorted((pa, pb), key=lambda p: p[0])) for pa in grouped for pb in grouped
+                if pa[1] == pb[1] and pa[0] < pb[0]}
+    rows = query(dsn, "select * from marts.term_comparison order by term_a, term_b")
+    assert expected and len(rows) == len(expected)
+    assert {(r["pool_key_a"], r["pool_key_b"]) for r in rows} == {(mart_key[a], mart_key[b]) for a, b in expected}
+    for pa, pb in expected:
+        row = next(r for r in rows if (r["pool_key_a"], r["pool_key_b"]) == (mart_key[pa], mart_key[pb]))
+        depths_a, depths_b = [r["depth"] for r in grouped[pa]], [r["depth"] for r in grouped[pb]]
+        a, b = [depths_a.count(d) for d in range(4)], [depths_b.count(d) for d in range(4)]
         na, nb = sum(a), sum(b)
         p, q = [x / na for x in a], [x / nb for x in b]
         m = [(x + y) / 2 for x, y in zip(p, q)]
@@ -90,12 +135,10 @@ def test_term_comparison_equals_an_independent_computation(built_db):
                 continue
             columns += 1
             for observed, total in ((x, na), (y, nb)):
-                expected = total * (x + y) / (na + nb)
-                chi += (observed - expected) ** 2 / expected
+                expected_count = total * (x + y) / (na + nb)
+                chi += (observed - expected_count) ** 2 / expected_count
         assert row["chi_square"] == pytest.approx(chi)
         assert row["chi_square_df"] == columns - 1
-        depths_a = [d for d in range(4) for _ in range(a[d])]
-        depths_b = [d for d in range(4) for _ in range(b[d])]
         se = math.sqrt(statistics.variance(depths_a) / na + statistics.variance(depths_b) / nb)
         assert row["depth_mean_diff"] == pytest.approx(statistics.mean(depths_a) - statistics.mean(depths_b))
         assert row["depth_mean_diff_se"] == pytest.approx(se)
@@ -117,15 +160,23 @@ def test_transition_probabilities_equal_an_independent_computation(built_db):
         assert r["probability"] == pytest.approx(pairs[key] / out_of[key[0]])
 
 
-def test_session_comparison_names_the_earliest_session_as_baseline(built_db):
+def test_session_comparison_names_the_earliest_session_of_the_pool_as_baseline(built_db):
     dsn = built_db["dsn"]
-    rows = query(dsn, "select * from marts.session_comparison where term = 'Aufhebung' order by started_at")
-    assert len(rows) == 2
-    baseline, hot = rows
-    assert baseline["is_baseline"] and baseline["depth_mean_diff"] == 0
-    assert hot["session_id"] == built_db["hot_session"] and not hot["is_baseline"]
-    assert hot["baseline_session_id"] == baseline["session_id"]
-    assert hot["depth_mean_diff"] == pytest.approx(hot["depth_mean"] - baseline["depth_mean"])
+    pool = pools_of(dsn)
+    started = {r["session_id"]: (r["started_at"], str(r["session_id"]))
+               for r in query(dsn, "select session_id, started_at from raw.probe_sessions")}
+    with_runs = {r["session_id"] for r in query(dsn, "select distinct session_id from raw.variance_probe_runs")}
+    rows = query(dsn, "select * from marts.session_comparison")
+    assert len(rows) == len(pool)
+    for row in rows:
+        mates = [s for s in pool if pool[s][1] == pool[row["session_id"]][1] and s in with_runs]
+        assert row["baseline_session_id"] == min(mates, key=started.get)
+        assert row["is_baseline"] == (row["session_id"] == row["baseline_session_id"])
+        if row["is_baseline"]:
+            assert row["depth_mean_diff"] == 0 and row["depth_mean_p"] is None
+    # Aufhebung at temperature 1.2 is its own pool's baseline, not compared with the one at 0.8
+    hot = next(r for r in rows if r["session_id"] == built_db["hot_session"])
+    assert hot["is_baseline"]
 
 
 def _entropy_bits(counts: list[int]) -> float:
@@ -161,14 +212,12 @@ def test_session_timing_and_round_rows_agree_with_raw(built_db):
 
 def test_term_depth_distribution_equals_an_independent_computation(built_db):
     dsn = built_db["dsn"]
-    runs = query(dsn, 'select term, model_name, session_id, depth, "timestamp" from raw.variance_probe_runs')
-    groups: dict = {}
-    for r in runs:
-        groups.setdefault((r["term"], r["model_name"]), []).append(r)
-    rows = query(dsn, "select * from marts.term_depth_distribution")
-    assert {(r["term"], r["model_name"]) for r in rows} == set(groups)
-    for row in rows:
-        group = groups[(row["term"], row["model_name"])]
+    groups, mart_key = runs_of_pools(dsn), mart_pool_of(dsn)
+    rows = {r["pool_key"]: r for r in query(dsn, "select * from marts.term_depth_distribution")}
+    assert set(rows) == {mart_key[p] for p in groups}
+    for key, group in groups.items():
+        row = rows[mart_key[key]]
+        assert row["term"] == key[0] and row["temperature"] == key[1][SETTINGS.index("temperature")]
         depths = [r["depth"] for r in group]
         counts = [depths.count(d) for d in range(4)]
         assert row["sessions"] == len({r["session_id"] for r in group})
@@ -180,27 +229,29 @@ def test_term_depth_distribution_equals_an_independent_computation(built_db):
         assert row["depth_variance"] == pytest.approx(statistics.variance(depths))
         assert row["depth_stddev"] == pytest.approx(statistics.stdev(depths))
         assert row["depth_entropy_bits"] == pytest.approx(_entropy_bits(counts), abs=1e-12)
+        assert row["depth_entropy_ci95_low"] <= row["depth_entropy_ci95_high"]
         assert row["first_run_at"] == min(r["timestamp"] for r in group)
         assert row["last_run_at"] == max(r["timestamp"] for r in group)
 
 
 def test_chain_patterns_and_echo_types_by_round_equal_an_independent_computation(built_db):
     dsn = built_db["dsn"]
-    runs = query(dsn, "select term, model_name, echo_types from raw.variance_probe_runs")
+    groups, mart_key = runs_of_pools(dsn), mart_pool_of(dsn)
     patterns: dict = {}
     by_round: dict = {}
-    for r in runs:
-        key = (r["term"], r["model_name"])
-        patterns.setdefault(key, Counter())[">".join(r["echo_types"])] += 1
-        for number, echo_type in enumerate(r["echo_types"], start=1):
-            by_round.setdefault((*key, number), Counter())[echo_type] += 1
+    for pool, runs in groups.items():
+        key = mart_key[pool]
+        for r in runs:
+            patterns.setdefault(key, Counter())[">".join(r["echo_types"])] += 1
+            for number, echo_type in enumerate(r["echo_types"], start=1):
+                by_round.setdefault((key, number), Counter())[echo_type] += 1
 
     rows = query(dsn, "select * from marts.chain_patterns")
     assert len(rows) == sum(len(c) for c in patterns.values())
     for key, counter in patterns.items():
         total = sum(counter.values())
         ranked = sorted(counter.items(), key=lambda item: (-item[1], item[0]))
-        mine = {r["echo_pattern"]: r for r in rows if (r["term"], r["model_name"]) == key}
+        mine = {r["echo_pattern"]: r for r in rows if r["pool_key"] == key}
         for rank, (pattern, n) in enumerate(ranked, start=1):
             assert mine[pattern]["runs"] == n
             assert mine[pattern]["share"] == pytest.approx(n / total)
@@ -209,7 +260,7 @@ def test_chain_patterns_and_echo_types_by_round_equal_an_independent_computation
     rows = query(dsn, "select * from marts.echo_type_by_round")
     assert len(rows) == sum(len(c) for c in by_round.values())
     for r in rows:
-        counter = by_round[(r["term"], r["model_name"], r["round_number"])]
+        counter = by_round[(r["pool_key"], r["round_number"])]
         assert r["rounds"] == counter[r["echo_type"]]
         assert r["share"] == pytest.approx(counter[r["echo_type"]] / sum(counter.values()))
 

@@ -18,7 +18,8 @@ def test_stats_shows_the_mart_row(capsys, built_db):
     assert result.code == 0, result.err
     assert f"runs {row['runs_stored']} of {row['runs_requested']}" in result.out
     for d in range(4):
-        line = rf"^\s*{d}\s+{row[f'depth_{d}']}\s+{row[f'share_depth_{d}']:.3f}\s+█*·*\s*$"
+        interval = rf"\[{row[f'share_depth_{d}_ci95_low']:.3f}, {row[f'share_depth_{d}_ci95_high']:.3f}\]"
+        line = rf"^\s*{d}\s+{row[f'depth_{d}']}\s+{row[f'share_depth_{d}']:.3f}\s+{interval}\s+█*·*\s*$"
         assert re.search(line, result.out, re.MULTILINE), line
     assert f"mean {row['depth_mean']:.3f}" in result.out
     assert f"[{row['depth_ci95_low']:.3f}, {row['depth_ci95_high']:.3f}]" in result.out
@@ -78,15 +79,56 @@ def test_stats_without_marts_says_to_run_dbt_build(capsys, db_dsn, tiny_model_di
 
 def test_analyze_agrees_with_term_comparison(capsys, built_db):
     dsn = built_db["dsn"]
-    result = run_cli(capsys, "analyze", "Aufhebung", "Synthese", "--dsn", dsn, "--json")
+    result = run_cli(capsys, "analyze", "Aufhebung", "Wille; 'x'", "--dsn", dsn, "--json")
     assert result.code == 0, result.err
     shown = json.loads(result.out)
-    expected = query(dsn, "select * from marts.term_comparison where term_a = 'Aufhebung' and term_b = 'Synthese'")
+    expected = query(dsn, "select * from marts.term_comparison where term_a = 'Aufhebung' and term_b = %s",
+                     ("Wille; 'x'",))
     assert len(shown["comparisons"]) == 1 == len(expected)
-    assert shown["comparisons"][0]["js_divergence"] == expected[0]["js_divergence"]
-    assert {d["term"] for d in shown["distributions"]} == {"Aufhebung", "Synthese"}
-    text = run_cli(capsys, "analyze", "Aufhebung", "Synthese", "--dsn", dsn)
-    assert text.code == 0 and "Pairwise comparison" in text.out and f"{expected[0]['js_divergence']:.3f}" in text.out
+    for column in ("js_divergence", "depth_mean_p", "depth_distribution_p_holm", "js_divergence_ci95_high"):
+        assert shown["comparisons"][0][column] == expected[0][column]
+    assert {d["term"] for d in shown["distributions"]} == {"Aufhebung", "Wille; 'x'"}
+    text = run_cli(capsys, "analyze", "Aufhebung", "Wille; 'x'", "--dsn", dsn)
+    assert text.code == 0 and "Pairs of terms under the same settings" in text.out
+    assert f"{expected[0]['js_divergence']:.3f}" in text.out
+    p = expected[0]["depth_distribution_p"]
+    assert (f"{p:.3f}" if p >= 0.001 else f"{p:.1e}") in text.out and "Holm" in text.out
+    low, high = expected[0]["depth_mean_diff_ci95_low"], expected[0]["depth_mean_diff_ci95_high"]
+    assert f"[{low:.3f}, {high:.3f}]" in text.out
+
+
+def test_analyze_says_when_terms_were_probed_under_different_settings(capsys, built_db):
+    # Synthese was only probed under synthetic settings, which no session of Wille shares
+    result = run_cli(capsys, "analyze", "Synthese", "Wille; 'x'", "--dsn", built_db["dsn"], "--json")
+    assert result.code == 0, result.err
+    shown = json.loads(result.out)
+    assert shown["comparisons"] == [] and shown["unpaired"] == [["Synthese", "Wille; 'x'"]]
+    text = run_cli(capsys, "analyze", "Synthese", "Wille; 'x'", "--dsn", built_db["dsn"])
+    assert "note: Synthese and Wille; 'x' share no settings" in " ".join(text.out.split())
+
+
+def test_analyze_by_temperature_compares_one_terms_settings(capsys, db_dsn):
+    from tests.dbt_helpers import run_dbt
+
+    cool = [0] * 30 + [1] * 20 + [3] * 10
+    hot = [0] * 10 + [1] * 10 + [2] * 10 + [3] * 30
+    insert_synthetic_session(db_dsn, "Wille", "m", 0.8, len(cool), depths=cool)
+    insert_synthetic_session(db_dsn, "Wille", "m", 1.5, len(hot), depths=hot)
+    build = run_dbt(db_dsn, "run")
+    assert build.returncode == 0, build.stdout[-3000:]
+    result = run_cli(capsys, "analyze", "Wille", "--by", "temperature", "--dsn", db_dsn, "--json")
+    assert result.code == 0, result.err
+    shown = json.loads(result.out)
+    assert len(shown["distributions"]) == 2 and shown["by"] == "temperature"
+    (pair,) = shown["settings_comparisons"]
+    assert pair["differs_in"] == ["temperature"] and pair["depth_mean_p"] < 0.001
+    text = run_cli(capsys, "analyze", "Wille", "--by", "temperature", "--dsn", db_dsn)
+    assert "Each term by temperature" in text.out and "0.8" in text.out and "1.5" in text.out
+    # only pools that differ in that part alone are compared
+    result = run_cli(capsys, "analyze", "Wille", "--by", "top-p", "--dsn", db_dsn, "--json")
+    assert result.code == 0 and json.loads(result.out)["settings_comparisons"] == []
+    result = run_cli(capsys, "analyze", "Wille", "--by", "seed", "--dsn", db_dsn)
+    assert result.code == 2 and result.err.startswith("Error: --by takes one of") and result.err.count("\n") == 1
 
 
 def test_analyze_unknown_term(capsys, built_db):
@@ -142,7 +184,8 @@ def test_analyze_png_and_model_filter(capsys, built_db, tmp_path):
                      "--dsn", dsn, "--png", str(png), "--json")
     assert result.code == 0, result.err
     shown = json.loads(result.out)
-    assert len(shown["distributions"]) == 3 and len(shown["comparisons"]) == 3
+    # four pools (Aufhebung also at temperature 1.2, under synthetic settings); one pair shares settings
+    assert len(shown["distributions"]) == 4 and len(shown["comparisons"]) == 1
     assert {s["term"] for s in shown["sessions"]} == {"Aufhebung", "Wille; 'x'", "Synthese"}
     _assert_chart(png)
     result = run_cli(capsys, "analyze", "Aufhebung", "--model", "no-such-model", "--dsn", dsn)

@@ -176,10 +176,10 @@ where session_id = %(session_id)s
 order by is_original desc, judged_at, judge_version;
 
 -- name: mart_top_patterns
--- The most frequent echo-type sequences of a term and model (marts.chain_patterns).
+-- The most frequent echo-type sequences of a pool: a term under one settings key (marts.chain_patterns).
 select echo_pattern, runs, share, pattern_rank
 from marts.chain_patterns
-where term = %(term)s and model_name = %(model_name)s
+where pool_key = %(pool_key)s
 order by pattern_rank
 limit %(limit)s;
 
@@ -188,7 +188,7 @@ limit %(limit)s;
 select *
 from marts.term_depth_distribution
 where term = any(%(terms)s) and (%(model_name)s::text is null or model_name = %(model_name)s)
-order by term, model_name;
+order by term, model_name, settings, pool_key;
 
 -- name: mart_term_power
 -- Runs per term to detect each difference in mean depth at 80% power (marts.term_power) for the
@@ -211,7 +211,16 @@ select *
 from marts.term_comparison
 where term_a = any(%(terms)s) and term_b = any(%(terms)s)
     and (%(model_name)s::text is null or model_name = %(model_name)s)
-order by model_name, term_a, term_b;
+order by model_name, settings_a, term_a, term_b;
+
+-- name: mart_settings_comparisons
+-- Pairs of pools of one term under different settings (marts.settings_comparison); with a part,
+-- only the pairs that differ in that part alone.
+select *
+from marts.settings_comparison
+where term_a = %(term)s and (%(part)s::text is null or differs_in = array[%(part)s::text])
+    and (%(model_name)s::text is null or model_name = %(model_name)s)
+order by settings_a, settings_b;
 
 -- name: mart_session_comparisons
 -- Every session of the given terms against its term's baseline (marts.session_comparison).
