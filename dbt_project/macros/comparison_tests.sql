@@ -119,3 +119,48 @@
             rows between current row and unbounded following
         )) end as {{ p }}_bh
 {%- endmacro %}
+
+{#
+    The CTEs from a CTE `tested` (rows with distribution_test_columns over prefixes a and b) to
+    `adjusted`: p-values, the distribution test chosen, and Holm and Benjamini-Hochberg within
+    `family` (columns). The caller adds the comma after them.
+#}
+{% macro p_value_ctes(tested, family, a='a', b='b') -%}
+with_p as (
+
+    select
+        {{ tested }}.*,
+        {{ distribution_p_columns(a, b) }}
+    from {{ tested }}
+
+),
+
+chosen as (
+
+    select
+        with_p.*,
+        {{ chosen_distribution_columns() }}
+    from with_p
+
+),
+
+ranked as (
+
+    select
+        chosen.*,
+        {{ p_rank_columns('depth_distribution_p', family) }},
+        {{ p_rank_columns('depth_mean_p', family) }}
+    from chosen
+
+),
+
+adjusted as (
+
+    select
+        ranked.*,
+        {{ p_adjusted_columns('depth_distribution_p', family) }},
+        {{ p_adjusted_columns('depth_mean_p', family) }}
+    from ranked
+
+)
+{%- endmacro %}

@@ -73,23 +73,7 @@ tested as (
 
 ),
 
-with_p as (
-
-    select
-        tested.*,
-        {{ distribution_p_columns('a', 'b') }}
-    from tested
-
-),
-
-chosen as (
-
-    select
-        with_p.*,
-        {{ chosen_distribution_columns() }}
-    from with_p
-
-),
+{{ p_value_ctes('tested', family) }},
 
 js_intervals as (
 
@@ -109,26 +93,6 @@ js_intervals as (
             {%- endfor %} as js
     ) as replicate_js
     group by pairs.pool_key_a, pairs.pool_key_b
-
-),
-
-ranked as (
-
-    select
-        chosen.*,
-        {{ p_rank_columns('depth_distribution_p', family) }},
-        {{ p_rank_columns('depth_mean_p', family) }}
-    from chosen
-
-),
-
-adjusted as (
-
-    select
-        ranked.*,
-        {{ p_adjusted_columns('depth_distribution_p', family) }},
-        {{ p_adjusted_columns('depth_mean_p', family) }}
-    from ranked
 
 ),
 

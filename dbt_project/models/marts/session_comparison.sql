@@ -84,42 +84,13 @@ compared as (
 -- the baseline is not tested against itself, nor a session without runs
 tested as (
 
-    select
-        compared.*,
-        {{ distribution_p_columns('a', 'b') }}
+    select compared.*
     from compared
     where not compared.is_baseline and compared.a_runs > 0
 
 ),
 
-chosen as (
-
-    select
-        tested.*,
-        {{ chosen_distribution_columns() }}
-    from tested
-
-),
-
-ranked as (
-
-    select
-        chosen.*,
-        {{ p_rank_columns('depth_distribution_p', 'pool_key') }},
-        {{ p_rank_columns('depth_mean_p', 'pool_key') }}
-    from chosen
-
-),
-
-adjusted as (
-
-    select
-        ranked.*,
-        {{ p_adjusted_columns('depth_distribution_p', 'pool_key') }},
-        {{ p_adjusted_columns('depth_mean_p', 'pool_key') }}
-    from ranked
-
-),
+{{ p_value_ctes('tested', 'pool_key') }},
 
 final as (
 

@@ -1,4 +1,5 @@
--- One row per pool (term, settings key, reference meaning) and difference in mean depth (the grid var('power_differences')):
+-- One row per pool (term, settings key, reference meaning) and difference in mean depth (the grid
+-- var('power_differences')):
 -- how many runs per term a two-sided test at alpha 0.05 needs to detect that difference with 80%
 -- power, from the term's observed depth variance (normal approximation of the two-sample test,
 -- equal runs per term, the other term assumed to have the same variance):
