@@ -17,9 +17,13 @@ distribution as (
 
 ),
 
+-- only resamples of the pools' current counts
 resamples as (
 
-    select * from {{ ref('int_depth_bootstrap') }}
+    select resamples.*
+    from {{ ref('int_depth_bootstrap') }} as resamples
+    inner join {{ ref('int_pool_depth_counts') }} as pools
+        on resamples.pool_key = pools.pool_key and resamples.drawn_from = pools.bootstrap_signature
 
 ),
 

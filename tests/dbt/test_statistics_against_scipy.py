@@ -275,3 +275,19 @@ def test_functions_survive_a_second_build_and_are_not_replaced(stats_db):
         again = conn.execute("select p.oid from pg_proc p join pg_namespace n on n.oid = p.pronamespace "
                              "where n.nspname = 'stats' order by p.oid").fetchall()
     assert oids == again and len(oids) == 7
+
+
+def test_new_runs_redraw_only_their_pools_resamples(stats_db):
+    signature = "select pool_key, drawn_from, count(*) as n from intermediate.int_depth_bootstrap group by 1, 2"
+    before = {r["pool_key"]: r for r in query(stats_db, signature)}
+    insert_synthetic_session(stats_db, "small-c", MODEL, 0.8, 4, depths=[0, 1, 2, 3],
+                             started_at="2026-01-05 00:00:00+00")
+    build = run_dbt(stats_db, "run")
+    assert build.returncode == 0, build.stdout[-3000:]
+    after = {r["pool_key"]: r for r in query(stats_db, signature)}
+    (pool,) = query(stats_db, "select pool_key, runs from marts.term_depth_distribution where term = 'small-c'")
+    assert pool["runs"] == sum(COUNTS["small-c"]) + 4
+    assert after[pool["pool_key"]]["drawn_from"] != before[pool["pool_key"]]["drawn_from"]
+    assert all(r["n"] == REPLICATES for r in after.values())  # the old resamples were replaced, not added to
+    assert {k: v for k, v in after.items() if k != pool["pool_key"]} == \
+        {k: v for k, v in before.items() if k != pool["pool_key"]}

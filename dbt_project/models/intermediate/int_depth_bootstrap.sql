@@ -1,4 +1,12 @@
-{{ config(materialized='table') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='pool_key',
+        on_schema_change='fail',
+        indexes=[{'columns': ['pool_key', 'replicate'], 'unique': true}],
+    )
+}}
 
 -- The percentile bootstrap's resamples: for every pool, var('bootstrap_replicates') resamples of
 -- its runs with replacement, as depth counts. Draw i of replicate b takes the run at rank
@@ -8,12 +16,27 @@
 -- draws its own stream. (hashint8extended folds a bigint's two halves together, so the replicate
 -- goes into the seed, never into the high half of the value.) Rows: pools x replicates; work:
 -- replicates x runs per pool (docs/statistics.md).
+-- Incremental: a build resamples only the pools whose counts (or the seed or number of replicates)
+-- changed since their resamples were drawn (the `drawn_from` signature), so a refresh during a
+-- collection costs the pools being collected. A pool over var('bootstrap_max_runs') runs is not
+-- resampled (its bootstrap intervals are NULL).
 
 with
 
 pools as (
 
-    select * from {{ ref('int_pool_depth_counts') }}
+    select
+        pools.*,
+        pools.bootstrap_signature as drawn_from
+    from {{ ref('int_pool_depth_counts') }} as pools
+    where
+        pools.runs <= {{ var('bootstrap_max_runs') }}
+        {%- if is_incremental() %}
+            and not exists (
+                select 1 from {{ this }} as drawn
+                where drawn.pool_key = pools.pool_key and drawn.drawn_from = pools.bootstrap_signature
+            )
+        {%- endif %}
 
 ),
 
@@ -21,6 +44,7 @@ draws as (
 
     select
         pools.pool_key,
+        pools.drawn_from,
         replicates.replicate,
         pools.runs,
         pools.depth_0,
@@ -45,6 +69,7 @@ resampled as (
 
     select
         pool_key,
+        drawn_from,
         replicate,
         {{ depth_at_rank('floor(u * runs)') }} as depth
     from draws
@@ -55,11 +80,12 @@ final as (
 
     select
         pool_key,
+        drawn_from,
         replicate,
         count(*)::integer as runs,
         {{ depth_counts() }}
     from resampled
-    group by pool_key, replicate
+    group by pool_key, drawn_from, replicate
 
 )
 

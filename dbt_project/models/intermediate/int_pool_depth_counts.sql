@@ -16,7 +16,7 @@ counts as (
 
 ),
 
-final as (
+summed as (
 
     select
         settings.pool_key,
@@ -32,6 +32,19 @@ final as (
     inner join settings on counts.session_id = settings.session_id
     where counts.runs > 0
     group by settings.pool_key
+
+),
+
+final as (
+
+    select
+        summed.*,
+        -- what a pool's bootstrap resamples are drawn from: stale resamples never match it
+        concat_ws(
+            ',', summed.depth_0, summed.depth_1, summed.depth_2, summed.depth_3,
+            {{ var('bootstrap_replicates') }}, {{ var('bootstrap_seed') }}
+        ) as bootstrap_signature
+    from summed
 
 )
 

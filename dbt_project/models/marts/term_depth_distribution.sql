@@ -55,12 +55,17 @@ entropy_intervals as (
         percentile_cont(0.975) within group (order by entropy_bits) as depth_entropy_ci95_high
     from (
         select
-            pool_key,
+            resamples.pool_key,
             0.0 - (
-                {{ plogp(safe_ratio('depth_0', 'runs')) }} + {{ plogp(safe_ratio('depth_1', 'runs')) }}
-                + {{ plogp(safe_ratio('depth_2', 'runs')) }} + {{ plogp(safe_ratio('depth_3', 'runs')) }}
+                {{ plogp(safe_ratio('resamples.depth_0', 'resamples.runs')) }}
+                + {{ plogp(safe_ratio('resamples.depth_1', 'resamples.runs')) }}
+                + {{ plogp(safe_ratio('resamples.depth_2', 'resamples.runs')) }}
+                + {{ plogp(safe_ratio('resamples.depth_3', 'resamples.runs')) }}
             ) as entropy_bits
         from resamples
+        -- only resamples of the pool's current counts (older ones are replaced on the next build)
+        inner join pools
+            on resamples.pool_key = pools.pool_key and resamples.drawn_from = pools.bootstrap_signature
     ) as replicate_entropies
     group by pool_key
 
