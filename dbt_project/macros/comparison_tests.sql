@@ -3,6 +3,24 @@
     {a}_runs / {b}_runs (column prefixes), and of their mean depths (docs/statistics.md).
 #}
 
+{#
+    The prefixed inputs of those tests from two rows aliased a and b of a relation with depth_0..3,
+    depth_mean, depth_variance and a run count named `runs`: a_runs, a0..a3, a_mean, a_variance and
+    the same for b.
+#}
+{% macro pair_input_columns(a, b, runs='runs') -%}
+        {{ a }}.{{ runs }} as a_runs,
+        {{ b }}.{{ runs }} as b_runs,
+        {%- for d in range(4) %}
+        {{ a }}.depth_{{ d }} as a{{ d }},
+        {{ b }}.depth_{{ d }} as b{{ d }},
+        {%- endfor %}
+        {{ a }}.depth_mean as a_mean,
+        {{ b }}.depth_mean as b_mean,
+        {{ a }}.depth_variance as a_variance,
+        {{ b }}.depth_variance as b_variance
+{%- endmacro %}
+
 {# Expected count of depth d in row x under independence, double precision #}
 {% macro _expected(x, a, b, d) -%}
     ({{ x }}_runs::double precision * ({{ a }}{{ d }} + {{ b }}{{ d }}) / nullif({{ a }}_runs + {{ b }}_runs, 0))

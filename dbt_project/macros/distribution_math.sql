@@ -84,3 +84,38 @@
         (count(*) filter (where {{ depth }} = {{ d }}))::integer as depth_{{ d }}{{ "," if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
+
+{# The share of depth d: the column prefix ~ d, or (with n) that count over n #}
+{% macro _share(prefix, d, n=none) -%}
+    {%- if n is none -%}{{ prefix }}{{ d }}{%- else -%}{{ safe_ratio(prefix ~ d, n) }}{%- endif -%}
+{%- endmacro %}
+
+{#
+    Shannon entropy in bits of the depth distribution whose shares are the columns prefix0..prefix3
+    (or, with n, the counts prefix0..3 over n). 0 - sum rather than -sum: an entropy of 0 is 0, not -0.
+#}
+{% macro depth_entropy_bits(prefix, n=none) -%}
+    (0.0 - (
+        {%- for d in range(4) %}
+        {{ plogp(_share(prefix, d, n)) }}{{ " +" if not loop.last }}
+        {%- endfor %}
+    ))
+{%- endmacro %}
+
+{# Jensen-Shannon divergence in bits of two depth distributions (shares, or counts over p_n and q_n) #}
+{% macro js_divergence_of(p, q, p_n=none, q_n=none) -%}
+    (
+        {%- for d in range(4) %}
+        {{ js_divergence_term(_share(p, d, p_n), _share(q, d, q_n)) }}{{ " +" if not loop.last }}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{# Total variation distance of two depth distributions given by their share columns p0..p3, q0..q3 #}
+{% macro total_variation_of(p, q) -%}
+    0.5 * (
+        {%- for d in range(4) %}
+        abs({{ p }}{{ d }} - {{ q }}{{ d }}){{ " +" if not loop.last }}
+        {%- endfor %}
+    )
+{%- endmacro %}

@@ -45,24 +45,9 @@ pairs as (
             {%- endfor %}
             case when a.reference_version is distinct from b.reference_version then 'reference_version' end
         ], null)::text [] as differs_in,
-        a.runs as a_runs,
-        b.runs as b_runs,
-        {%- for d in range(4) %}
-        a.depth_{{ d }} as a{{ d }},
-        b.depth_{{ d }} as b{{ d }},
-        {%- endfor %}
-        a.depth_mean as a_mean,
-        b.depth_mean as b_mean,
-        a.depth_variance as a_variance,
-        b.depth_variance as b_variance,
-        {%- for d in range(4) %}
-        {{ js_divergence_term('a.share_depth_' ~ d, 'b.share_depth_' ~ d) }}{{ " +" if not loop.last }}
-        {%- endfor %} as js_divergence,
-        0.5 * (
-            {%- for d in range(4) %}
-            abs(a.share_depth_{{ d }} - b.share_depth_{{ d }}){{ " +" if not loop.last }}
-            {%- endfor %}
-        ) as total_variation
+        {{ pair_input_columns('a', 'b') }},
+        {{ js_divergence_of('a.share_depth_', 'b.share_depth_') }} as js_divergence,
+        {{ total_variation_of('a.share_depth_', 'b.share_depth_') }} as total_variation
     from distribution as a
     inner join distribution as b on {{ pair_condition }}
 
@@ -90,11 +75,7 @@ js_intervals as (
     inner join resamples as ra on pairs.pool_key_a = ra.pool_key
     inner join resamples as rb on pairs.pool_key_b = rb.pool_key and ra.replicate = rb.replicate
     cross join lateral (
-        select
-            {%- for d in range(4) %}
-            {{ js_divergence_term(safe_ratio('ra.depth_' ~ d, 'ra.runs'), safe_ratio('rb.depth_' ~ d, 'rb.runs')) }}
-            {{- " +" if not loop.last }}
-            {%- endfor %} as js
+        select {{ js_divergence_of('ra.depth_', 'rb.depth_', 'ra.runs', 'rb.runs') }} as js
     ) as replicate_js
     group by pairs.pool_key_a, pairs.pool_key_b
 

@@ -42,18 +42,12 @@ paired as (
         stats.runs_stored as runs,
         stats.depth_mean,
         stats.depth_stddev,
-        stats.runs_stored as a_runs,
-        base.runs_stored as b_runs,
-        {%- for d in range(4) %}
-            stats.depth_{{ d }} as a{{ d }},
-            base.depth_{{ d }} as b{{ d }},
-            stats.share_depth_{{ d }} as p{{ d }},
-            base.share_depth_{{ d }} as q{{ d }},
-        {%- endfor %}
-        stats.depth_mean as a_mean,
-        base.depth_mean as b_mean,
-        stats.depth_variance as a_variance,
-        base.depth_variance as b_variance
+        {{ pair_input_columns('stats', 'base', 'runs_stored') }},
+        case
+            when stats.runs_stored > 0 and base.runs_stored > 0
+                then {{ js_divergence_of('stats.share_depth_', 'base.share_depth_') }}
+        end as js_divergence,
+        {{ total_variation_of('stats.share_depth_', 'base.share_depth_') }} as total_variation
     from stats
     left join baselines on stats.pool_key = baselines.pool_key
     left join stats as base on baselines.baseline_session_id = base.session_id
@@ -64,18 +58,6 @@ compared as (
 
     select
         paired.*,
-        case
-            when paired.a_runs > 0 and paired.b_runs > 0
-                then
-                    {{ js_divergence_term('paired.p0', 'paired.q0') }}
-                    + {{ js_divergence_term('paired.p1', 'paired.q1') }}
-                    + {{ js_divergence_term('paired.p2', 'paired.q2') }}
-                    + {{ js_divergence_term('paired.p3', 'paired.q3') }}
-        end as js_divergence,
-        0.5 * (
-            abs(paired.p0 - paired.q0) + abs(paired.p1 - paired.q1)
-            + abs(paired.p2 - paired.q2) + abs(paired.p3 - paired.q3)
-        ) as total_variation,
         {{ distribution_test_columns('a', 'b') }}
     from paired
 

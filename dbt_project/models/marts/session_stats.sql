@@ -172,12 +172,10 @@ final as (
         sqrt(moments.depth_variance) as depth_stddev,
         {{ mean_ci_low('moments.depth_mean', 'moments.depth_variance', 'moments.runs_stored') }} as depth_ci95_low,
         {{ mean_ci_high('moments.depth_mean', 'moments.depth_variance', 'moments.runs_stored') }} as depth_ci95_high,
-        -- 0 - sum rather than -sum: an entropy of 0 is stored as 0, not -0; NULL without runs
-        case when moments.runs_stored > 0 then 0.0 - (
-            {%- for d in range(4) %}
-                {{ plogp(safe_ratio('moments.depth_' ~ d, 'moments.runs_stored')) }}{{ " +" if not loop.last }}
-            {%- endfor %}
-        ) end as depth_entropy_bits,
+        -- NULL without runs
+        case
+            when moments.runs_stored > 0 then {{ depth_entropy_bits('moments.depth_', 'moments.runs_stored') }}
+        end as depth_entropy_bits,
 
         ---------- echo types over all rounds
         moments.rounds_total,

@@ -56,12 +56,7 @@ entropy_intervals as (
     from (
         select
             resamples.pool_key,
-            0.0 - (
-                {{ plogp(safe_ratio('resamples.depth_0', 'resamples.runs')) }}
-                + {{ plogp(safe_ratio('resamples.depth_1', 'resamples.runs')) }}
-                + {{ plogp(safe_ratio('resamples.depth_2', 'resamples.runs')) }}
-                + {{ plogp(safe_ratio('resamples.depth_3', 'resamples.runs')) }}
-            ) as entropy_bits
+            {{ depth_entropy_bits('resamples.depth_', 'resamples.runs') }} as entropy_bits
         from resamples
         -- only resamples of the pool's current counts (older ones are replaced on the next build)
         inner join pools
@@ -112,11 +107,7 @@ final as (
         {{ mean_ci_high('shares.depth_mean', 'shares.depth_variance', 'shares.runs') }} as depth_ci95_high,
         shares.depth_variance,
         sqrt(shares.depth_variance) as depth_stddev,
-        -- 0 - sum rather than -sum: an entropy of 0 is stored as 0, not -0
-        0.0 - (
-            {{ plogp('shares.share_depth_0') }} + {{ plogp('shares.share_depth_1') }}
-            + {{ plogp('shares.share_depth_2') }} + {{ plogp('shares.share_depth_3') }}
-        ) as depth_entropy_bits,
+        {{ depth_entropy_bits('shares.share_depth_') }} as depth_entropy_bits,
         entropy_intervals.depth_entropy_ci95_low,
         entropy_intervals.depth_entropy_ci95_high,
         shares.first_run_at,
