@@ -633,13 +633,7 @@ def power_table(terms: list[str], *, differences: list[float] | None = None, mod
                                  f"not {', '.join(f'{d:g}' for d in missing)}: add them to the dbt var "
                                  "power_differences (dbt_project.yml) and run `dbt build`")
         rows = store.term_power(terms, model, list(dict.fromkeys(differences)) if differences else None)
-    missing_terms = [t for t in terms if t not in {r["term"] for r in rows}]
-    if missing_terms:
-        raise MartsNotBuilt(
-            f"no data in marts.term_power for {', '.join(repr(t) for t in missing_terms)}"
-            + (f" with model {model!r}" if model else "")
-            + ": collect it with nyx-collect, then run `dbt build`"
-        )
+    _require_terms(terms, rows, model, "marts.term_power")
     return rows
 
 
@@ -684,14 +678,19 @@ def analyze_terms(terms: list[str], *, model: str | None = None, by: str | None 
         found = TermAnalysis(distributions, store.term_comparisons(terms, model),
                              store.session_comparisons(terms, model), store.judge_agreement(terms, model),
                              part, settings_pairs, _unpaired(terms, distributions))
-    missing = [t for t in terms if t not in {r["term"] for r in found.distributions}]
+    _require_terms(terms, found.distributions, model, "the marts")
+    return found
+
+
+def _require_terms(terms: list[str], rows: list[dict], model: str | None, where: str) -> None:
+    """MartsNotBuilt naming the terms that have no row in ``rows`` (read from ``where``)."""
+    missing = [t for t in terms if t not in {r["term"] for r in rows}]
     if missing:
         raise MartsNotBuilt(
-            f"no data in the marts for {', '.join(repr(t) for t in missing)}"
+            f"no data in {where} for {', '.join(repr(t) for t in missing)}"
             + (f" with model {model!r}" if model else "")
             + ": collect it with nyx-collect, then run `dbt build`"
         )
-    return found
 
 
 def _unpaired(terms: list[str], distributions: list[dict]) -> list[tuple[str, str]]:
