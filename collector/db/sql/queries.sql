@@ -63,19 +63,24 @@ session as (
     from raw.probe_sessions as s
     where s.session_id = %(session_id)s
 ),
-widths as (
+floored as (
     select
         runs.n,
         runs.top,
         runs.mean,
         runs.variance,
         case when runs.n > 0 then session.max_rounds ^ 2 * 3 / runs.n end as variance_floor,
-        case when runs.n >= 2
-            then 1.959963984540054 * sqrt(greatest(runs.variance, session.max_rounds ^ 2 * 3 / runs.n) / runs.n)
-        end as half_width,
         session.target_ci_half_width as target,
         session.min_runs
     from runs cross join session
+),
+widths as (
+    select
+        floored.*,
+        case when floored.n >= 2
+            then 1.959963984540054 * sqrt(greatest(floored.variance, floored.variance_floor) / floored.n)
+        end as half_width
+    from floored
 )
 select
     widths.*,
