@@ -32,37 +32,6 @@ def power(
         for row in rows:
             typer.echo(json.dumps(row, default=str, ensure_ascii=False))
         return
-    print_power(rows)
+    from collector.face import report
 
-
-def print_power(rows: list[dict]) -> None:
-    """One line per term and settings: runs, mean, variance, the difference detectable now, and the
-    runs per term needed for each difference."""
-    console = out()
-    differences = sorted({r["difference"] for r in rows})
-    groups: dict[tuple, list[dict]] = {}
-    for row in rows:
-        groups.setdefault((row["term"], row["settings_key"]), []).append(row)
-    console.print("runs per term to detect a difference in mean depth: two-sided, alpha 0.05, power 0.8, normal "
-                  "approximation, equal runs per term (for a pair, average the two terms' needs)")
-    header = f"{'term':<24} {'runs':>7} {'mean':>6} {'var':>6} {'now':>6}" + "".join(
-        f" {'d=' + format(d, 'g'):>8}" for d in differences)
-    console.print(header, markup=False)
-    for (term, _key), group in groups.items():
-        first = group[0]
-        by_difference = {r["difference"]: r["runs_needed"] for r in group}
-        now = first["detectable_difference"]
-        line = (f"{term[:24]:<24} {first['runs']:>7} {_num(first['depth_mean'])} {_num(first['depth_variance'])} "
-                f"{_num(now)}" + "".join(f" {_int(by_difference.get(d)):>8}" for d in differences))
-        console.print(line, markup=False)
-        console.print(f"  settings: {first['settings']}", markup=False)
-    console.print("now: the difference detectable at 80% power with the runs collected so far; '-': no variance "
-                  "to size from", markup=False)
-
-
-def _num(value: float | None) -> str:
-    return f"{'-':>6}" if value is None else f"{value:6.3f}"
-
-
-def _int(value: int | None) -> str:
-    return "-" if value is None else str(value)
+    report.print_power(out(), rows)

@@ -214,6 +214,35 @@ def _pair_table(title: str, rows: Sequence[dict[str, Any]], names: tuple[str, st
     return table
 
 
+def print_power(console: Console, rows: Sequence[dict[str, Any]]) -> None:
+    """The table of ``nyx-collect power`` (marts.term_power): one line per pool (term and settings):
+    runs, mean, variance, the difference detectable now, and the runs per term needed for each difference."""
+    differences = sorted({r["difference"] for r in rows})
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["term"], row["pool_key"]), []).append(row)
+    console.print("runs per term to detect a difference in mean depth: two-sided, alpha 0.05, power 0.8, normal "
+                  "approximation, equal runs per term (for a pair, average the two terms' needs)")
+    header = f"{'term':<24} {'runs':>7} {'mean':>6} {'var':>6} {'now':>6}" + "".join(
+        f" {'d=' + format(d, 'g'):>8}" for d in differences)
+    console.print(header, markup=False)
+    for (term, _key), group in groups.items():
+        first = group[0]
+        by_difference = {r["difference"]: r["runs_needed"] for r in group}
+        now = first["detectable_difference"]
+        line = (f"{term[:24]:<24} {first['runs']:>7} {_num(first['depth_mean']):>6} "
+                f"{_num(first['depth_variance']):>6} {_num(now):>6}" + "".join(f" {_count(by_difference.get(d)):>8}" for d in differences))
+        console.print(line, markup=False)
+        console.print(f"  settings: {first['settings']}", markup=False)
+    console.print("now: the difference detectable at 80% power with the runs collected so far; '-': no variance "
+                  "to size from", markup=False)
+
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
 def print_validation(console: Console, result, show_misses: bool = False) -> None:
     """The agreement of a judge with a labelled set (``nyx-collect validate``)."""
     a = result.agreement
