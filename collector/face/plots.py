@@ -221,11 +221,13 @@ def transition_rows(groups: Sequence[dict[str, Any]], transitions: Sequence[dict
                     ) -> list[tuple[int, str, dict[str, float]]]:
     """The heat map's rows: (group index, from type, {to type: probability}) for every from type
     a group's rows of marts.echo_type_transitions have, in ECHO_TYPES order. A transition row
-    belongs to a group of the same term, model and settings key (absent on both: None)."""
+    belongs to a group of the same term, model, settings key and pool (absent on both: None; two
+    pools of one settings key differ in their reference meaning)."""
     out = []
     for i, group in enumerate(groups):
-        key = (group["term"], group.get("model_name"), group.get("settings_key"))
-        mine = [t for t in transitions if (t["term"], t.get("model_name"), t.get("settings_key")) == key]
+        key = (group["term"], group.get("model_name"), group.get("settings_key"), group.get("pool_key"))
+        mine = [t for t in transitions
+                if (t["term"], t.get("model_name"), t.get("settings_key"), t.get("pool_key")) == key]
         for source in ECHO_TYPES:
             cells = {t["to_echo_type"]: float(t["probability"]) for t in mine
                      if t["from_echo_type"] == source and t["probability"] is not None}
