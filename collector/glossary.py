@@ -44,11 +44,6 @@ class GlossaryEntry:
                 "language": self.language, "source": self.source}
 
 
-def references_of(row: dict) -> list[str]:
-    """The reference texts of a glossary row the judge compares with: English, then German."""
-    return [t for t in (row.get("reference"), row.get("reference_de")) if t]
-
-
 def _text(value: object, what: str, limit: int, required: bool) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:

@@ -61,7 +61,7 @@ def rejudge_sessions(refs: list[str], *, all_sessions: bool = False, judge: str 
     """Re-judge the sessions named (id, unique prefix or 'latest'), or with ``all_sessions`` every
     finished session not yet judged by ``judge``; yield one summary per session as it is stored."""
     check_judge(judge)
-    if not JudgeKit.version_uses_references(judge):
+    if JudgeKit.version_needs_probe_model(judge):
         raise InputError(f"judge {judge} needs the probe model's hidden states; rejudge takes a reference "
                          "judge (the ones that need no model)")
     if bool(refs) == all_sessions:

@@ -29,8 +29,9 @@ from collector.db.journal import Journal
 from collector.errors import (DatabaseError, InputError, Interrupted, MartsNotBuilt, ModelError, RefreshFailed,
                               SessionNotFound)
 from collector.interrupts import INTERRUPTS
-from collector.glossary import references_of, shipped_entries
+from collector.glossary import shipped_entries
 from collector.judge.classifier import CLASSIFIER_VERSION
+from collector.judge.meaning import Meaning
 from collector.judge.select import DEFAULT_JUDGE, JUDGES, JudgeKit, check_judge
 from collector.params import CollectParams, check_limit, validate_term
 from collector.probe.seeds import new_session_seed
@@ -169,7 +170,7 @@ def load_probe(model: str | None, device: str = "auto", dtype: str = "auto",
 def judge_for_term(store: Store, kit: JudgeKit, term: str) -> SessionJudge:
     """The judge of a new session: against the term's newest reference meaning, else the frame."""
     row = store.reference_for(term) if kit.uses_references else None
-    return kit.for_term(term, references_of(row), row["id"]) if row else kit.for_term(term)
+    return kit.for_term(term, Meaning.from_row(row), row["id"]) if row else kit.for_term(term)
 
 
 def judge_of_session(store: Store, kit: JudgeKit, row: dict) -> SessionJudge:
@@ -181,7 +182,7 @@ def judge_of_session(store: Store, kit: JudgeKit, row: dict) -> SessionJudge:
     if reference is None:
         raise SessionNotFound(f"glossary row {glossary_id}, which session {row['session_id']} was judged against, "
                               "is gone")
-    return kit.for_term(row["term"], references_of(reference), glossary_id)
+    return kit.for_term(row["term"], Meaning.from_row(reference), glossary_id)
 
 
 def _nothing_to_resume(session_id: object) -> InputError:

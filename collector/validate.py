@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from collector.glossary import references_of
+from collector.judge.meaning import Meaning
 from collector.judge.select import DEFAULT_JUDGE, JudgeKit, check_judge
 from collector.judge.validation import Agreement, LabelledItem, agreement, read_labelled, read_references
 from collector.params import DEFAULT_PROMPT_TEMPLATE, frame_term
@@ -48,7 +48,7 @@ def validate_file(path: Path, *, references: Path | None = None, judge: str = DE
     items = read_labelled(path)
     from_file = read_references(references) if references is not None else {}
     lm = None
-    if not JudgeKit.version_uses_references(judge):
+    if JudgeKit.version_needs_probe_model(judge):
         from collector.probe.lm import LanguageModel
 
         lm = LanguageModel.load(model)
@@ -63,22 +63,20 @@ def validate_file(path: Path, *, references: Path | None = None, judge: str = DE
             store.migrate()
             store.seed_glossary(shipped_entries())
             from_db = {t: row for t in wanted if (row := store.reference_for(t)) is not None}
-    by_term: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+    by_term: dict[tuple[str, Meaning | None], list[int]] = {}
     for n, item in enumerate(items):
         if item.reference is not None:
-            refs: tuple[str, ...] = (item.reference,)
+            meaning: Meaning | None = Meaning(item.reference)
         elif item.term in from_file:
-            refs = tuple(r for r in from_file[item.term] if r)
-        elif item.term in from_db:
-            refs = tuple(references_of(from_db[item.term]))
+            meaning = from_file[item.term]
         else:
-            refs = ()
-        by_term.setdefault((item.term, refs), []).append(n)
+            meaning = Meaning.from_row(from_db.get(item.term))
+        by_term.setdefault((item.term, meaning), []).append(n)
     predicted: list[tuple[str, str]] = [("", "")] * len(items)
     modes: Counter[str] = Counter()
     encoder = ""
-    for (term, refs), numbers in by_term.items():
-        session_judge = kit.for_term(term, list(refs))
+    for (term, meaning), numbers in by_term.items():
+        session_judge = kit.for_term(term, meaning)
         encoder = session_judge.encoder_name
         verdicts = session_judge.judge([judge_item(items[n]) for n in numbers])
         for n, verdict in zip(numbers, verdicts, strict=True):

@@ -24,6 +24,7 @@ from collector.records import EchoType, JudgeItem
 
 if TYPE_CHECKING:
     from collector.judge.encoder import SentenceEncoder
+    from collector.judge.meaning import Meaning
     from collector.probe.lm import LanguageModel
 
 __all__ = ["FEATURE_NAMES", "Judge", "JudgeItem", "ReferenceJudge", "Verdict"]
@@ -87,20 +88,20 @@ class Judge:
 class ReferenceJudge:
     """The fitted judge for one term: every round against the term's reference meaning.
 
-    ``references`` are the term's reference texts (English, then German where there is one); with
-    none the judge runs in ``frame`` mode. ``glossary_id`` names the glossary row they came from
+    ``meaning`` holds the term's reference texts (English, then German where there is one); without
+    one the judge runs in ``frame`` mode. ``glossary_id`` names the glossary row it came from
     (recorded with the session). Items are the same :class:`JudgeItem` the probe builds: ``anchor``
     the framed term, ``prev`` the text answered, ``history`` the anchor and then every completion
     before this one (a first-round item has ``prev == anchor``).
     """
 
     def __init__(self, encoder: SentenceEncoder, params: rj.JudgeParams, calibration: rj.Calibration,
-                 term: str, references: list[str] | None = None, glossary_id: int | None = None) -> None:
+                 term: str, meaning: Meaning | None = None, glossary_id: int | None = None) -> None:
         self.encoder = encoder
         self.params = params
         self.calibration = calibration
         self.term = term
-        self.references = [r for r in (references or []) if r and r.strip()]
+        self.references = [r for r in (meaning.references if meaning else []) if r and r.strip()]
         self.mode = "reference" if self.references else "frame"
         self.glossary_id = glossary_id if self.references else None
         self.version = params.version

@@ -1,23 +1,27 @@
-"""Which judge a session uses: the judges by version, loaded once per process, built per term."""
+"""Which judge a session uses: the registry of judge versions, each loaded once per process and
+built per term.
+
+Adding a judge is one module that builds it and one entry in :data:`REGISTRY`; nothing else names
+judges. A reference judge (``ref-*``) is a parameter file pair in ``collector/judge/params/``
+(``VERSION.json`` + ``VERSION.calibration.npz``) read by :mod:`collector.judge.reference`.
+"""
 
 from __future__ import annotations
 
 import functools
 import importlib.resources
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from collector.errors import InputError, ModelError
 from collector.judge.classifier import CLASSIFIER_VERSION
 
 if TYPE_CHECKING:
     from collector.judge.judge import Verdict
+    from collector.judge.meaning import Meaning
     from collector.probe.lm import LanguageModel
     from collector.records import JudgeItem
-
-REFERENCE_JUDGES = ("ref-2",)
-"""Fitted reference judges shipped in ``collector/judge/params/`` (VERSION.json + VERSION.calibration.npz)."""
-JUDGES = (*REFERENCE_JUDGES, CLASSIFIER_VERSION)
-DEFAULT_JUDGE = REFERENCE_JUDGES[-1]
 
 
 class SessionJudge(Protocol):
@@ -33,11 +37,27 @@ class SessionJudge(Protocol):
     def judge(self, items: list[JudgeItem]) -> list[Verdict]: ...
 
 
-def check_judge(name: str) -> str:
-    """``name`` if it is a judge this collector has, else one line naming the ones it has."""
-    if name not in JUDGES:
-        raise InputError(f"unknown judge {name!r}: choose one of {', '.join(JUDGES)}")
-    return name
+class TermJudges(Protocol):
+    """One judge version loaded for a process: builds the judge of one term."""
+
+    def for_term(self, term: str, meaning: Meaning | None, glossary_id: int | None) -> SessionJudge: ...
+
+
+@dataclass(frozen=True)
+class JudgeEntry:
+    """A judge version the collector has."""
+
+    version: str
+    summary: str
+    load: Callable[..., TermJudges]
+    """``load(version, lm, options)`` -> the loaded judge (called once per process)."""
+    uses_references: bool = True
+    """Compares with the term's meaning from the glossary (else: with the frame only)."""
+    needs_probe_model: bool = False
+    """Needs the probe model's hidden states (so ``rejudge`` and ``validate`` must load a model)."""
+
+
+# --- the reference judges: fitted parameters in collector/judge/params ------------------------------
 
 
 @functools.cache
@@ -58,34 +78,68 @@ def _reference_parts(version: str):
     return SentenceEncoder(), params, calibration
 
 
-class JudgeKit:
-    """One judge version for a process: its encoder and parameters are loaded once, and
-    :meth:`for_term` builds the judge of one session (with the term's reference meaning, if any)."""
+class _ReferenceJudges:
+    def __init__(self, version: str, lm: LanguageModel | None = None, options: dict | None = None) -> None:
+        self.encoder, self.params, self.calibration = _reference_parts(version)
 
-    def __init__(self, version: str, lm: LanguageModel | None = None) -> None:
-        self.version = check_judge(version)
+    def for_term(self, term: str, meaning: Meaning | None, glossary_id: int | None) -> SessionJudge:
+        from collector.judge.judge import ReferenceJudge
+
+        return ReferenceJudge(self.encoder, self.params, self.calibration, term, meaning, glossary_id)
+
+
+class _RulesJudges:
+    def __init__(self, version: str, lm: LanguageModel | None = None, options: dict | None = None) -> None:
+        if lm is None:
+            raise InputError(f"judge {version} needs the probe model's hidden states: load a model")
         self.lm = lm
-        if version == CLASSIFIER_VERSION:
-            if lm is None:
-                raise InputError(f"judge {version} needs the probe model's hidden states: load a model")
-            self._parts = None
-        else:
-            self._parts = _reference_parts(version)
+
+    def for_term(self, term: str, meaning: Meaning | None, glossary_id: int | None) -> SessionJudge:
+        from collector.judge.judge import Judge
+
+        return Judge(self.lm)
+
+
+REGISTRY: dict[str, JudgeEntry] = {entry.version: entry for entry in (
+    JudgeEntry("ref-2", "reference meaning, multilingual-e5-small, fitted on hand-written and SmolLM2 rounds",
+               _ReferenceJudges),
+    JudgeEntry(CLASSIFIER_VERSION, "the first judge: the probe model's hidden states against the frame",
+               _RulesJudges, uses_references=False, needs_probe_model=True),
+)}
+"""Every judge version, by name; the order is the order help texts list them in."""
+
+JUDGES = tuple(REGISTRY)
+DEFAULT_JUDGE = "ref-2"
+
+
+def check_judge(name: str) -> str:
+    """``name`` if it is a judge this collector has, else one line naming the ones it has."""
+    if name not in REGISTRY:
+        raise InputError(f"unknown judge {name!r}: choose one of {', '.join(JUDGES)}")
+    return name
+
+
+class JudgeKit:
+    """One judge version for a process: loaded once, and :meth:`for_term` builds the judge of one
+    session (with the term's meaning, if any). ``options`` are the judge's own settings (an LLM
+    judge's endpoint, say); ``lm`` the probe model, for a judge that needs it."""
+
+    def __init__(self, version: str, lm: LanguageModel | None = None, options: dict[str, Any] | None = None) -> None:
+        self.entry = REGISTRY[check_judge(version)]
+        self.version = version
+        self.lm = lm
+        self._judges = self.entry.load(version, lm, options or {})
 
     @property
     def uses_references(self) -> bool:
-        return self._parts is not None
+        return self.entry.uses_references
 
     @staticmethod
-    def version_uses_references(version: str) -> bool:
-        """Whether judge ``version`` compares with reference meanings (it needs no probe model)."""
-        return check_judge(version) in REFERENCE_JUDGES
+    def version_needs_probe_model(version: str) -> bool:
+        """Whether judge ``version`` needs the probe model loaded."""
+        return REGISTRY[check_judge(version)].needs_probe_model
 
-    def for_term(self, term: str, references: list[str] | None = None,
-                 glossary_id: int | None = None) -> SessionJudge:
-        from collector.judge.judge import Judge, ReferenceJudge
-
-        if self._parts is None:
-            return Judge(self.lm)
-        encoder, params, calibration = self._parts
-        return ReferenceJudge(encoder, params, calibration, term, references, glossary_id)
+    def for_term(self, term: str, meaning: Meaning | None = None, glossary_id: int | None = None) -> SessionJudge:
+        if not self.uses_references:
+            meaning, glossary_id = None, None
+        return self._judges.for_term(term, meaning, glossary_id)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from collector.errors import InputError
+from collector.judge.meaning import Meaning
 from collector.params import validate_term
 from collector.records import EchoType
 from collector.textfiles import json_objects, read_utf8
@@ -66,8 +67,8 @@ def read_labelled(path: Path) -> list[LabelledItem]:
     return items
 
 
-def read_references(path: Path) -> dict[str, tuple[str, str | None]]:
-    """term -> (reference, reference_de) from a JSONL file of term, reference, optional reference_de."""
+def read_references(path: Path) -> dict[str, Meaning]:
+    """term -> its meaning, from a JSONL file of term, reference, optional reference_de, glosses, glosses_de."""
     references = {}
     for number, row in _json_lines(path):
         term, reference = row.get("term"), row.get("reference")
@@ -78,7 +79,7 @@ def read_references(path: Path) -> dict[str, tuple[str, str | None]]:
         except InputError as exc:
             raise InputError(f"{path}, line {number}: {exc}") from None
         german = row.get("reference_de")
-        references[term] = (reference, german if isinstance(german, str) and german.strip() else None)
+        references[term] = Meaning(reference, german if isinstance(german, str) and german.strip() else None)
     return references
 
 
