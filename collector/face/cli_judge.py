@@ -18,12 +18,19 @@ glossary_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_mark
 
 
 def _show_row(row: dict, as_json: bool) -> None:
+    from collector.face.labelling import visible
+
     if as_json:
         typer.echo(json.dumps({k: (str(v) if k == "added_at" else v) for k, v in row.items()}, ensure_ascii=False))
         return
     german = "  (+de)" if row.get("reference_de") else ""
     text = row["reference"] if len(row["reference"]) <= 90 else row["reference"][:87] + "..."
-    typer.echo(f"{row['term']}  v{row['version']}  [{row['language']}]{german}  {text}")
+    typer.echo(visible(f"{row['term']}  v{row['version']}  [{row['language']}]{german}  {text}"))
+    glosses = "; ".join(row.get("glosses") or ())
+    german_glosses = "; ".join(row.get("glosses_de") or ())
+    if glosses or german_glosses:
+        shown = "  ".join(part for part in (glosses, german_glosses and f"(de) {german_glosses}") if part)
+        typer.echo(visible(f"    glosses: {shown}"))
 
 
 @glossary_app.command("add")
@@ -35,15 +42,22 @@ def glossary_add(
                                                   show_default=False)] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Where the description comes from.",
                                                   show_default=False)] = None,
+    gloss: Annotated[Optional[list[str]], typer.Option("--gloss", help="An accepted short English gloss (a "
+                                                       "translation, a synonym, a few words); repeat for more.",
+                                                       show_default=False)] = None,
+    gloss_de: Annotated[Optional[list[str]], typer.Option("--gloss-de", help="An accepted short German gloss; "
+                                                          "repeat for more.", show_default=False)] = None,
     dsn: DsnOption = None,
 ) -> None:
-    """Add a reference meaning (a new version when the term has one already; the same text again is a no-op).
+    """Add a reference meaning and its glosses (a new version when the term has one already and the
+    entry differs; the same entry again is a no-op).
 
     Example: nyx-collect glossary add Dasein "Heidegger's term for human existence ..." --lang de --source "SEP"
+    --gloss "being-there" --gloss existence --gloss-de Existenz
     """
     from collector.glossary import make_entry
 
-    entry = make_entry(term, text, german, lang, source)
+    entry = make_entry(term, text, german, lang, source, gloss, gloss_de)
     with open_store(dsn, announce=False) as store:
         store.migrate()
         row = store.add_reference(entry)
@@ -53,7 +67,8 @@ def glossary_add(
 @glossary_app.command("import")
 def glossary_import(
     file: Annotated[Path, typer.Argument(help="JSONL or .csv with term, reference and optionally reference_de, "
-                                               "language, source.")],
+                                               "language, source, glosses, glosses_de (JSONL: lists of texts; "
+                                               "CSV: glosses separated by |).")],
     dsn: DsnOption = None,
 ) -> None:
     """Add every entry of FILE in one transaction (all or none); unchanged entries add no version.
