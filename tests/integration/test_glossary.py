@@ -239,6 +239,21 @@ def test_glossary_add_refuses_a_bad_gloss_and_writes_nothing(capsys, db_dsn, arg
     assert query(db_dsn, "select count(*) as n from raw.glossary")[0]["n"] == 0
 
 
+def test_the_shipped_glosses_are_seeded_with_their_terms(capsys, db_dsn):
+    listed = run_cli(capsys, "glossary", "list", "--json", "--dsn", db_dsn)
+    rows = {json.loads(line)["term"]: json.loads(line) for line in listed.out.splitlines()}
+    shipped = shipped_entries()
+    assert len(shipped) == 13
+    for entry in shipped:
+        row = rows[entry.term]
+        assert row["glosses"] == list(entry.glosses) and row["glosses_de"] == list(entry.glosses_de)
+        assert 3 <= len(entry.glosses) <= 6, entry.term
+        if entry.language == "de":
+            assert 3 <= len(entry.glosses_de) <= 6, entry.term
+        assert all(len(g.split()) <= 8 for g in entry.glosses + entry.glosses_de), entry.term  # short, not sentences
+    assert rows["Aufhebung"]["glosses"][0] == "sublation" and "Bewahrung" in rows["Aufhebung"]["glosses_de"]
+
+
 def test_every_reader_of_the_glossary_gives_a_judge_the_glosses(capsys, db_dsn, meaning_judge):
     from collector.db.store import Store
     from collector.judge.meaning import Meaning
