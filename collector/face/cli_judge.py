@@ -108,15 +108,16 @@ def glossary_list(
 
 def validate(
     file: Annotated[Path, typer.Argument(help="JSONL of labelled rounds: term, prev, text, label (optional "
-                                               "reference, round).")],
+                                               "reference, glosses, glosses_de, round).")],
     references: Annotated[Optional[Path], typer.Option("--references", help="JSONL of term, reference "
-                                                       "(optional reference_de) for items without one.",
-                                                       show_default=False)] = None,
+                                                       "(optional reference_de, glosses, glosses_de) for items "
+                                                       "without their own.", show_default=False)] = None,
     judge: Annotated[str, typer.Option("--judge", help="Judge version to validate.")] = DEFAULT_JUDGE,
     model: Annotated[Optional[str], typer.Option(help="Probe model, only for --judge rules-1.",
                                                  show_default=False)] = None,
-    no_glossary: Annotated[bool, typer.Option("--no-glossary", help="Do not look up missing references in "
-                                              "the database; such items are judged against the frame.")] = False,
+    no_glossary: Annotated[bool, typer.Option("--no-glossary", help="Do not look up missing references or "
+                                              "glosses in the database; items without a reference are judged "
+                                              "against the frame.")] = False,
     dsn: DsnOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the figures.")] = False,
     show_misses: Annotated[bool, typer.Option("--misses", help="List every item the judge got wrong.")] = False,

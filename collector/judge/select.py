@@ -53,6 +53,9 @@ class JudgeEntry:
     """``load(version, lm, options)`` -> the loaded judge (called once per process)."""
     uses_references: bool = True
     """Compares with the term's meaning from the glossary (else: with the frame only)."""
+    uses_glosses: bool = True
+    """Reads the meaning's glosses too (``validate`` then looks them up in the glossary for terms whose
+    reference comes from elsewhere; a judge that reads only the references spares it that database)."""
     needs_probe_model: bool = False
     """Needs the probe model's hidden states (so ``rejudge`` and ``validate`` must load a model)."""
 
@@ -102,9 +105,9 @@ class _RulesJudges:
 
 REGISTRY: dict[str, JudgeEntry] = {entry.version: entry for entry in (
     JudgeEntry("ref-2", "reference meaning, multilingual-e5-small, fitted on hand-written and SmolLM2 rounds",
-               _ReferenceJudges),
+               _ReferenceJudges, uses_glosses=False),
     JudgeEntry(CLASSIFIER_VERSION, "the first judge: the probe model's hidden states against the frame",
-               _RulesJudges, uses_references=False, needs_probe_model=True),
+               _RulesJudges, uses_references=False, uses_glosses=False, needs_probe_model=True),
 )}
 """Every judge version, by name; the order is the order help texts list them in."""
 
@@ -133,6 +136,10 @@ class JudgeKit:
     @property
     def uses_references(self) -> bool:
         return self.entry.uses_references
+
+    @property
+    def uses_glosses(self) -> bool:
+        return self.entry.uses_references and self.entry.uses_glosses
 
     @staticmethod
     def version_needs_probe_model(version: str) -> bool:
