@@ -57,11 +57,13 @@ bench: setup
 known-groups: setup
 	$(PY) bench/known_groups.py
 
-# Refit the reference judge into collector/judge/params (ref-2.json, ref-2.calibration.npz) and print
-# the report; see docs/validity.md. About 2 minutes the first time (embeddings cached), 30 s after.
+# Refit the reference judges into collector/judge/params (ref-2.*, ref-3.*: parameters and calibration)
+# and print their reports; see docs/validity.md. A few minutes the first time (embeddings cached), about
+# a minute after. Deterministic: a refit reproduces the shipped files (ref-2's timing field aside).
 DATA ?= ../shared/research
 fit-judge: setup
 	$(PY) -m collector.judge.fit --data $(DATA) --out collector/judge/params
+	$(PY) -m collector.judge.fit3 --data $(DATA) --out collector/judge/params
 
 clean-venv:
 	rm -rf $(VENV)

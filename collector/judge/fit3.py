@@ -130,7 +130,8 @@ class Features:
 
 
 def fit_logistic(X: np.ndarray, y: np.ndarray, w: np.ndarray, names, lam=LR_L2, iters=30) -> ref3.Logistic:
-    m, sd = X.mean(0), X.std(0) + 1e-9
+    m, sd = X.mean(0), X.std(0)
+    sd = np.where(sd < 1e-6, 1.0, sd)  # a constant input (in a fold) standardises to 0, not to a division by 0
     Z = np.c_[np.ones(len(X)), (X - m) / sd]
     b = np.zeros(Z.shape[1])
     R = lam * np.eye(Z.shape[1])

@@ -52,7 +52,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
-from collector.judge.classifier import content_stems, text_features, words
+from collector.judge.classifier import content_stems, is_stopword, text_features, words
 from collector.judge.reference import Calibration, first_sentence, sha256
 
 JUDGE_VERSION = "ref-3"
@@ -71,16 +71,25 @@ _QUOTED_RE = re.compile(r"[\"“„]([^\"“”„]{2,60})[\"”“]")
 # --------------------------------------------------------------------------------------------- anchors
 
 
+def content_words(text: str) -> list[str]:
+    return [w for w in words(text) if not is_stopword(w)]
+
+
 def sentences(text: str) -> list[str]:
     """The sentences of a reference (split after . ! ? before a capital letter or a quote)."""
     return [s.strip() for s in _SENT_RE.split(text.strip()) if s.strip()]
 
 
+_CONTEXT_RE = re.compile(r"^(?:in|im|from|as|such as|by|for|with|of|about)\b", re.IGNORECASE)
+
+
 def auto_glosses(reference: str) -> list[str]:
     """Short glosses read off a reference: the short segments of its first sentence (split at
-    punctuation and "or"), and short quoted phrases anywhere in it ("liquid silver", "to grasp")."""
-    segments = [s.strip(" \"'“”„.") for s in _SEGMENT_RE.split(first_sentence(reference))]
-    segments = [s for s in segments if s and len(s.split()) <= AUTO_GLOSS_WORDS and any(c.isalpha() for c in s)]
+    punctuation and "or"; not those that only set a context, "In Kant's philosophy", or hold no
+    content word), and short quoted phrases anywhere in it ("liquid silver", "to grasp")."""
+    segments = [s.strip(" \"'“”„.").replace('"', "") for s in _SEGMENT_RE.split(first_sentence(reference))]
+    segments = [s for s in segments if s and len(s.split()) <= AUTO_GLOSS_WORDS and not _CONTEXT_RE.match(s)
+                and any(len(w) > 2 for w in content_words(s))]
     quoted = [q.strip() for q in _QUOTED_RE.findall(reference) if len(q.split()) <= AUTO_GLOSS_WORDS]
     return list(dict.fromkeys(segments + quoted))[:MAX_AUTO_GLOSSES]
 
