@@ -155,7 +155,15 @@ def test_a_judge_that_reads_no_glosses_needs_no_database_when_every_item_has_a_r
     refs = _write(tmp_path / "refs.jsonl", [{"term": "photosynthesis", "reference": "Plants making sugar."}])
     plain = _write(tmp_path / "plain.jsonl", ITEMS)
     # ref-2 reads no glosses: nothing to look up, so an unreachable database is never asked
-    result = run_cli(capsys, "validate", str(plain), "--references", str(refs), "--json",
+    result = run_cli(capsys, "validate", str(plain), "--references", str(refs), "--json", "--judge", "ref-2",
                      "--dsn", "postgresql://nobody@127.0.0.1:1/none")
     assert result.code == 0, result.err
     assert json.loads(result.out)["modes"] == {"reference": 2}
+    # ref-3 reads glosses and would look them up; --no-glossary keeps it off the database too
+    result = run_cli(capsys, "validate", str(plain), "--references", str(refs), "--json", "--no-glossary",
+                     "--dsn", "postgresql://nobody@127.0.0.1:1/none")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["modes"] == {"reference": 2}
+    looked_up = run_cli(capsys, "validate", str(plain), "--references", str(refs), "--json",
+                        "--dsn", "postgresql://nobody@127.0.0.1:1/none")
+    assert looked_up.code == 4 and "cannot connect" in looked_up.err
