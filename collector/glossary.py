@@ -165,6 +165,10 @@ def _csv_glosses(cell: str | None) -> list[str] | None:
     return cell.split(CSV_GLOSS_SEPARATOR)
 
 
+SHIPPED_SOURCE = "shipped with nyx-collector"
+"""How the source of a shipped entry begins (``shipped with nyx-collector VERSION: ...``)."""
+
+
 def shipped_entries() -> list[GlossaryEntry]:
     """The reference meanings shipped with the collector, each source marked as shipped."""
     text = importlib.resources.files("collector").joinpath("data", "glossary.jsonl").read_text(encoding="utf-8")
@@ -172,7 +176,7 @@ def shipped_entries() -> list[GlossaryEntry]:
     for line in text.splitlines():
         if line.strip():
             row = json.loads(line)
-            source = f"shipped with nyx-collector {__version__}: {row.get('source') or 'no source given'}"
+            source = f"{SHIPPED_SOURCE} {__version__}: {row.get('source') or 'no source given'}"
             entries.append(make_entry(row["term"], row["reference"], row.get("reference_de"),
                                       row.get("language"), source, row.get("glosses"), row.get("glosses_de")))
     return entries

@@ -52,6 +52,24 @@ def test_shipped_meanings_load_on_first_use_and_never_replace_the_labs_own(capsy
     assert again.out == listed.out  # seeding twice adds nothing
 
 
+def test_an_older_shipped_entry_is_brought_up_to_the_shipped_version_but_the_labs_own_never(capsys, db_dsn):
+    # an older collector seeded Vernunft without glosses; the lab wrote its own Wille
+    shipped = {e.term: e for e in shipped_entries()}
+    old = shipped["Vernunft"]
+    query(db_dsn, "insert into raw.glossary (term, version, language, reference, reference_de, source) "
+                  "values (%s, 1, %s, %s, %s, %s) returning id",
+          (old.term, old.language, old.reference, old.reference_de, old.source))
+    own = run_cli(capsys, "glossary", "add", "Wille", "Our own reading of the will.", "--lang", "de", "--dsn", db_dsn)
+    assert own.code == 0
+    listed = run_cli(capsys, "glossary", "list", "--json", "--dsn", db_dsn)
+    rows = {json.loads(line)["term"]: json.loads(line) for line in listed.out.splitlines()}
+    assert rows["Vernunft"]["version"] == 2 and rows["Vernunft"]["glosses"] == list(old.glosses) != []
+    assert [r["version"] for r in _glossary(db_dsn, "Vernunft")] == [1, 2]  # the old version stays
+    assert rows["Wille"]["reference"] == "Our own reading of the will." and rows["Wille"]["glosses"] == []
+    again = run_cli(capsys, "glossary", "list", "--json", "--dsn", db_dsn)
+    assert again.out == listed.out  # up to date: seeding again adds nothing
+
+
 def test_import_jsonl_and_csv_all_or_nothing(capsys, db_dsn, tmp_path):
     jsonl = tmp_path / "g.jsonl"
     jsonl.write_text(json.dumps({"term": "Dasein", "reference": "Being-there.", "language": "de"}) + "\n"

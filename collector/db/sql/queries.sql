@@ -362,7 +362,10 @@ from raw.glossary
 where id = %(id)s;
 
 -- name: glossary_terms
-select distinct term from raw.glossary;
+-- Every term of the glossary with the source of its newest version (shipped entries are marked there).
+select distinct on (term) term, source
+from raw.glossary
+order by term, version desc;
 
 -- name: add_session_judgement
 -- The settings of a re-judgement; a second one by the same version is refused by the key.
