@@ -56,6 +56,8 @@ CANDIDATES = {
     "anchors+lex": (BASE + ("z_sent", "z_gloss", "lex", "mention"), BASE + ("z_sent", "z_gloss", "lex", "mention")),
     "anchors+lex+chain": (BASE + ("z_sent", "z_gloss", "lex", "mention"),
                           BASE + ("z_sent", "z_gloss", "lex", "mention", "prev_own", "sim_prev")),
+    "anchors+lex+context": (BASE + ("z_sent", "z_gloss", "lex", "mention"),
+                            BASE + ("z_sent", "z_gloss", "lex", "mention", "ctx_z_ref", "ctx_z_sent", "ctx_z_gloss")),
 }
 """(own inputs, later inputs) of each candidate."""
 GLOSSES_FILE = Path(__file__).with_name("data") / "fit_glosses.jsonl"
@@ -103,14 +105,13 @@ class Features:
         V = dict(zip(texts, cache.get(texts, "q")))
         cache.save()
         rows, prev_rows = [], []
-        dummy = ref3.Ref3Params(own=ref3.Logistic((), (), (), (0.0,)), later=ref3.Logistic(("prev_own",), (0.0,),
-                                                                                          (1.0,), (0.0, 0.0)))
+        dummy = ref3.Ref3Params(own=ref3.Logistic((), (), (), (0.0,)))
         for it in items:
             a = anchors[it["term"]]
             first = it["round"] == 1
             prev = frame_of(it["term"]) if first else it["prev"]
             fv = V[frame_of(it["term"])]
-            f = ref3.round_features(it["text"], prev, first, V[it["text"]], V[prev], fv, a, dummy, it["term"])
+            f = ref3.round_features(it["text"], prev, first, V[it["text"]], V[prev], fv, a, dummy, it["term"], True)
             rows.append(f)
             prev_rows.append(ref3.own_features(prev, V[prev], a, fv))
         self.names = [k for k in rows[0] if k != "sim_ref"]

@@ -58,7 +58,9 @@ from collector.judge.reference import Calibration, first_sentence, sha256
 JUDGE_VERSION = "ref-3"
 OWN_FEATURES = ("z_ref", "z_sent", "z_gloss", "sim_first", "ctr_first", "lex", "mention")
 """Candidate inputs of the ``own`` score (a fitted judge names the ones it uses)."""
-LATER_EXTRA = ("prev_own", "sim_prev")
+LATER_EXTRA = ("prev_own", "sim_prev", "ctx_z_ref", "ctx_z_sent", "ctx_z_gloss")
+"""``ctx_*``: the calibrated matches of the round read together with the text it answers (the mean of the
+two vectors): a later round continues its previous text, often without naming the term."""
 """What the ``later`` score may add to the own features."""
 AUTO_GLOSS_WORDS = 8
 MAX_AUTO_GLOSSES = 8
@@ -188,7 +190,7 @@ def trigram_ratios(text: str, prev: str | None) -> tuple[float, float]:
 
 
 FEATURE_NAMES = ("first", "n_words", "distinct_ratio", "nonletter_ratio", "content_words", "new_stems", "novelty",
-                 "copy_prev", "self_rep", "sim_frame", "sim_prev", "sim_ref", *OWN_FEATURES, "prev_own")
+                 "copy_prev", "self_rep", "sim_frame", "sim_ref", *OWN_FEATURES, *LATER_EXTRA)
 
 
 # --------------------------------------------------------------------------------------------- parameters
@@ -257,9 +259,10 @@ class Ref3Params:
 
 
 def round_features(text: str, prev: str, first: bool, vec, prev_vec, frame_vec, anchors: TermAnchors,
-                   params: Ref3Params, term: str) -> dict:
-    """Every feature of one round (:data:`FEATURE_NAMES`): ``text`` answers ``prev`` (in round 1 the frame);
-    ``vec``, ``prev_vec``, ``frame_vec`` are their vectors. ``prev_own`` needs ``params.own``."""
+                   params: Ref3Params, term: str, every: bool = False) -> dict:
+    """The features of one round (:data:`FEATURE_NAMES`): ``text`` answers ``prev`` (in round 1 the frame);
+    ``vec``, ``prev_vec``, ``frame_vec`` are their vectors. Of :data:`LATER_EXTRA` only those ``params.later``
+    reads are computed (the others are 0), unless ``every`` (the fit); ``prev_own`` needs ``params.own``."""
     tf = text_features(text, [term, prev])
     t = _units(vec)[0]
     out = {"first": float(first), **asdict(tf)}
@@ -268,11 +271,17 @@ def round_features(text: str, prev: str, first: bool, vec, prev_vec, frame_vec, 
     out["sim_prev"] = 0.0 if first else _r(t @ _units(prev_vec)[0])
     if anchors.has_meaning:
         out.update(own_features(text, vec, anchors, frame_vec))
-        prev_used = "prev_own" in params.later.features
-        out["prev_own"] = params.own.score(own_features(prev, prev_vec, anchors, frame_vec)) \
-            if prev_used and not first else 0.0
+        wanted = set(LATER_EXTRA) if every else set(params.later.features)
+        out.update({k: 0.0 for k in ("prev_own", "ctx_z_ref", "ctx_z_sent", "ctx_z_gloss")})
+        if not first and wanted & {"ctx_z_ref", "ctx_z_sent", "ctx_z_gloss"}:
+            ctx = own_features(text, _units(vec)[0] + _units(prev_vec)[0], anchors, frame_vec)
+            out.update({"ctx_" + k: ctx[k] for k in ("z_ref", "z_sent", "z_gloss")})
+        elif first:
+            out.update({"ctx_" + k: out[k] for k in ("z_ref", "z_sent", "z_gloss")})
+        if not first and "prev_own" in wanted:
+            out["prev_own"] = params.own.score(own_features(prev, prev_vec, anchors, frame_vec))
     else:
-        out.update({k: 0.0 for k in OWN_FEATURES}, sim_ref=None, prev_own=0.0)
+        out.update({k: 0.0 for k in (*OWN_FEATURES, *LATER_EXTRA)}, sim_ref=None)
     return out
 
 
