@@ -9,8 +9,9 @@ the report. ``make fit-judge`` runs it after ref-2's fit.
 
 Training data, three sources, 32 terms: the hand-written rounds of ``echo_train.jsonl`` (``hand``), the
 rows of ``echo_real_train.jsonl`` (SmolLM2-135M, ``real``) and of ``echo_real_train_qwen.jsonl``
-(Qwen2.5-Coder-1.5B-Instruct, ``qwen``) on which both readers agree; the accepted glosses of the training
-terms are ``collector/judge/data/fit_glosses.jsonl`` (written for the fit, like the references of
+(Qwen2.5-Coder-1.5B-Instruct, ``qwen``) on which both readers agree, and the project's own blind-labelled
+Qwen rounds on the other 16 training terms (:data:`MORE_REAL`, also ``qwen``); the accepted glosses of the
+training terms are ``collector/judge/data/fit_glosses.jsonl`` (written for the fit, like the references of
 ``echo_terms.jsonl``). The development set (``echo_labelled.jsonl``) takes its glosses from the shipped
 glossary and is scored once with the final parameters, never fitted or selected on.
 
@@ -58,12 +59,19 @@ CANDIDATES = {
                           BASE + ("z_sent", "z_gloss", "lex", "mention", "prev_own", "sim_prev")),
     "anchors+lex+context": (BASE + ("z_sent", "z_gloss", "lex", "mention"),
                             BASE + ("z_sent", "z_gloss", "lex", "mention", "ctx_z_ref", "ctx_z_sent", "ctx_z_gloss")),
+    "best+lex": (BASE + ("z_best", "lex", "mention"), BASE + ("z_best", "lex", "mention")),
+    "anchors+best+lex": (BASE + ("z_sent", "z_gloss", "z_best", "lex", "mention"),
+                         BASE + ("z_sent", "z_gloss", "z_best", "lex", "mention")),
 }
 """(own inputs, later inputs) of each candidate."""
 GLOSSES_FILE = Path(__file__).with_name("data") / "fit_glosses.jsonl"
-NOTES = ("fitted by fit3.py on echo_train.jsonl + agreeing rows of echo_real_train.jsonl (SmolLM2) and "
-         "echo_real_train_qwen.jsonl (Qwen-Coder-1.5B); glosses of the training terms from "
-         "collector/judge/data/fit_glosses.jsonl; selection by leave-one-term-out CV; dev set scored once")
+MORE_REAL = (("qwen", Path(__file__).with_name("data") / "echo_real_more_qwen.jsonl"),)
+"""Real rounds the project labelled itself (blind, two readers), as (source, file): Qwen2.5-Coder-1.5B on
+the 16 training terms that the shared real sets leave out."""
+NOTES = ("fitted by fit3.py on echo_train.jsonl + agreeing rows of echo_real_train.jsonl (SmolLM2), "
+         "echo_real_train_qwen.jsonl and collector/judge/data/echo_real_more_qwen.jsonl (Qwen-Coder-1.5B); glosses "
+         "of the training terms from collector/judge/data/fit_glosses.jsonl; selection by leave-one-term-out CV; "
+         "dev set scored once")
 
 
 # ------------------------------------------------------------------------------------------- data
@@ -96,7 +104,7 @@ def build_calibration(cache: EmbedCache, train_terms: list[str], terms: dict) ->
 class Features:
     """Every item's features as arrays, with the own features of its previous text (for ``prev_own``)."""
 
-    def __init__(self, items, means, cache, calibration, use_glosses=True):
+    def __init__(self, items, means, cache, calibration, use_glosses=True, source_norm=None):
         embed: Callable[[list[str]], np.ndarray] = lambda texts: cache.get(list(texts), "q")
         anchors = {t: ref3.build_anchors(t, refs, gl if use_glosses else [], embed, calibration)
                    for t, (refs, gl) in means.items()}
@@ -117,11 +125,19 @@ class Features:
         self.names = [k for k in rows[0] if k != "sim_ref"]
         self.a = {k: np.array([r[k] for r in rows], float) for k in self.names}
         self.prev = {k: np.array([r[k] for r in prev_rows], float) for k in (*ref3.OWN_FEATURES, "sim_frame")}
+        # the best match over the sources, each calibrated by its spread over these texts (label-free), or
+        # by the training texts' (``source_norm``) for texts the judge is not fitted on
+        self.source_norm = source_norm or {k: [round(float(self.a[k].mean()), 6), round(float(self.a[k].std()), 6)]
+                                           for k in ref3.SOURCES}
+        for arrays in (self.a, self.prev):
+            arrays["z_best"] = np.round(np.max([(arrays[k] - m) / sd for k, (m, sd) in self.source_norm.items()], 0), 6)
+        for i, r in enumerate(rows):
+            r["z_best"] = float(self.a["z_best"][i])
         self.rows = rows
 
     def sub(self, m) -> "Features":
         out = object.__new__(Features)
-        out.names, out.rows = self.names, None
+        out.names, out.rows, out.source_norm = self.names, None, self.source_norm
         out.a = {k: v[m] for k, v in self.a.items()}
         out.prev = {k: v[m] for k, v in self.prev.items()}
         return out
@@ -252,7 +268,7 @@ def fit(F: Features, y, s, candidate) -> ref3.Ref3Params:
     aa["prev_own"] = score_vec(own, F.prev)
     XL = np.stack([aa[k] for k in later_in], 1)
     later = fit_logistic(XL[~first], yc[~first], w[~first], later_in)
-    p = ref3.Ref3Params(own=own, later=later)
+    p = ref3.Ref3Params(own=own, later=later, source_norm=F.source_norm)
     sc = scores(F, p)
     p, _ = descend(p, GRIDS, lambda q: objective(y, decide_vec(a, sc, q), s))
     frame_grid = list(np.unique(np.round(np.quantile(a["sim_frame"], np.linspace(0.02, 0.98, 49)), 3)))
@@ -315,9 +331,12 @@ def main(argv=None) -> None:
     ap.add_argument("--cache", default=None)
     ap.add_argument("--candidates", default=",".join(CANDIDATES))
     ap.add_argument("--report-json", default=None)
+    ap.add_argument("--with-own-labels", action="store_true",
+                    help="also fit on the project's own labelled Qwen rounds (MORE_REAL); by default they only "
+                         "validate, see docs/validity.md")
     args = ap.parse_args(argv)
     t0 = time.time()
-    items, terms, n_disagree = load(args.data, ("real", "qwen"))
+    items, terms, n_disagree = load(args.data, ("real", "qwen"), MORE_REAL if args.with_own_labels else ())
     cache = EmbedCache(args.cache or default_cache_path())
     tr = [it for it in items if it["set"] in SOURCES]
     dv = [it for it in items if it["set"] == "dev"]
@@ -330,8 +349,8 @@ def main(argv=None) -> None:
     calibration = build_calibration(cache, train_terms, terms)
     means = meanings(terms)
     F = Features(tr, means, cache, calibration)
-    F_dv = Features(dv, means, cache, calibration)
-    F_ng = Features(tr, means, cache, calibration, use_glosses=False)
+    F_dv = Features(dv, means, cache, calibration, source_norm=F.source_norm)
+    F_ng = Features(tr, means, cache, calibration, use_glosses=False, source_norm=F.source_norm)
     text = ["ref-3 fit: %d hand, %d SmolLM2 real, %d Qwen real (agreeing; %d disagreeing dropped), %d terms"
             % (*(int(np.sum(s == k)) for k in SOURCES), n_disagree, len(train_terms))]
     report = {"n": {k: int(np.sum(s == k)) for k in SOURCES}, "n_disagreeing_dropped": n_disagree}
@@ -351,6 +370,13 @@ def main(argv=None) -> None:
     res, lines = table("\nselected %s: LOTO (reference mode)" % best, y, pred, s, r, SOURCES)
     text += lines
     report["loto"] = res
+    own = np.array([it["id"].startswith("qwen-") for it in tr])  # the project's own labelled Qwen rounds
+    for part, m in (("qwen_shared", (s == "qwen") & ~own), ("qwen_own", (s == "qwen") & own)):
+        res[part] = metrics(y[m], pred[m])
+        text.append("  %-26s %5d %7.3f %7.3f %9.3f %9.3f" % (
+            {"qwen_shared": "  of which the shared set", "qwen_own": "  of which our own labels"}[part],
+            res[part]["n"], res[part]["accuracy"], res[part]["kappa"], res[part]["continue_stop_accuracy"],
+            res[part]["continue_stop_kappa"]))
     for name in SOURCES:
         m = s == name
         text.append("  confusion %s (rows readers, columns judge)\n%s" % (SOURCE_NAMES[name], fmt_conf(confusion(y[m], pred[m]))))

@@ -47,13 +47,16 @@ REAL_SETS = {"real": "echo_real_train.jsonl", "qwen": "echo_real_train_qwen.json
 fitted on) and Qwen2.5-Coder-1.5B-Instruct (``qwen``)."""
 
 
-def load(data_dir: str, real_sets: tuple[str, ...] = ("real",)) -> tuple[list[dict], dict[str, dict], int]:
+def load(data_dir: str, real_sets: tuple[str, ...] = ("real",),
+         more_real: tuple[tuple[str, str | os.PathLike], ...] = ()) -> tuple[list[dict], dict[str, dict], int]:
     """``(items, terms, n_disagreeing)``.
 
     An item is a dict: id, term, set (``hand`` | a name of :data:`REAL_SETS` | ``dev``), round, prev,
     text, label, history (the chain before the text, the term first: ``[term, prev]`` for hand-written
     items, ``[term, frame, round-1 text, ...]`` for real ones). ``terms`` maps a term to its row of
     ``echo_terms.jsonl``; ``n_disagreeing`` counts the real rows dropped because the readers differ.
+    ``more_real``: further files of real rounds in the same format, as (set name, path), e.g. rounds the
+    project labelled itself.
     """
     files = [*DATA_FILES, *(REAL_SETS[name] for name in real_sets)]
     missing = [f for f in dict.fromkeys(files) if not os.path.isfile(os.path.join(data_dir, f))]
@@ -73,6 +76,8 @@ def load(data_dir: str, real_sets: tuple[str, ...] = ("real",)) -> tuple[list[di
     n_disagree = 0
     for name in real_sets:
         n_disagree += _real(items, _read(os.path.join(data_dir, REAL_SETS[name])), name, REAL_SETS[name])
+    for name, path in more_real:
+        n_disagree += _real(items, _read(str(path)), name, os.path.basename(path))
     hand(_read(os.path.join(data_dir, "echo_labelled.jsonl")), "dev")
     return items, terms, n_disagree
 
@@ -88,10 +93,12 @@ def _real(items: list[dict], real: list[dict], name: str, file: str) -> int:
             n_disagree += 1
             continue
         c = chains[r["id"].rsplit("-", 1)[0]]
-        hist = [r["term"], frame_of(r["term"])] + [c[k]["text"] for k in range(1, r["round"])]
+        # a blank completion is not fed back (the next round answers the same prompt), as the probe does
+        hist = [r["term"], frame_of(r["term"])] + [c[k]["text"] for k in range(1, r["round"]) if c[k]["text"].strip()]
         if hist[-1].strip() != r["prev"].strip():
             raise SystemExit("%s: %s: prev is not the chain's previous round" % (file, r["id"]))
-        items.append(dict(id=r["id"] if name == "real" else "%s:%s" % (name, r["id"]), term=r["term"], set=name,
+        items.append(dict(id=r["id"] if name == "real" or r["id"].startswith(name) else "%s:%s" % (name, r["id"]),
+                          term=r["term"], set=name,
                           round=r["round"], prev=r["prev"], text=r["text"], label=r["label"], history=hist))
     return n_disagree
 

@@ -56,12 +56,18 @@ from collector.judge.classifier import content_stems, is_stopword, text_features
 from collector.judge.reference import Calibration, first_sentence, sha256
 
 JUDGE_VERSION = "ref-3"
-OWN_FEATURES = ("z_ref", "z_sent", "z_gloss", "sim_first", "ctr_first", "lex", "mention")
+OWN_FEATURES = ("z_ref", "z_sent", "z_gloss", "z_best", "sim_first", "ctr_first", "lex", "mention")
+SOURCES = ("z_ref", "z_sent", "z_gloss")
+"""``z_best``: the best match over the sources, each calibrated per source (``Ref3Params.source_norm``: the
+mean and spread of that source's matches over the training texts), so that whichever form the right
+meaning takes (the reference, one of its sentences, a gloss) counts alike."""
 """Candidate inputs of the ``own`` score (a fitted judge names the ones it uses)."""
-LATER_EXTRA = ("prev_own", "sim_prev", "ctx_z_ref", "ctx_z_sent", "ctx_z_gloss")
-"""``ctx_*``: the calibrated matches of the round read together with the text it answers (the mean of the
-two vectors): a later round continues its previous text, often without naming the term."""
-"""What the ``later`` score may add to the own features."""
+CONTEXT_FEATURES = ("ctx_z_ref", "ctx_z_sent", "ctx_z_gloss")
+LATER_EXTRA = ("prev_own", "sim_prev", *CONTEXT_FEATURES)
+"""What the ``later`` score may add to the own features: ``prev_own``, the ``own`` score of the text answered
+(a chain that has left the meaning rarely comes back); ``sim_prev``, the cosine with it; ``ctx_*``, the
+calibrated matches of the round read together with the text it answers (the sum of the two vectors: a
+later round continues its previous text, often without naming the term)."""
 AUTO_GLOSS_WORDS = 8
 MAX_AUTO_GLOSSES = 8
 
@@ -156,14 +162,17 @@ def _r(x: float) -> float:
     return round(float(x), 6)
 
 
-def own_features(text: str, vec, anchors: TermAnchors, frame_vec) -> dict[str, float]:
+def own_features(text: str, vec, anchors: TermAnchors, frame_vec, source_norm: dict | None = None) -> dict[str, float]:
     """The text's own evidence of being on the term's meaning (the ``own`` score's inputs), with its
-    cosine with the frame (``sim_frame``) and with the full reference (``sim_ref``, stored with the round)."""
+    cosine with the frame (``sim_frame``) and with the full reference (``sim_ref``, stored with the round).
+    ``source_norm``: source -> (mean, spread) for ``z_best`` (without it, the plain maximum)."""
     t = _units(vec)[0]
     out = {}
     for source in ("ref", "sent", "gloss"):
         V = anchors.vecs[source]
         out["z_" + source] = _r(np.max((V @ t - anchors.mu[source]) / anchors.sd[source])) if len(V) else 0.0
+    norm = source_norm or {k: (0.0, 1.0) for k in SOURCES}
+    out["z_best"] = _r(max((out[k] - norm[k][0]) / norm[k][1] for k in SOURCES))
     F = anchors.vecs["first"]
     sim_first = float(np.max(F @ t)) if len(F) else 0.0
     out["sim_first"] = _r(sim_first)
@@ -229,6 +238,8 @@ class Ref3Params:
     confirms_later: int = 8
     frame_first: float = 0.85
     frame_later: float = 0.85
+    source_norm: dict = field(default_factory=dict)
+    """Per source of ``SOURCES``: [mean, spread] of its calibrated matches over the training texts."""
     cv: dict = field(default_factory=dict)
     notes: str = ""
 
@@ -270,16 +281,16 @@ def round_features(text: str, prev: str, first: bool, vec, prev_vec, frame_vec, 
     out["sim_frame"] = _r(t @ _units(frame_vec)[0])
     out["sim_prev"] = 0.0 if first else _r(t @ _units(prev_vec)[0])
     if anchors.has_meaning:
-        out.update(own_features(text, vec, anchors, frame_vec))
+        out.update(own_features(text, vec, anchors, frame_vec, params.source_norm))
         wanted = set(LATER_EXTRA) if every else set(params.later.features)
-        out.update({k: 0.0 for k in ("prev_own", "ctx_z_ref", "ctx_z_sent", "ctx_z_gloss")})
-        if not first and wanted & {"ctx_z_ref", "ctx_z_sent", "ctx_z_gloss"}:
-            ctx = own_features(text, _units(vec)[0] + _units(prev_vec)[0], anchors, frame_vec)
-            out.update({"ctx_" + k: ctx[k] for k in ("z_ref", "z_sent", "z_gloss")})
-        elif first:
-            out.update({"ctx_" + k: out[k] for k in ("z_ref", "z_sent", "z_gloss")})
+        out.update(dict.fromkeys(("prev_own", *CONTEXT_FEATURES), 0.0))
+        if first:  # round 1 answers the frame: its context is itself
+            out.update({c: out[c[4:]] for c in CONTEXT_FEATURES})
+        elif wanted & set(CONTEXT_FEATURES):
+            ctx = own_features(text, t + _units(prev_vec)[0], anchors, frame_vec, params.source_norm)
+            out.update({c: ctx[c[4:]] for c in CONTEXT_FEATURES})
         if not first and "prev_own" in wanted:
-            out["prev_own"] = params.own.score(own_features(prev, prev_vec, anchors, frame_vec))
+            out["prev_own"] = params.own.score(own_features(prev, prev_vec, anchors, frame_vec, params.source_norm))
     else:
         out.update({k: 0.0 for k in (*OWN_FEATURES, *LATER_EXTRA)}, sim_ref=None)
     return out

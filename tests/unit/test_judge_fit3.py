@@ -27,8 +27,9 @@ def synthetic(n_terms=6, per_term=24, seed=0):
             rows.append(dict(first=float(i % 3 == 0), n_words=20, distinct_ratio=0.8, nonletter_ratio=0.02,
                              content_words=10, new_stems=15 if label == "EXPANDS" else 3, novelty=0.6,
                              copy_prev=0.0, self_rep=0.0, sim_frame=0.8, sim_prev=0.5, z_ref=z, z_sent=z - 0.5,
-                             z_gloss=z + 0.2, sim_first=0.8 + z / 100, ctr_first=z / 100, lex=4.0 if on else 0.0,
-                             mention=1.0, prev_own=0.0))
+                             z_gloss=z + 0.2, z_best=z + 0.2, sim_first=0.8 + z / 100, ctr_first=z / 100,
+                             lex=4.0 if on else 0.0, mention=1.0, prev_own=0.0, ctx_z_ref=z, ctx_z_sent=z - 0.5,
+                             ctx_z_gloss=z + 0.2))
             labels.append(LI[label])
             sets.append(SOURCES[i % 3])
             groups.append("term%d" % t)
@@ -37,6 +38,7 @@ def synthetic(n_terms=6, per_term=24, seed=0):
     F.rows = rows
     F.a = {k: np.array([r[k] for r in rows], float) for k in F.names}
     F.prev = {k: F.a[k].copy() for k in (*ref3.OWN_FEATURES, "sim_frame")}
+    F.source_norm = {k: [0.0, 1.0] for k in ref3.SOURCES}
     return F, np.array(labels), np.array(sets), np.array(groups)
 
 
