@@ -371,12 +371,13 @@ def main(argv=None) -> None:
     text += lines
     report["loto"] = res
     own = np.array([it["id"].startswith("qwen-") for it in tr])  # the project's own labelled Qwen rounds
-    for part, m in (("qwen_shared", (s == "qwen") & ~own), ("qwen_own", (s == "qwen") & own)):
-        res[part] = metrics(y[m], pred[m])
-        text.append("  %-26s %5d %7.3f %7.3f %9.3f %9.3f" % (
-            {"qwen_shared": "  of which the shared set", "qwen_own": "  of which our own labels"}[part],
-            res[part]["n"], res[part]["accuracy"], res[part]["kappa"], res[part]["continue_stop_accuracy"],
-            res[part]["continue_stop_kappa"]))
+    if own.any():
+        for part, m in (("qwen_shared", (s == "qwen") & ~own), ("qwen_own", (s == "qwen") & own)):
+            res[part] = metrics(y[m], pred[m])
+            text.append("  %-26s %5d %7.3f %7.3f %9.3f %9.3f" % (
+                {"qwen_shared": "  of which the shared set", "qwen_own": "  of which our own labels"}[part],
+                res[part]["n"], res[part]["accuracy"], res[part]["kappa"], res[part]["continue_stop_accuracy"],
+                res[part]["continue_stop_kappa"]))
     for name in SOURCES:
         m = s == name
         text.append("  confusion %s (rows readers, columns judge)\n%s" % (SOURCE_NAMES[name], fmt_conf(confusion(y[m], pred[m]))))
