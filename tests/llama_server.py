@@ -63,15 +63,15 @@ class LlamaServer:
 
 
 def start(model: Path, *, threads: int = 1, parallel: int = 4, ctx_per_slot: int = 2048,
-          timeout_s: float = 300.0, log: Path | None = None) -> LlamaServer:
-    """Start the server as a child process (at lower priority) and wait until it listens."""
+          timeout_s: float = 300.0, log: Path | None = None, nice: int = 10) -> LlamaServer:
+    """Start the server as a child process (``nice`` steps below its parent) and wait until it listens."""
     port = free_port()
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - the child holds it
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.llama_server", str(model), "--port", str(port), "--threads", str(threads),
          "--parallel", str(parallel), "--ctx", str(ctx_per_slot * parallel)],
         cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=out,
-        preexec_fn=lambda: os.nice(10),
+        preexec_fn=lambda: os.nice(nice),
     )
     deadline = time.monotonic() + timeout_s
     line = b""
