@@ -130,19 +130,25 @@ class LlmJudges:
             self.check_probed_model(probed)
         self.constraint = GRAMMAR if listed.get("owned_by") == "llamacpp" else None
         self.response_model: str | None = None
-        check = self._reply(CHECK_TERM, CHECK_MEANING, CHECK_ITEM)
-        self.response_model = check[1].get("model") if isinstance(check[1].get("model"), str) else None
-        meta = listed.get("meta")
-        self.settings: dict[str, Any] = {
-            "judge": version,
+        _answer, reply = self._reply(CHECK_TERM, CHECK_MEANING, CHECK_ITEM)
+        self.response_model = reply.get("model") if isinstance(reply.get("model"), str) else None
+        self.settings = self._settings(listed, reply)
+        self.encoder_name = f"{self.model} ({PROMPT_VERSION})"
+
+    def _settings(self, listed: dict[str, Any], reply: dict[str, Any]) -> dict[str, Any]:
+        """What a session records of this judge: the model as the server lists it and answers with,
+        the prompt, the decoding, how the label is read (server text escaped, bounded)."""
+        meta = listed.get("meta") if isinstance(listed.get("meta"), dict) else {}
+        fingerprint = reply.get("system_fingerprint")
+        return {
+            "judge": self.version,
             "server": self.endpoint.where,
             "model": self.model,
             "model_owned_by": shown(listed.get("owned_by", ""), 80) or None,
             "model_meta": {shown(k, 40): shown(v, 80) if isinstance(v, str) else v for k, v in list(meta.items())[:20]
-                           if isinstance(v, (int, float, str, bool))} if isinstance(meta, dict) else None,
+                           if isinstance(v, (str, bool)) or isinstance(v, (int, float)) and math.isfinite(v)} or None,
             "response_model": shown(self.response_model, 300) if self.response_model else None,
-            "system_fingerprint": shown(check[1].get("system_fingerprint"), 80)
-            if isinstance(check[1].get("system_fingerprint"), str) else None,
+            "system_fingerprint": shown(fingerprint, 80) if isinstance(fingerprint, str) else None,
             "prompt_version": PROMPT_VERSION,
             "prompt_sha256": PROMPT_SHA256,
             "decoding": {"endpoint": "/chat/completions", "temperature": 0, "max_tokens": MAX_TOKENS,
@@ -150,7 +156,6 @@ class LlmJudges:
             "label_read": LABEL_READ,
             "empty_completion": "COLLAPSE, without a request",
         }
-        self.encoder_name = f"{self.model} ({PROMPT_VERSION})"
 
     def _discover(self) -> tuple[str, dict[str, Any]]:
         """The judge model's id and its entry in ``/models``."""
