@@ -104,7 +104,8 @@ def main() -> None:
             if done.returncode != 0:
                 raise SystemExit(f"{name}: {done.stderr.strip()}")
             report = json.loads(done.stdout)
-            result = {"set": name, "rows": len(rows), "of": total, "sample_seed": args.seed if len(rows) < total else None,
+            result = {"set": name, "rows": len(rows), "of": total,
+                      "sample_seed": args.seed if len(rows) < total else None,
                       "seconds": round(elapsed, 1), "items_per_s": round(len(rows) / elapsed, 3), **report}
             results.append(result)
             if args.out:  # after every set: a long run that is stopped keeps what it measured

