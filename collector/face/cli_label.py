@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from typer.core import TyperGroup
@@ -13,6 +13,9 @@ from typer.core import TyperGroup
 from collector.errors import InputError
 from collector.face.options import DsnOption, err, open_store
 from collector.labels import DEFAULT_SEED
+
+if TYPE_CHECKING:
+    from collector.face.labelling import Shown
 
 
 class _LabelGroup(TyperGroup):
@@ -35,11 +38,14 @@ LabellerOption = Annotated[Optional[str], typer.Option("--labeller", help="Who l
                                                        show_default=False)]
 
 
-def _reference_text(row: dict | None) -> str | None:
+def _shown(row: dict | None) -> Shown | None:
+    """What the desk shows of a glossary row: the reference (and the German one) and the glosses."""
+    from collector.face.labelling import Shown
+
     if row is None:
         return None
     german = f"  (de) {row['reference_de']}" if row.get("reference_de") else ""
-    return row["reference"] + german
+    return Shown(row["reference"] + german, tuple(row.get("glosses") or ()), tuple(row.get("glosses_de") or ()))
 
 
 @label_app.command("start", hidden=True)
@@ -96,13 +102,13 @@ def label_start(
         if sample.already:
             err.print(f"{sample.already} of the {sample.sampled} sampled rounds are labelled by you already; "
                       f"{len(sample.items)} to go")
-        references: dict[tuple[int | None, str], str | None] = {}
+        references: dict[tuple[int | None, str], Shown | None] = {}
 
-        def reference_of(item) -> str | None:
+        def reference_of(item) -> Shown | None:
             key = (item.glossary_id, item.term)
             if key not in references:
                 row = store.glossary_row(item.glossary_id) if item.glossary_id else store.reference_for(item.term)
-                references[key] = _reference_text(row)
+                references[key] = _shown(row)
             return references[key]
 
         outcome = run(LabelDesk(store, sample.items, who), reference_of, Keys(sys.stdin))

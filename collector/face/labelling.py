@@ -58,18 +58,36 @@ def _block(text: str, width: int, indent: str = "  ") -> str:
     return "\n".join(lines)
 
 
-def render(item: Candidate, reference: str | None, index: int, total: int, labeller: str, width: int,
+@dataclass(frozen=True)
+class Shown:
+    """What the desk shows of a term's meaning: its reference and its accepted glosses."""
+
+    reference: str | None
+    glosses: tuple[str, ...] = ()
+    glosses_de: tuple[str, ...] = ()
+
+
+def _glosses_line(shown: Shown) -> str:
+    english, german = " · ".join(shown.glosses), " · ".join(shown.glosses_de)
+    return "  ".join(part for part in (english, german and f"(de) {german}") if part)
+
+
+def render(item: Candidate, reference: str | Shown | None, index: int, total: int, labeller: str, width: int,
            note: str | None = None, status: str = "") -> str:
-    """The screen for one round: where it is from, the term and its reference meaning, the text
-    the completion answers, the completion, and the keys. Nothing of the judge's verdict."""
+    """The screen for one round: where it is from, the term, its reference meaning and glosses, the
+    text the completion answers, the completion, and the keys. Nothing of the judge's verdict."""
+    shown = reference if isinstance(reference, Shown) else Shown(reference)
     rule = "─" * max(20, width)
     head = (f"nyx label · {index} of {total} · session {str(item.session_id)[:8]} · run {item.run_number} · "
             f"round {item.round} · labeller {visible(labeller)}")
-    meaning = visible(reference) if reference else "(no reference meaning in the glossary)"
+    meaning = visible(shown.reference) if shown.reference else "(no reference meaning in the glossary)"
+    glosses = visible(_glosses_line(shown))
     parts = [
         head, rule,
         f"term:       {visible(item.term)}",
         *textwrap.wrap(f"reference:  {meaning}", width=max(20, width), subsequent_indent=" " * 12),
+        *(textwrap.wrap(f"glosses:    {glosses}", width=max(20, width), subsequent_indent=" " * 12)
+          if glosses else ()),
         rule,
         "previous text:" if item.round > 1 else "prompt:",
         _block(item.prompt, width),
@@ -137,7 +155,7 @@ class Keys:
             termios.tcsetattr(self.fd, termios.TCSANOW, saved)
 
 
-def run(desk: LabelDesk, reference_of: Callable[[Candidate], str | None], keys: Keys,
+def run(desk: LabelDesk, reference_of: Callable[[Candidate], str | Shown | None], keys: Keys,
         write: Callable[[str], None] | None = None, clear: bool = True) -> Outcome:
     """Label ``desk``'s rounds from key presses until they are done or the labeller quits."""
     if write is None:

@@ -26,8 +26,9 @@ IrisOption = Annotated[
 
 JsonLinesOption = Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")]
 
-JUDGE_HELP = ("Judge version: ref-2 (against the glossary's reference meaning, the default), rules-1 (the first "
-              "judge) or llm-1 (a language model on an OpenAI-compatible server: --judge-url, --judge-model).")
+JUDGE_HELP = ("Judge version: ref-3 (the default: the glossary's reference meaning and glosses), ref-2 (the "
+              "previous default), rules-1 (the first judge) or llm-1 (a language model on an OpenAI-compatible "
+              "server: --judge-url, --judge-model).")
 
 JudgeUrlOption = Annotated[
     Optional[str],

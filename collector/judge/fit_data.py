@@ -42,15 +42,21 @@ def _read(path: str) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def load(data_dir: str) -> tuple[list[dict], dict[str, dict], int]:
+REAL_SETS = {"real": "echo_real_train.jsonl", "qwen": "echo_real_train_qwen.jsonl"}
+"""Real probe rounds labelled blind by two readers, by set name: SmolLM2-135M (``real``, the set ref-2 was
+fitted on) and Qwen2.5-Coder-1.5B-Instruct (``qwen``)."""
+
+
+def load(data_dir: str, real_sets: tuple[str, ...] = ("real",)) -> tuple[list[dict], dict[str, dict], int]:
     """``(items, terms, n_disagreeing)``.
 
-    An item is a dict: id, term, set (``hand`` | ``real`` | ``dev``), round, prev, text, label,
-    history (the chain before the text, the term first: ``[term, prev]`` for hand-written items,
-    ``[term, frame, round-1 text, ...]`` for real ones). ``terms`` maps a term to its row of
+    An item is a dict: id, term, set (``hand`` | a name of :data:`REAL_SETS` | ``dev``), round, prev,
+    text, label, history (the chain before the text, the term first: ``[term, prev]`` for hand-written
+    items, ``[term, frame, round-1 text, ...]`` for real ones). ``terms`` maps a term to its row of
     ``echo_terms.jsonl``; ``n_disagreeing`` counts the real rows dropped because the readers differ.
     """
-    missing = [f for f in DATA_FILES if not os.path.isfile(os.path.join(data_dir, f))]
+    files = [*DATA_FILES, *(REAL_SETS[name] for name in real_sets)]
+    missing = [f for f in dict.fromkeys(files) if not os.path.isfile(os.path.join(data_dir, f))]
     if missing:
         raise SystemExit("%s lacks %s" % (data_dir, ", ".join(missing)))
     terms = {t["term"]: t for t in _read(os.path.join(data_dir, "echo_terms.jsonl"))}
@@ -64,7 +70,15 @@ def load(data_dir: str) -> tuple[list[dict], dict[str, dict], int]:
                               history=[r["term"], r["prev"]]))
 
     hand(_read(os.path.join(data_dir, "echo_train.jsonl")), "hand")
-    real = _read(os.path.join(data_dir, "echo_real_train.jsonl"))
+    n_disagree = 0
+    for name in real_sets:
+        n_disagree += _real(items, _read(os.path.join(data_dir, REAL_SETS[name])), name, REAL_SETS[name])
+    hand(_read(os.path.join(data_dir, "echo_labelled.jsonl")), "dev")
+    return items, terms, n_disagree
+
+
+def _real(items: list[dict], real: list[dict], name: str, file: str) -> int:
+    """Append the rows of a real set on which both readers agree; the number of the others."""
     chains: dict[str, dict[int, dict]] = defaultdict(dict)
     for r in real:
         chains[r["id"].rsplit("-", 1)[0]][r["round"]] = r
@@ -76,11 +90,10 @@ def load(data_dir: str) -> tuple[list[dict], dict[str, dict], int]:
         c = chains[r["id"].rsplit("-", 1)[0]]
         hist = [r["term"], frame_of(r["term"])] + [c[k]["text"] for k in range(1, r["round"])]
         if hist[-1].strip() != r["prev"].strip():
-            raise SystemExit("echo_real_train.jsonl: %s: prev is not the chain's previous round" % r["id"])
-        items.append(dict(id=r["id"], term=r["term"], set="real", round=r["round"], prev=r["prev"],
-                          text=r["text"], label=r["label"], history=hist))
-    hand(_read(os.path.join(data_dir, "echo_labelled.jsonl")), "dev")
-    return items, terms, n_disagree
+            raise SystemExit("%s: %s: prev is not the chain's previous round" % (file, r["id"]))
+        items.append(dict(id=r["id"] if name == "real" else "%s:%s" % (name, r["id"]), term=r["term"], set=name,
+                          round=r["round"], prev=r["prev"], text=r["text"], label=r["label"], history=hist))
+    return n_disagree
 
 
 def read_corpus() -> list[str]:

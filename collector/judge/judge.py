@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING
 
+from collector.judge import ref3
 from collector.judge import reference as rj
 from collector.judge.classifier import (CLASSIFIER_VERSION, DEFAULT_THRESHOLDS, TextFeatures, Thresholds, classify,
                                         text_features)
@@ -140,4 +141,50 @@ class ReferenceJudge:
             sim_prev = sims["sim_frame"] if first else sims["sim_prev"]
             verdicts.append(Verdict(echo_type=EchoType(label), text=tf, sim_term=sims["sim_frame"],
                                     sim_prev=sim_prev, sim_ref=sims["sim_ref"], reason=reason))
+        return verdicts
+
+
+class Ref3Judge:
+    """ref-3 for one term (:mod:`collector.judge.ref3`): every round against the reference meaning, its
+    sentences and the accepted glosses (the glossary's and those read off the reference), calibrated
+    anchor by anchor, plus the words the text shares with them. Without a meaning: ``frame`` mode."""
+
+    def __init__(self, encoder: SentenceEncoder, params: ref3.Ref3Params, calibration: rj.Calibration,
+                 term: str, meaning: Meaning | None = None, glossary_id: int | None = None) -> None:
+        self.encoder = encoder
+        self.params = params
+        self.term = term
+        references = [r for r in (meaning.references if meaning else []) if r and r.strip()]
+        self.mode = "reference" if references else "frame"
+        self.glossary_id = glossary_id if references else None
+        self.version = params.version
+        glosses = meaning.all_glosses if meaning and references else []
+        self.anchors = ref3.build_anchors(term, references, glosses, lambda texts: encoder.embed(texts, "query"),
+                                          calibration)
+
+    @property
+    def encoder_name(self) -> str:
+        return self.encoder.name
+
+    def judge(self, items: list[JudgeItem]) -> list[Verdict]:
+        """One verdict per item, in order; the batch's distinct texts are embedded in one call. A round is
+        judged from its text, the text it answers and the frame, whatever else its history holds."""
+        if not items:
+            return []
+        unique: dict[str, int] = {}
+        for item in items:
+            for s in (item.anchor, item.prev, item.text):
+                unique.setdefault(s, len(unique))
+        vectors = self.encoder.embed(list(unique), "query")
+        verdicts = []
+        for item in items:
+            first = item.prev == item.anchor
+            feats = ref3.round_features(item.text, item.prev, first, vectors[unique[item.text]],
+                                        vectors[unique[item.prev]], vectors[unique[item.anchor]], self.anchors,
+                                        self.params, self.term)
+            label, reason = ref3.decide(feats, self.params, self.mode)
+            tf = TextFeatures(**{f.name: feats[f.name] for f in fields(TextFeatures)})
+            verdicts.append(Verdict(echo_type=EchoType(label), text=tf, sim_term=feats["sim_frame"],
+                                    sim_prev=feats["sim_frame"] if first else feats["sim_prev"],
+                                    sim_ref=feats["sim_ref"], reason=reason))
         return verdicts

@@ -53,6 +53,9 @@ class JudgeEntry:
     """``load(version, lm, options)`` -> the loaded judge (called once per process)."""
     uses_references: bool = True
     """Compares with the term's meaning from the glossary (else: with the frame only)."""
+    uses_glosses: bool = True
+    """Reads the meaning's glosses too (``validate`` then looks them up in the glossary for terms whose
+    reference comes from elsewhere; a judge that reads only the references spares it that database)."""
     needs_probe_model: bool = False
     """Needs the probe model's hidden states (so ``rejudge`` and ``validate`` must load a model)."""
     endpoint: bool = False
@@ -64,17 +67,19 @@ class JudgeEntry:
 
 
 @functools.cache
-def _reference_parts(version: str):
+def _reference_parts(version: str, load_params: Callable[[str], Any]):
+    """The encoder, the parameters (read by ``load_params``) and the calibration of reference judge
+    ``version``, loaded once per process."""
     from collector.judge import reference as rj
     from collector.judge.encoder import SentenceEncoder
 
     folder = importlib.resources.files("collector.judge").joinpath("params")
     try:
         with importlib.resources.as_file(folder.joinpath(f"{version}.json")) as path:
-            params = rj.JudgeParams.load(str(path))
+            params = load_params(str(path))
         with importlib.resources.as_file(folder.joinpath(f"{version}.calibration.npz")) as path:
             calibration = rj.Calibration.load(str(path))
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"the parameters of judge {version} are missing or unreadable: {exc}") from None
     if params.version != version:
         raise ModelError(f"collector/judge/params/{version}.json holds judge {params.version}, not {version}")
@@ -82,13 +87,41 @@ def _reference_parts(version: str):
 
 
 class _ReferenceJudges:
-    def __init__(self, version: str, lm: LanguageModel | None = None, options: dict | None = None) -> None:
-        self.encoder, self.params, self.calibration = _reference_parts(version)
+    """ref-2: the fitted rules of :mod:`collector.judge.reference`."""
 
-    def for_term(self, term: str, meaning: Meaning | None, glossary_id: int | None) -> SessionJudge:
+    def __init__(self, version: str, lm: LanguageModel | None = None, options: dict | None = None) -> None:
+        self.encoder, self.params, self.calibration = _reference_parts(version, self.load_params())
+
+    @staticmethod
+    def load_params() -> Callable[[str], Any]:
+        from collector.judge.reference import JudgeParams
+
+        return JudgeParams.load
+
+    @staticmethod
+    def judge_class() -> type:
         from collector.judge.judge import ReferenceJudge
 
-        return ReferenceJudge(self.encoder, self.params, self.calibration, term, meaning, glossary_id)
+        return ReferenceJudge
+
+    def for_term(self, term: str, meaning: Meaning | None, glossary_id: int | None) -> SessionJudge:
+        return self.judge_class()(self.encoder, self.params, self.calibration, term, meaning, glossary_id)
+
+
+class _Ref3Judges(_ReferenceJudges):
+    """ref-3: :mod:`collector.judge.ref3` (reference sentences, glosses, shared words)."""
+
+    @staticmethod
+    def load_params() -> Callable[[str], Any]:
+        from collector.judge.ref3 import Ref3Params
+
+        return Ref3Params.load
+
+    @staticmethod
+    def judge_class() -> type:
+        from collector.judge.judge import Ref3Judge
+
+        return Ref3Judge
 
 
 class _RulesJudges:
@@ -110,17 +143,19 @@ def _llm_judges(version: str, lm: LanguageModel | None = None, options: dict | N
 
 
 REGISTRY: dict[str, JudgeEntry] = {entry.version: entry for entry in (
+    JudgeEntry("ref-3", "reference meaning, its sentences and accepted glosses, multilingual-e5-small, fitted on "
+               "hand-written, SmolLM2 and Qwen-Coder rounds", _Ref3Judges),
     JudgeEntry("ref-2", "reference meaning, multilingual-e5-small, fitted on hand-written and SmolLM2 rounds",
-               _ReferenceJudges),
+               _ReferenceJudges, uses_glosses=False),
     JudgeEntry(CLASSIFIER_VERSION, "the first judge: the probe model's hidden states against the frame",
-               _RulesJudges, uses_references=False, needs_probe_model=True),
+               _RulesJudges, uses_references=False, uses_glosses=False, needs_probe_model=True),
     JudgeEntry("llm-1", "an LLM on an OpenAI-compatible server (--judge-url, --judge-model) with a pinned prompt",
                _llm_judges, endpoint=True),
 )}
 """Every judge version, by name; the order is the order help texts list them in."""
 
 JUDGES = tuple(REGISTRY)
-DEFAULT_JUDGE = "ref-2"
+DEFAULT_JUDGE = "ref-3"
 
 
 def check_judge(name: str) -> str:
@@ -173,6 +208,10 @@ class JudgeKit:
     @property
     def uses_references(self) -> bool:
         return self.entry.uses_references
+
+    @property
+    def uses_glosses(self) -> bool:
+        return self.entry.uses_references and self.entry.uses_glosses
 
     @staticmethod
     def version_needs_probe_model(version: str) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from collector.errors import InputError
+from collector.glossary import check_glosses
 from collector.judge.meaning import Meaning
 from collector.params import validate_term
 from collector.records import EchoType
@@ -34,10 +35,13 @@ class LabelledItem:
     reference: str | None = None
     round: int | None = None
     id: str | None = None
+    glosses: tuple[str, ...] = ()
+    glosses_de: tuple[str, ...] = ()
 
 
 def read_labelled(path: Path) -> list[LabelledItem]:
-    """The items of a JSONL file (term, prev, text, label; optional reference, round, id).
+    """The items of a JSONL file (term, prev, text, label; optional reference, glosses, glosses_de,
+    round, id).
 
     Any defect names the file and line in one message; nothing is judged from a half-read file.
     """
@@ -59,16 +63,19 @@ def read_labelled(path: Path) -> list[LabelledItem]:
         round_ = row.get("round")
         if round_ is not None and (not isinstance(round_, int) or isinstance(round_, bool) or not 1 <= round_ <= 3):
             raise InputError(f"{path}, line {number}: round must be 1, 2 or 3 when given")
+        glosses, glosses_de = _glosses(path, number, row)
         items.append(LabelledItem(term=term, prev=row["prev"], text=row["text"], label=label,
                                   reference=reference, round=round_,
-                                  id=str(row["id"]) if row.get("id") is not None else None))
+                                  id=str(row["id"]) if row.get("id") is not None else None,
+                                  glosses=glosses, glosses_de=glosses_de))
     if not items:
         raise InputError(f"{path} holds no labelled items")
     return items
 
 
 def read_references(path: Path) -> dict[str, Meaning]:
-    """term -> its meaning, from a JSONL file of term, reference, optional reference_de, glosses, glosses_de."""
+    """term -> its meaning, from a JSONL file of term, reference, optional reference_de, glosses, glosses_de
+    (lists of texts, checked and normalised as the glossary's)."""
     references = {}
     for number, row in _json_lines(path):
         term, reference = row.get("term"), row.get("reference")
@@ -79,8 +86,18 @@ def read_references(path: Path) -> dict[str, Meaning]:
         except InputError as exc:
             raise InputError(f"{path}, line {number}: {exc}") from None
         german = row.get("reference_de")
-        references[term] = Meaning(reference, german if isinstance(german, str) and german.strip() else None)
+        glosses, glosses_de = _glosses(path, number, row)
+        references[term] = Meaning(reference, german if isinstance(german, str) and german.strip() else None,
+                                   glosses, glosses_de)
     return references
+
+
+def _glosses(path: Path, number: int, row: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A line's optional ``glosses`` and ``glosses_de``, or one line naming the file and line."""
+    try:
+        return check_glosses(row.get("glosses"), "gloss"), check_glosses(row.get("glosses_de"), "German gloss")
+    except InputError as exc:
+        raise InputError(f"{path}, line {number}: {exc}") from None
 
 
 def _json_lines(path: Path):

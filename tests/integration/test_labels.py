@@ -199,6 +199,7 @@ def test_the_terminal_session_for_real(session):
     child = _spawn(dsn, sid, "--n", "6", "--seed", "2")
     screen = _screen(child)
     assert "term:       Aufhebung" in screen and "reference:" in screen and "1 of 6" in screen
+    assert "glosses:    sublation · cancellation and preservation · " in screen  # the shipped glosses
     assert "judge" not in screen.lower()  # blind: nothing of the verdict
 
     child.send("1")  # EXPANDS

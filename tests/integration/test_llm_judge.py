@@ -80,14 +80,14 @@ def _check_settings(settings: dict, model_path: Path) -> None:
 @pytest.mark.smollm2
 def test_validate_judges_through_the_llama_cpp_server(capsys, llama, tmp_path):
     result = run_cli(capsys, "validate", str(_labelled(tmp_path)), "--judge", "llm-1", "--judge-url", llama.url,
-                     "--json")
+                     "--json", "--no-glossary")
     assert result.code == 0, result.err
     report = json.loads(result.out)
     assert report["judge"] == "llm-1" and report["n"] == 3 and report["modes"] == {"reference": 3}
     assert report["encoder"] == f"{llama.model_path} ({PROMPT_VERSION})"
     assert sum(sum(row.values()) for row in report["confusion"].values()) == 3
     again = run_cli(capsys, "validate", str(_labelled(tmp_path)), "--judge", "llm-1", "--judge-url", llama.url,
-                    "--json", "--judge-concurrency", "1")
+                    "--json", "--no-glossary", "--judge-concurrency", "1")
     assert json.loads(again.out)["confusion"] == report["confusion"]  # temperature 0: the same verdicts
 
 
@@ -231,7 +231,7 @@ def test_the_judge_options_are_checked_before_anything_is_written(capsys, collec
         ([TERM, "--judge", "llm-1", "--judge-url", "http://127.0.0.1:9/v1", "--judge-concurrency", "0"],
          "--judge-concurrency must be between 1 and 64"),
         ([TERM, "--judge-url", "http://127.0.0.1:9/v1"],
-         "--judge-url is for a judge with a server (llm-1), not for ref-2"),
+         "--judge-url is for a judge with a server (llm-1), not for ref-3"),
         (["rejudge", "--all", "--judge", "llm-1", "--judge-url", "ftp://127.0.0.1/v1"], "must be an http://"),
         (["validate", "/nonexistent.jsonl", "--judge-model", "m"], "--judge-model is for a judge with a server"),
     ]

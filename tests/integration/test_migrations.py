@@ -37,6 +37,8 @@ EXPECTED_COLUMNS = {
         ("source", "text", True),
         ("added_at", "timestamptz", False),
         ("added_by", "text", False),
+        ("glosses", "_text", False),
+        ("glosses_de", "_text", False),
     ],
     "probe_sessions": [
         ("session_id", "uuid", False),
@@ -644,3 +646,79 @@ def test_deleting_a_session_removes_its_runs_and_rounds(conn):
     conn.execute("delete from raw.probe_sessions where session_id = %s", [SID])
     assert conn.execute("select count(*) from raw.probe_rounds").fetchone()[0] == 0
     assert conn.execute("select count(*) from raw.variance_probe_runs").fetchone()[0] == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# the glossary's glosses (0012)
+# ---------------------------------------------------------------------------------------------
+
+
+def glossary_row(**changes) -> dict:
+    row = dict(term="Aufhebung", version=1, language="de", reference="Sublation.",
+               glosses=["sublation", "abolition"], glosses_de=["Aufheben"])
+    row.update(changes)
+    return row
+
+
+INVALID_GLOSSES = [
+    ("blank gloss", dict(glosses=["sublation", "   "]), {"glossary_glosses_not_blank"}),
+    ("empty gloss", dict(glosses=[""]), {"glossary_glosses_not_blank"}),
+    ("gloss of 201 characters", dict(glosses=["x" * 201]), {"glossary_glosses_length"}),
+    ("gloss with a newline", dict(glosses=["a\nb"]), {"glossary_glosses_no_control"}),
+    ("gloss with a C1 control", dict(glosses=["a\u0085b"]), {"glossary_glosses_no_control"}),
+    ("gloss with a line separator", dict(glosses=["a\u2028b"]), {"glossary_glosses_no_control"}),
+    ("NULL gloss", dict(glosses=["sublation", None]), {"glossary_glosses_no_null"}),
+    ("21 glosses", dict(glosses=[f"g{i}" for i in range(21)]), {"glossary_glosses_count"}),
+    ("two-dimensional glosses", dict(glosses=[["a"], ["b"]]), {"glossary_glosses_shape"}),
+    ("glosses subscripted from 0", dict(glosses="[0:1]={a,b}"), {"glossary_glosses_shape"}),
+    ("blank German gloss", dict(glosses_de=[" "]), {"glossary_glosses_de_not_blank"}),
+    ("German gloss of 201 characters", dict(glosses_de=["ä" * 201]), {"glossary_glosses_de_length"}),
+    ("German gloss with a tab", dict(glosses_de=["a\tb"]), {"glossary_glosses_de_no_control"}),
+    ("NULL German gloss", dict(glosses_de=[None]), {"glossary_glosses_de_no_null"}),
+    ("21 German glosses", dict(glosses_de=[f"g{i}" for i in range(21)]), {"glossary_glosses_de_count"}),
+    ("two-dimensional German glosses", dict(glosses_de=[["a"], ["b"]]), {"glossary_glosses_de_shape"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case, changes, constraints", INVALID_GLOSSES, ids=[c[0] for c in INVALID_GLOSSES])
+def test_invalid_glosses_are_refused(conn, case, changes, constraints):
+    with pytest.raises(pg_errors.CheckViolation) as info:
+        insert(conn, "glossary", glossary_row(**changes))
+    assert info.value.diag.constraint_name in constraints
+
+
+def test_glosses_within_the_limits_are_accepted_and_default_to_none(conn):
+    insert(conn, "glossary", glossary_row(glosses=["x" * 200] + [f"g{i}" for i in range(19)],
+                                          glosses_de=["Aufheben; 'x' \"y\" 🌀"]))
+    insert(conn, "glossary", {"term": "Pflicht", "version": 1, "language": "de", "reference": "Duty."})
+    rows = conn.execute("select term, glosses, glosses_de from raw.glossary order by term").fetchall()
+    assert rows[0][1][0] == "x" * 200 and len(rows[0][1]) == 20 and rows[0][2] == ["Aufheben; 'x' \"y\" 🌀"]
+    assert rows[1] == ("Pflicht", [], [])
+
+
+def test_glossary_rows_from_before_0012_keep_working_and_rolling_it_back_keeps_them(empty_db_dsn, tmp_path):
+    before = tmp_path / "migrations"
+    before.mkdir()
+    for path in migration_files():
+        if path.name < "0012":
+            (before / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    with Store.connect(empty_db_dsn) as store:
+        assert store.migrate(before)[-1] == "0011_stopping_rule"
+    with psycopg.connect(empty_db_dsn) as old:
+        insert(old, "glossary", {"term": "Pflicht", "version": 1, "language": "de", "reference": "Duty."})
+    with Store.connect(empty_db_dsn) as store:
+        assert store.migrate() == ALL_MIGRATIONS[ALL_MIGRATIONS.index("0012_glosses"):]
+        assert store.reference_for("Pflicht")["glosses"] == []
+    assert fetch(empty_db_dsn, "select glosses, glosses_de from raw.glossary") == [{"glosses": [], "glosses_de": []}]
+
+    backend = get_backend(yoyo_url(empty_db_dsn))
+    try:
+        migrations = read_migrations(str(migrations_dir()))
+        with backend.lock():
+            backend.rollback_migrations(backend.to_rollback(migrations.filter(lambda m: m.id == "0012_glosses")))
+    finally:
+        backend.connection.close()
+    kept = fetch(empty_db_dsn, "select term, reference from raw.glossary")
+    assert kept == [{"term": "Pflicht", "reference": "Duty."}]
+    assert "glosses" not in {c for c, _, _ in raw_columns(empty_db_dsn)["glossary"]}
+    assert fetch(empty_db_dsn, "select 1 from pg_proc where proname = 'glosses_matching'") == []

@@ -76,7 +76,7 @@ def rounds_of(dsn, sid):
     return query(dsn, f"select {ROUND_COLUMNS} from raw.probe_rounds where session_id = %s order by 1, 2", (sid,))
 
 
-@pytest.mark.parametrize("judge", ["ref-2", "rules-1"])
+@pytest.mark.parametrize("judge", ["ref-3", "ref-2", "rules-1"])
 def test_a_resumed_session_equals_an_uninterrupted_one_round_for_round(capsys, db_dsn, tiny_model_dir, judge):
     """Two runs in three go missing, so resume runs the rest in batches the uninterrupted session
     never had: every stored value of every round must still be the same (CPU, float32). rules-1's

@@ -78,6 +78,23 @@ def test_collector_role_stops_on_precision_but_cannot_lower_runs_requested_other
                          "runs_requested = 2 where session_id = %s", (fixed,))
 
 
+def test_collector_role_adds_glosses_but_cannot_store_bad_ones_or_change_a_version(capsys, db_dsn, login_roles):
+    dsn = as_role(db_dsn, login_roles["collector"])
+    added = run_cli(capsys, "glossary", "add", "Lichtung", "Clearing.", "--gloss", "clearing", "--gloss-de",
+                    "Waldlichtung", "--dsn", dsn)
+    assert added.code == 0, added.err
+    listed = [json.loads(line) for line in run_cli(capsys, "glossary", "list", "--json", "--dsn", dsn).out.splitlines()]
+    assert {r["term"]: r["glosses"] for r in listed}["Lichtung"] == ["clearing"]
+    assert {r["term"]: r["glosses_de"] for r in listed}["Aufhebung"]  # the shipped glosses, seeded by the collector
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.CheckViolation) as info:  # the checks bind the collector too
+            conn.execute("insert into raw.glossary (term, version, language, reference, glosses) "
+                         "values ('Sorge', 1, 'de', 'Care.', %s)", (["care", " "],))
+        assert info.value.diag.constraint_name == "glossary_glosses_not_blank"
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):  # a version is never rewritten
+            conn.execute("update raw.glossary set glosses = '{}' where term = 'Lichtung'")
+
+
 def test_analyst_role_reads_the_marts_and_nothing_in_raw(built_db, login_roles):
     dsn = as_role(built_db["dsn"], login_roles["analyst"])
     assert query(dsn, "select count(*) as n from marts.session_stats")[0]["n"] >= 1

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_helpers import run_cli
+from tests.meaning_judge import meaning_judge  # noqa: F401  (a fixture)
 from tests.integration.test_devset_accuracy import devset_path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -83,6 +84,10 @@ BAD = [
     ("missing text", b'{"term": "x", "prev": "p", "label": "EXPANDS"}\n', "missing or non-text"),
     ("blank term", b'{"term": "  ", "prev": "p", "text": "t", "label": "EXPANDS"}\n', "term is blank"),
     ("bad round", b'{"term": "x", "prev": "p", "text": "t", "label": "EXPANDS", "round": 7}\n', "round must be"),
+    ("blank gloss", b'{"term": "x", "prev": "p", "text": "t", "label": "EXPANDS", "glosses": [" "]}\n',
+     "line 1: the gloss 1 is blank"),
+    ("glosses not a list", b'{"term": "x", "prev": "p", "text": "t", "label": "EXPANDS", "glosses_de": "y"}\n',
+     "line 1: the German glosses must be a list of texts"),
     ("empty file", b"\n\n", "holds no labelled items"),
 ]
 
@@ -96,3 +101,69 @@ def test_bad_labelled_files_get_one_line_and_exit_2(capsys, tmp_path, case, cont
     assert result.code == 2, result.err
     assert result.err.startswith("Error:") and result.err.count("\n") == 1 and message in result.err, result.err
     assert result.out == ""
+
+
+def test_glosses_come_from_the_item_the_file_or_the_glossary_row_of_the_term(capsys, tmp_path, db_dsn,
+                                                                            meaning_judge):
+    from collector.glossary import shipped_entries
+    from collector.judge.meaning import Meaning
+
+    shipped = {e.term: e for e in shipped_entries()}["photosynthesis"]
+    terms = ["photosynthesis", "Zeitgeistmaschine"]
+    plain = _write(tmp_path / "plain.jsonl", [{**ITEMS[0], "term": t} for t in terms])
+    refs = _write(tmp_path / "refs.jsonl", [{"term": t, "reference": f"Our reading of {t}."} for t in terms])
+
+    def seen(*argv) -> dict:
+        result = run_cli(capsys, "validate", *argv, "--judge", "test-meaning", "--json")
+        assert result.code == 0, result.err
+        return dict(meaning_judge.seen)
+
+    # a references file without glosses: the reference from the file, the glosses from the glossary row
+    got = seen(str(plain), "--references", str(refs), "--dsn", db_dsn)
+    assert got["photosynthesis"] == Meaning("Our reading of photosynthesis.", None, shipped.glosses, ())
+    assert got["Zeitgeistmaschine"] == Meaning("Our reading of Zeitgeistmaschine.")  # no row: no glosses
+    # ... unless --no-glossary
+    got = seen(str(plain), "--references", str(refs), "--no-glossary")
+    assert got["photosynthesis"] == Meaning("Our reading of photosynthesis.")
+    # no reference anywhere but the glossary: its whole row
+    got = seen(str(plain), "--dsn", db_dsn)
+    assert got["photosynthesis"] == Meaning(shipped.reference, None, shipped.glosses, ())
+    assert got["Zeitgeistmaschine"] is None  # frame mode
+    # the file's glosses win over the glossary's (English and German together) ...
+    glossed = _write(tmp_path / "glossed.jsonl", [{"term": "photosynthesis", "reference": "Light to sugar.",
+                                                   "glosses_de": [" Photo\u0073ynthese ", "Photosynthese"]}])
+    got = seen(str(plain), "--references", str(glossed), "--dsn", db_dsn)
+    assert got["photosynthesis"] == Meaning("Light to sugar.", None, (), ("Photosynthese",))
+    # ... and the item's over both, also beside the item's own reference
+    own = _write(tmp_path / "own.jsonl", [{**ITEMS[0], "reference": "Mine.", "glosses": ["sugar from light"]}])
+    got = seen(str(own), "--references", str(glossed), "--dsn", db_dsn)
+    assert got["photosynthesis"] == Meaning("Mine.", None, ("sugar from light",), ())
+    bare = _write(tmp_path / "bare.jsonl", [{**ITEMS[0], "reference": "Mine."}])
+    assert seen(str(bare), "--dsn", db_dsn)["photosynthesis"] == Meaning("Mine.", None, shipped.glosses, ())
+
+
+def test_a_bad_gloss_in_the_references_file_names_its_line(capsys, tmp_path):
+    items = _write(tmp_path / "items.jsonl", ITEMS)
+    refs = _write(tmp_path / "refs.jsonl", [{"term": "gravity", "reference": "Attraction."},
+                                            {"term": "photosynthesis", "reference": "Light.", "glosses": ["x" * 201]}])
+    result = run_cli(capsys, "validate", str(items), "--references", str(refs), "--no-glossary")
+    assert result.code == 2 and result.err.count("\n") == 1, result.err
+    assert f"{refs}, line 2: the gloss 1 is longer than 200 characters" in result.err
+
+
+def test_a_judge_that_reads_no_glosses_needs_no_database_when_every_item_has_a_reference(capsys, tmp_path):
+    refs = _write(tmp_path / "refs.jsonl", [{"term": "photosynthesis", "reference": "Plants making sugar."}])
+    plain = _write(tmp_path / "plain.jsonl", ITEMS)
+    # ref-2 reads no glosses: nothing to look up, so an unreachable database is never asked
+    result = run_cli(capsys, "validate", str(plain), "--references", str(refs), "--json", "--judge", "ref-2",
+                     "--dsn", "postgresql://nobody@127.0.0.1:1/none")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["modes"] == {"reference": 2}
+    # ref-3 reads glosses and would look them up; --no-glossary keeps it off the database too
+    result = run_cli(capsys, "validate", str(plain), "--references", str(refs), "--json", "--no-glossary",
+                     "--dsn", "postgresql://nobody@127.0.0.1:1/none")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["modes"] == {"reference": 2}
+    looked_up = run_cli(capsys, "validate", str(plain), "--references", str(refs), "--json",
+                        "--dsn", "postgresql://nobody@127.0.0.1:1/none")
+    assert looked_up.code == 4 and "cannot connect" in looked_up.err

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from collector.errors import InputError
-from collector.face.labelling import render, visible
+from collector.face.labelling import Shown, render, visible
 from collector.labels import KEYS, MEANINGS, Candidate, labeller_name, sample_rounds
 
 SESSION = uuid.UUID("00000000-0000-0000-0000-0000000000aa")
@@ -71,6 +71,17 @@ def test_the_screen_is_blind_to_the_judges_verdict():
     for key, label in KEYS.items():
         assert f"{key}  {label}" in screen and MEANINGS[label] in screen
     assert "previous text:" in screen and "prompt 1" in screen and "text 1" in screen and "the ref" in screen
+
+
+def test_the_screen_shows_the_glosses_under_the_reference_escaped():
+    item = candidates({(1, "EXPANDS"): 1})[0]
+    shown = Shown("the ref", ("sublation", "lift\x1b[2Jing up"), ("Aufheben", "Bewahrung"))
+    lines = render(item, shown, 1, 5, "ann", 100).splitlines()
+    at = next(n for n, line in enumerate(lines) if line.startswith("reference:  the ref"))
+    assert lines[at + 1] == "glosses:    sublation · lift\\x1b[2Jing up  (de) Aufheben · Bewahrung"
+    assert "\x1b" not in "\n".join(lines)
+    plain = render(item, "the ref", 1, 5, "ann", 100)
+    assert "glosses:" not in plain and render(item, Shown("the ref"), 1, 5, "ann", 100) == plain
 
 
 def test_model_text_cannot_drive_the_terminal():

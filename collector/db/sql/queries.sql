@@ -309,36 +309,41 @@ returning session_id;
 select run_number from raw.variance_probe_runs where session_id = %(session_id)s;
 
 -- name: glossary_add
--- Add a version of a term's reference meaning, unless it equals the newest one; returns the row
--- now in force (the new one, or the unchanged newest) and whether it was added.
+-- Add a version of a term's reference meaning, unless it equals the newest one (the same
+-- language, references and glosses, in order; the source is not compared); returns the row now in
+-- force (the new one, or the unchanged newest) and whether it was added.
 with newest as (
-    select id, version, language, reference, reference_de, source
+    select id, version, language, reference, reference_de, glosses, glosses_de
     from raw.glossary
     where term = %(term)s
     order by version desc
     limit 1
 ),
 added as (
-    insert into raw.glossary (term, version, language, reference, reference_de, source)
+    insert into raw.glossary (term, version, language, reference, reference_de, source, glosses, glosses_de)
     select %(term)s, coalesce((select version from newest), 0) + 1, %(language)s, %(reference)s,
-           %(reference_de)s, %(source)s
+           %(reference_de)s, %(source)s, %(glosses)s::text [], %(glosses_de)s::text []
     where not exists (
         select 1 from newest
         where newest.reference = %(reference)s
           and newest.reference_de is not distinct from %(reference_de)s
           and newest.language = %(language)s
+          and newest.glosses = %(glosses)s::text []
+          and newest.glosses_de = %(glosses_de)s::text []
     )
-    returning id, term, version, language, reference, reference_de, source, added_at, true as added
+    returning id, term, version, language, reference, reference_de, glosses, glosses_de, source, added_at,
+              true as added
 )
 select * from added
 union all
-select g.id, g.term, g.version, g.language, g.reference, g.reference_de, g.source, g.added_at, false as added
+select g.id, g.term, g.version, g.language, g.reference, g.reference_de, g.glosses, g.glosses_de, g.source,
+       g.added_at, false as added
 from raw.glossary as g
 where g.id = (select id from newest) and not exists (select 1 from added);
 
 -- name: glossary_current
--- The newest version of one term's reference meaning, or no row.
-select id, term, version, language, reference, reference_de, source, added_at
+-- The newest version of one term's reference meaning and glosses, or no row.
+select id, term, version, language, reference, reference_de, glosses, glosses_de, source, added_at
 from raw.glossary
 where term = %(term)s
 order by version desc
@@ -346,18 +351,21 @@ limit 1;
 
 -- name: glossary_list
 -- The newest version of every term (or every version with all_versions), by term.
-select id, term, version, language, reference, reference_de, source, added_at
+select id, term, version, language, reference, reference_de, glosses, glosses_de, source, added_at
 from raw.glossary as g
 where %(all_versions)s or g.version = (select max(version) from raw.glossary where term = g.term)
 order by term, version;
 
 -- name: glossary_get
-select id, term, version, language, reference, reference_de, source, added_at
+select id, term, version, language, reference, reference_de, glosses, glosses_de, source, added_at
 from raw.glossary
 where id = %(id)s;
 
 -- name: glossary_terms
-select distinct term from raw.glossary;
+-- Every term of the glossary with the source of its newest version (shipped entries are marked there).
+select distinct on (term) term, source
+from raw.glossary
+order by term, version desc;
 
 -- name: add_session_judgement
 -- The settings of a re-judgement; a second one by the same version is refused by the key.
