@@ -9,7 +9,7 @@ RUNS   ?= 50
 TERM_  ?= Aufhebung
 export DBT_SEND_ANONYMOUS_USAGE_STATS = false
 
-.PHONY: setup demo collect dbt refresh stats test lint bench known-groups qwen-model ladder fit-judge clean-venv
+.PHONY: setup demo collect dbt refresh stats test lint bench known-groups qwen-model ladder fit-judge llm-judge clean-venv
 
 setup: $(VENV)/.installed
 
@@ -79,6 +79,12 @@ DATA ?= ../shared/research
 fit-judge: setup
 	$(PY) -m collector.judge.fit --data $(DATA) --out collector/judge/params
 	$(PY) -m collector.judge.fit3 --data $(DATA) --out collector/judge/params
+
+# llm-1's agreement with the readers for one judge model, served by llama.cpp on loopback (docs/validity.md,
+# "llm-1"): make llm-judge JUDGE_GGUF=model.gguf [SAMPLE=120]; 10-40 minutes a set on 2 CPU cores.
+SAMPLE ?= 0
+llm-judge: setup
+	nice -n 10 $(PY) bench/llm_judge_agreement.py --model $(JUDGE_GGUF) --data $(DATA) --sample $(SAMPLE)
 
 clean-venv:
 	rm -rf $(VENV)

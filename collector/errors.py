@@ -31,6 +31,11 @@ class ModelError(CollectorError):
     exit_code = 3
 
 
+class JudgeServerError(ModelError):
+    """The LLM judge's server (an OpenAI-compatible endpoint) is unreachable, too slow, or answered
+    something that is not a label."""
+
+
 class DatabaseError(CollectorError):
     """The database is unreachable or refused an operation."""
 

@@ -80,6 +80,7 @@ class SessionRecord(BaseModel):
     stopping_rule: str = "fixed"  # 'until_ci': batches until the mean depth's 95% CI is narrow enough
     target_ci_half_width: float | None = None  # until_ci: the half-width to reach
     min_runs: int | None = None  # until_ci: runs before the rule may stop
+    judge_settings: dict | None = None  # a judge with a server: its model as served, prompt version, decoding
 
 
 class RoundRecord(BaseModel):

@@ -20,7 +20,7 @@ from collector.db.connect import connect
 from collector.errors import InputError
 from collector.glossary import shipped_entries
 from collector.judge.judge import FEATURE_NAMES
-from collector.judge.select import DEFAULT_JUDGE, JudgeKit, check_judge
+from collector.judge.select import DEFAULT_JUDGE, JudgeKit, check_judge, check_judge_options, judge_settings
 from collector.params import frame_term
 from collector.records import JudgeItem
 
@@ -57,23 +57,30 @@ def chain_items(session: dict, rounds: list[dict]) -> list[JudgeItem]:
 
 
 def rejudge_sessions(refs: list[str], *, all_sessions: bool = False, judge: str = DEFAULT_JUDGE,
-                     dsn: str | None = None, on_note: Callable[[str], None] | None = None) -> Iterator[RejudgeSummary]:
+                     dsn: str | None = None, on_note: Callable[[str], None] | None = None,
+                     judge_options: dict | None = None) -> Iterator[RejudgeSummary]:
     """Re-judge the sessions named (id, unique prefix or 'latest'), or with ``all_sessions`` every
-    finished session not yet judged by ``judge``; yield one summary per session as it is stored."""
+    finished session not yet judged by ``judge``; yield one summary per session as it is stored (one
+    transaction each). A judge with a server (``judge_options``) is checked before the database is
+    opened, and refused before anything is written if its model probed one of the sessions."""
     check_judge(judge)
+    options = check_judge_options(judge, judge_options)
     if JudgeKit.version_needs_probe_model(judge):
         raise InputError(f"judge {judge} needs the probe model's hidden states; rejudge takes a reference "
                          "judge (the ones that need no model)")
     if bool(refs) == all_sessions:
         raise InputError("name the sessions to re-judge, or pass --all (not both)")
-    kit = JudgeKit(judge)
+    kit = JudgeKit(judge, options=options)
     with connect(dsn, on_note=on_note) as store:
         store.migrate()
         store.seed_glossary(shipped_entries())
         ids = store.sessions_to_rejudge(judge) if all_sessions else [store.resolve_session(r) for r in refs]
         if all_sessions and not ids and on_note:
             on_note(f"every finished session is already judged by {judge}")
-        for session_id in dict.fromkeys(ids):
+        ids = list(dict.fromkeys(ids))
+        for session_id in ids:  # a judge model that probed one of them is refused before any is judged
+            kit.check_probed_model((store.get_session(session_id) or {}).get("model_name", ""))
+        for session_id in ids:
             yield _rejudge_one(store, kit, session_id)
 
 
@@ -104,5 +111,6 @@ def _rejudge_one(store, kit: JudgeKit, session_id: uuid.UUID) -> RejudgeSummary:
         "session_id": session_id, "judge_version": kit.version, "judge_mode": session_judge.mode,
         "glossary_id": session_judge.glossary_id, "encoder": session_judge.encoder_name,
         "rounds_judged": len(rows), "collector_version": __version__,
+        "judge_settings": judge_settings(session_judge),
     }, rows)
     return RejudgeSummary(str(session_id), row["term"], kit.version, session_judge.mode, len(rows))

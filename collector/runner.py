@@ -32,7 +32,7 @@ from collector.interrupts import INTERRUPTS
 from collector.glossary import shipped_entries
 from collector.judge.classifier import CLASSIFIER_VERSION
 from collector.judge.meaning import Meaning
-from collector.judge.select import DEFAULT_JUDGE, JUDGES, JudgeKit, check_judge
+from collector.judge.select import DEFAULT_JUDGE, JUDGES, JudgeKit, check_judge, check_judge_options, judge_settings
 from collector.params import CollectParams, check_limit, validate_term
 from collector.probe.seeds import new_session_seed
 from collector.records import RunRecord, SessionRecord, SessionStatus
@@ -138,7 +138,8 @@ def new_session(term: str, params: CollectParams, lm: LanguageModel, backend: st
         stop_early=stop_early,
         # without a judge, SessionRecord's defaults describe rules-1
         **({"classifier_version": judge.version, "judge_mode": judge.mode, "glossary_id": judge.glossary_id,
-            "encoder": judge.encoder_name} if judge else {"classifier_version": CLASSIFIER_VERSION}),
+            "encoder": judge.encoder_name, "judge_settings": judge_settings(judge)}
+           if judge else {"classifier_version": CLASSIFIER_VERSION}),
         hostname=socket.gethostname(),
         pid=os.getpid(),
     )
@@ -152,13 +153,15 @@ def session_from_row(row: dict, lm: LanguageModel) -> SessionRecord:
 
 
 def load_probe(model: str | None, device: str = "auto", dtype: str = "auto",
-               backend: str = "transformers", judge: str = DEFAULT_JUDGE) -> tuple[LanguageModel, JudgeKit, Sampler | None]:
-    """The model, the judge kit of version ``judge`` (it builds each session's judge), and the
-    sampler of ``backend`` (None: the transformers decode loop)."""
+               backend: str = "transformers", judge: str = DEFAULT_JUDGE,
+               kit: JudgeKit | None = None) -> tuple[LanguageModel, JudgeKit, Sampler | None]:
+    """The model, the judge kit of version ``judge`` (it builds each session's judge; ``kit``: one
+    loaded already, a judge with a server, checked before the model loads), and the sampler of
+    ``backend`` (None: the transformers decode loop)."""
     from collector.probe.lm import LanguageModel
 
     lm = LanguageModel.load(model, device=device, dtype=dtype)
-    kit = JudgeKit(judge, lm)
+    kit = kit if kit is not None else JudgeKit(judge, lm)
     sampler = None
     if backend == "vllm":
         from collector.probe.vllm_backend import VllmSampler
@@ -419,12 +422,16 @@ def collect_terms(
     progress: Progress | None = None,
     judge: str = DEFAULT_JUDGE,
     stop_early: bool = False,
+    judge_options: dict | None = None,
 ) -> Iterator[SessionSummary]:
     """Collect one session per term with the validated ``params``; yield each session's summary as it
     finishes. Bad options, a bad device, backend or judge and a missing model fail before the
-    database is touched. Every run generates all max_rounds rounds unless ``stop_early``. A term
-    without a reference meaning in the glossary is judged against the frame, and a line says so.
-    Ctrl-C raises Interrupted, naming the session and the runs it kept.
+    database is touched; so does a judge with a server (``judge_options``: its URL, model, ...) whose
+    server is down, slow or answers no label, or whose model is the probed one. Every run generates
+    all max_rounds rounds unless ``stop_early``. A term without a reference meaning in the glossary
+    is judged against the frame, and a line says so. Ctrl-C raises Interrupted, naming the session
+    and the runs it kept. A judge that fails during a session marks it failed (its committed runs
+    stay; ``resume`` runs the rest).
     """
     from collector.probe.lm import resolve_device, resolve_dtype
     from collector.probe.model_source import resolve_model
@@ -435,14 +442,15 @@ def collect_terms(
         raise InputError(f"--outage-limit must be between 0 and 86400 seconds, got {outage_limit_s}")
     resolve_dtype(dtype, resolve_device(device))
     backend = check_backend(backend)
-    check_judge(judge)
-    resolve_model(model)
+    options = check_judge_options(judge, judge_options)
+    source = resolve_model(model)
+    kit = _server_judge(judge, options, source.name, progress)
     chains = _open_iris(iris, use_iris)
     with connect(dsn, on_note=progress.note) as store:
         store.migrate()
         store.seed_glossary(shipped_entries())
         with progress.loading_model():
-            lm, kit, sampler = load_probe(model, device, dtype, backend, judge)
+            lm, kit, sampler = load_probe(model, device, dtype, backend, judge, kit)
         progress.note(f"Model {lm.name} on {lm.device} ({lm.dtype}, {backend}); judge {kit.version}")
         for term in terms:
             session_judge = judge_for_term(store, kit, term)
@@ -473,11 +481,14 @@ def resume_session(
     iris: str | None = None,
     use_iris: bool = True,
     progress: Progress | None = None,
+    judge_options: dict | None = None,
 ) -> SessionSummary:
     """Run exactly the missing runs of an interrupted, failed or stale session (id, unique prefix or
     ``latest``) with the model it was collected with, in its dtype unless ``dtype`` says otherwise
     (another dtype generates other text); refuse a completed one, and one whose collector may still
-    run unless ``force``."""
+    run unless ``force``. The session's judge must be the one it was judged by: a judge with a server
+    (``judge_options``) is checked before anything is written, and refused if its model (the
+    session's ``encoder``) is another."""
     from collector.db.liveness import session_state
     from collector.probe.lm import resolve_device, resolve_dtype
     from collector.probe.model_source import DEFAULT_MODEL_NAME
@@ -502,8 +513,12 @@ def resume_session(
         if version not in JUDGES:
             raise InputError(f"session {row['session_id']} was judged by {version!r}, which this collector lacks "
                              f"(it has {', '.join(JUDGES)})")
+        options = check_judge_options(version, judge_options)
+        kit = _server_judge(version, options, row["model_name"], progress)
+        if kit is not None and kit.encoder_name is not None:
+            _check_same_judge(row, kit.encoder_name)
         with progress.loading_model():
-            lm, kit, sampler = load_probe(spec, device, dtype or row["dtype"], backend, version)
+            lm, kit, sampler = load_probe(spec, device, dtype or row["dtype"], backend, version, kit)
         if lm.dtype != row["dtype"]:
             progress.note(f"resuming in {lm.dtype}; the session was collected in {row['dtype']}, so its new runs "
                           "may differ from what an uninterrupted session would hold")
@@ -512,6 +527,7 @@ def resume_session(
                              f"{row['model_revision']}: pass --model with the original weights")
         session = session_from_row(row, lm)
         judge = judge_of_session(store, kit, row)
+        _check_same_judge(row, judge.encoder_name)
         with progress.session(f"{session.term} (resume)", session.runs_requested, row["runs_stored"]) as advance:
             try:
                 return collect_session(store, lm, judge, session, iris=chains, resume=True, sampler=sampler,
@@ -520,6 +536,25 @@ def resume_session(
             except KeyboardInterrupt:
                 raise _interrupted(store, session, "interrupted: session {session.session_id} kept "
                                    "{kept} of {session.runs_requested} runs") from None
+
+
+def _server_judge(version: str, options: dict, probed_model: str, progress: Progress) -> JudgeKit | None:
+    """For a judge with a server: the kit, loaded now (its server checked: models, one judging
+    request, not the probed model judging itself), before anything is written; else None."""
+    if not JudgeKit.version_has_endpoint(version):
+        return None
+    kit = JudgeKit(version, options={**options, "probed_model": probed_model})
+    settings = kit.settings or {}
+    progress.note(f"Judge {version}: model {settings.get('model')} at {settings.get('server')} "
+                  f"(prompt {settings.get('prompt_version')})")
+    return kit
+
+
+def _check_same_judge(row: dict, encoder: str) -> None:
+    """InputError unless ``encoder`` (the judge's encoder or model) is the one the session recorded."""
+    if encoder != row["encoder"]:
+        raise InputError(f"session {row['session_id']} was judged with {row['encoder']!r}, this judge is "
+                         f"{encoder!r}: resume it with the same judge model, so one session has one instrument")
 
 
 def replay_journal(path: Path, *, dsn: str | None = None) -> ReplaySummary:

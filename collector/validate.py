@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from collector.judge.meaning import Meaning
-from collector.judge.select import DEFAULT_JUDGE, JudgeKit, check_judge
+from collector.judge.select import DEFAULT_JUDGE, JudgeKit, check_judge, check_judge_options
 from collector.judge.validation import Agreement, LabelledItem, agreement, read_labelled, read_references
 from collector.params import DEFAULT_PROMPT_TEMPLATE, frame_term
 from collector.records import JudgeItem
@@ -61,9 +61,12 @@ def meaning_of(item: LabelledItem, from_file: dict[str, Meaning], from_db: dict[
 
 
 def validate_file(path: Path, *, references: Path | None = None, judge: str = DEFAULT_JUDGE,
-                  model: str | None = None, dsn: str | None = None, use_glossary: bool = True) -> ValidationReport:
-    """Judge every item of ``path`` and compare with its label."""
+                  model: str | None = None, dsn: str | None = None, use_glossary: bool = True,
+                  judge_options: dict | None = None) -> ValidationReport:
+    """Judge every item of ``path`` and compare with its label (a judge with a server: with the
+    server's options, ``judge_options``, checked before the glossary is read). Stores no verdict."""
     check_judge(judge)
+    options = check_judge_options(judge, judge_options)
     items = read_labelled(path)
     from_file = read_references(references) if references is not None else {}
     lm = None
@@ -71,7 +74,7 @@ def validate_file(path: Path, *, references: Path | None = None, judge: str = DE
         from collector.probe.lm import LanguageModel
 
         lm = LanguageModel.load(model)
-    kit = JudgeKit(judge, lm)
+    kit = JudgeKit(judge, lm, options)
     wanted = sorted({i.term for i in items
                      if (i.reference is None and i.term not in from_file)
                      or (kit.uses_glosses and not _has_glosses(i) and not _has_glosses(from_file.get(i.term)))})

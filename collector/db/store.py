@@ -27,6 +27,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 import collector
 from collector.db.dsn import describe_dsn, mask_dsn, validate_dsn
@@ -245,6 +246,11 @@ MESSAGE_TYPES = {
 }
 
 
+def _jsonb(value: dict[str, Any] | None) -> Jsonb | None:
+    """A judge's settings as a jsonb parameter (None stays NULL)."""
+    return None if value is None else Jsonb(value)
+
+
 def _direction(to: str) -> str:
     if to not in MESSAGE_DIRECTIONS:
         raise InputError(f"unknown message direction {to!r}: use one of {', '.join(MESSAGE_DIRECTIONS)}")
@@ -366,6 +372,7 @@ class Store:
     def create_session(self, s: SessionRecord) -> None:
         """Insert the session row (status 'running')."""
         params = s.model_dump()
+        params["judge_settings"] = _jsonb(params.get("judge_settings"))
         with self._errors(f"cannot create session {s.session_id}"), self.conn.cursor() as cur:
             cur.execute(_q("create_session"), params)
 
@@ -569,7 +576,8 @@ class Store:
         order) in one transaction: all of it or nothing."""
         action = f"cannot store the judgement of session {settings['session_id']} by {settings['judge_version']}"
         with self._errors(action), self.conn.transaction(), self.conn.cursor() as cur:
-            cur.execute(_q("add_session_judgement"), settings)
+            cur.execute(_q("add_session_judgement"),
+                        {**settings, "judge_settings": _jsonb(settings.get("judge_settings"))})
             columns = ", ".join(name for name, _type in JUDGEMENT_COLUMNS)
             with cur.copy(_q("copy_round_judgements").format(columns=columns)) as copy:
                 copy.set_types([type_ for _name, type_ in JUDGEMENT_COLUMNS])

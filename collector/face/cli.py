@@ -21,7 +21,9 @@ from collector import __version__
 from collector.errors import CollectorError, InputError
 from collector.face.cli_db import db_app
 from collector.face.cli_messages import message_app
-from collector.face.options import DsnOption, IrisOption, JsonLinesOption, err, open_store, out
+from collector.face.options import (JUDGE_HELP, DsnOption, IrisOption, JsonLinesOption, JudgeAllowSelfOption,
+                                    JudgeConcurrencyOption, JudgeModelOption, JudgeTimeoutOption, JudgeUrlOption,
+                                    err, judge_options, open_store, out)
 from collector.face.cli_judge import glossary_app, rejudge, validate
 from collector.face.cli_label import label_app
 from collector.face.cli_power import power
@@ -118,8 +120,12 @@ def collect(
     outage_limit: Annotated[float, typer.Option("--outage-limit", help="Seconds the database may be away "
                                                 "(runs are journaled meanwhile) before collecting stops.")]
     = 300.0,
-    judge: Annotated[str, typer.Option("--judge", help="Judge version: ref-2 (against the glossary's reference "
-                                       "meaning, the default) or rules-1 (the first judge).")] = DEFAULT_JUDGE,
+    judge: Annotated[str, typer.Option("--judge", help=JUDGE_HELP)] = DEFAULT_JUDGE,
+    judge_url: JudgeUrlOption = None,
+    judge_model: JudgeModelOption = None,
+    judge_concurrency: JudgeConcurrencyOption = None,
+    judge_timeout: JudgeTimeoutOption = None,
+    judge_allow_self: JudgeAllowSelfOption = False,
     stop_early: Annotated[bool, typer.Option("--stop-early", help="Stop each run at its first round that does "
                                              "not continue (default: generate all --max-rounds rounds).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summaries as JSON lines on stdout.")] = False,
@@ -128,6 +134,7 @@ def collect(
     """Probe each TERM --runs times and store every run; print one summary per session.
 
     Example: nyx-collect Aufhebung --runs 1000 --seed 7   (or --until-ci 0.05 --runs 5000)
+    Example: nyx-collect Vernunft --runs 200 --judge llm-1 --judge-url http://gpu1:8000/v1
     """
     from collector.face.progress import ConsoleProgress
     from collector.params import gather_terms, validate_params
@@ -141,7 +148,9 @@ def collect(
     all_terms = gather_terms(terms or [], terms_file, champions)
     for summary in collect_terms(all_terms, params, model=model, device=device, dtype=dtype, backend=backend,
                                  dsn=dsn, iris=iris, use_iris=not no_iris, outage_limit_s=outage_limit,
-                                 progress=ConsoleProgress(err, quiet=quiet), judge=judge, stop_early=stop_early):
+                                 progress=ConsoleProgress(err, quiet=quiet), judge=judge, stop_early=stop_early,
+                                 judge_options=judge_options(judge_url, judge_model, judge_concurrency,
+                                                             judge_timeout, judge_allow_self)):
         _print_summary(summary, as_json)
 
 
@@ -179,8 +188,14 @@ def resume(
     no_iris: Annotated[bool, typer.Option("--no-iris", help="Do not store chain embeddings in ChromaDB.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    judge_url: JudgeUrlOption = None,
+    judge_model: JudgeModelOption = None,
+    judge_concurrency: JudgeConcurrencyOption = None,
+    judge_timeout: JudgeTimeoutOption = None,
+    judge_allow_self: JudgeAllowSelfOption = False,
 ) -> None:
-    """Run exactly the missing runs of an interrupted, failed or stale session, with their own seeds.
+    """Run exactly the missing runs of an interrupted, failed or stale session, with their own seeds
+    (a session judged by llm-1 needs the same judge model: --judge-url, --judge-model).
 
     Example: nyx-collect resume 3f2a --json
     """
@@ -188,7 +203,9 @@ def resume(
     from collector.runner import resume_session
 
     summary = resume_session(session, model=model, device=device, dtype=dtype, force=force, dsn=dsn, iris=iris,
-                             use_iris=not no_iris, progress=ConsoleProgress(err, quiet=quiet))
+                             use_iris=not no_iris, progress=ConsoleProgress(err, quiet=quiet),
+                             judge_options=judge_options(judge_url, judge_model, judge_concurrency, judge_timeout,
+                                                         judge_allow_self))
     _print_summary(summary, as_json)
 
 
@@ -417,7 +434,7 @@ def _main(argv: list[str] | None) -> None:
 
 #: Environment variables whose text reaches the database or ChromaDB client (file paths may be any bytes).
 _TEXT_VARIABLES = ("PHOEBE_DSN", "IRIS_URL", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE",
-                   "PGPASSWORD", "PGOPTIONS", "PGAPPNAME")
+                   "PGPASSWORD", "PGOPTIONS", "PGAPPNAME", "NYX_JUDGE_URL", "NYX_JUDGE_MODEL", "NYX_JUDGE_API_KEY")
 
 
 def _check_utf8(argv: list[str]) -> None:

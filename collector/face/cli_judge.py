@@ -9,7 +9,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from collector.face.options import DsnOption, JsonLinesOption, open_store, out
+from collector.face.options import (DsnOption, JsonLinesOption, JudgeAllowSelfOption, JudgeConcurrencyOption,
+                                    JudgeModelOption, JudgeTimeoutOption, JudgeUrlOption, judge_options, open_store,
+                                    out)
 from collector.judge.select import DEFAULT_JUDGE
 
 glossary_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -112,7 +114,8 @@ def validate(
     references: Annotated[Optional[Path], typer.Option("--references", help="JSONL of term, reference "
                                                        "(optional reference_de, glosses, glosses_de) for items "
                                                        "without their own.", show_default=False)] = None,
-    judge: Annotated[str, typer.Option("--judge", help="Judge version to validate.")] = DEFAULT_JUDGE,
+    judge: Annotated[str, typer.Option("--judge", help="Judge version to validate (ref-3, ref-2, rules-1 or "
+                                       "llm-1).")] = DEFAULT_JUDGE,
     model: Annotated[Optional[str], typer.Option(help="Probe model, only for --judge rules-1.",
                                                  show_default=False)] = None,
     no_glossary: Annotated[bool, typer.Option("--no-glossary", help="Do not look up missing references or "
@@ -121,17 +124,24 @@ def validate(
     dsn: DsnOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the figures.")] = False,
     show_misses: Annotated[bool, typer.Option("--misses", help="List every item the judge got wrong.")] = False,
+    judge_url: JudgeUrlOption = None,
+    judge_model: JudgeModelOption = None,
+    judge_concurrency: JudgeConcurrencyOption = None,
+    judge_timeout: JudgeTimeoutOption = None,
 ) -> None:
     """Judge every labelled item through the real judge; print accuracy, Cohen's kappa, per-class
     precision/recall/F1, the confusion matrix and the continue/stop accuracy.
 
     Example: nyx-collect validate labelled.jsonl --references terms.jsonl
+    Example: nyx-collect validate labelled.jsonl --judge llm-1 --judge-url http://127.0.0.1:8080/v1
     """
     from collector.face import report
     from collector.validate import validate_file
 
     result = validate_file(file, references=references, judge=judge, model=model, dsn=dsn,
-                           use_glossary=not no_glossary)
+                           use_glossary=not no_glossary,
+                           judge_options=judge_options(judge_url, judge_model, judge_concurrency, judge_timeout,
+                                                       False))
     if as_json:
         typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
@@ -143,21 +153,30 @@ def rejudge(
                                                             show_default=False)] = None,
     all_sessions: Annotated[bool, typer.Option("--all", help="Every finished session not yet judged by --judge.")]
     = False,
-    judge: Annotated[str, typer.Option("--judge", help="Judge version to judge with.")] = DEFAULT_JUDGE,
+    judge: Annotated[str, typer.Option("--judge", help="Judge version to judge with (ref-3, ref-2 or llm-1).")]
+    = DEFAULT_JUDGE,
     dsn: DsnOption = None,
     as_json: JsonLinesOption = False,
+    judge_url: JudgeUrlOption = None,
+    judge_model: JudgeModelOption = None,
+    judge_concurrency: JudgeConcurrencyOption = None,
+    judge_timeout: JudgeTimeoutOption = None,
+    judge_allow_self: JudgeAllowSelfOption = False,
 ) -> None:
     """Judge the stored rounds of sessions again with another judge version, without generating;
     the original judgement stays, the new one is stored beside it (marts.session_judgements after
-    a refresh).
+    a refresh), one transaction per session.
 
     Example: nyx-collect rejudge --all && nyx-collect refresh
+    Example: nyx-collect rejudge --all --judge llm-1 --judge-url http://gpu1:8000/v1 --judge-model Qwen2.5-7B
     """
     from collector.face.options import err
     from collector.rejudge import rejudge_sessions
 
     for summary in rejudge_sessions(sessions or [], all_sessions=all_sessions, judge=judge, dsn=dsn,
-                                    on_note=err.print):
+                                    on_note=err.print,
+                                    judge_options=judge_options(judge_url, judge_model, judge_concurrency,
+                                                                judge_timeout, judge_allow_self)):
         if as_json:
             typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
         else:

@@ -26,6 +26,42 @@ IrisOption = Annotated[
 
 JsonLinesOption = Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")]
 
+JUDGE_HELP = ("Judge version: ref-3 (the default: the glossary's reference meaning and glosses), ref-2 (the "
+              "previous default), rules-1 (the first judge) or llm-1 (a language model on an OpenAI-compatible "
+              "server: --judge-url, --judge-model).")
+
+JudgeUrlOption = Annotated[
+    Optional[str],
+    typer.Option("--judge-url", help="--judge llm-1: the server's OpenAI-compatible base URL, e.g. "
+                 "http://127.0.0.1:8080/v1 (else $NYX_JUDGE_URL; an API key only from $NYX_JUDGE_API_KEY).",
+                 show_default=False),
+]
+JudgeModelOption = Annotated[
+    Optional[str],
+    typer.Option("--judge-model", help="--judge llm-1: the model id on that server (else $NYX_JUDGE_MODEL, else "
+                 "the one model it serves).", show_default=False),
+]
+JudgeConcurrencyOption = Annotated[
+    Optional[int],
+    typer.Option("--judge-concurrency", help="--judge llm-1: requests at once (default 4).", show_default=False),
+]
+JudgeTimeoutOption = Annotated[
+    Optional[float],
+    typer.Option("--judge-timeout", help="--judge llm-1: seconds a request may take (default 60; 2 more tries "
+                 "after a timeout or a transient error).", show_default=False),
+]
+JudgeAllowSelfOption = Annotated[
+    bool,
+    typer.Option("--judge-allow-self", help="--judge llm-1: allow the judge model to be the probed model (refused "
+                 "by default: a model would judge its own chains)."),
+]
+
+
+def judge_options(url: str | None, model: str | None, concurrency: int | None, timeout_s: float | None,
+                  allow_self: bool) -> dict:
+    """The options of a judge with a server, as the library takes them (see judge.select.ENDPOINT_OPTIONS)."""
+    return {"url": url, "model": model, "concurrency": concurrency, "timeout_s": timeout_s, "allow_self": allow_self}
+
 
 def open_store(dsn_option: str | None, *, announce: bool = True):
     """The configured database, or the embedded server (started if need be)."""

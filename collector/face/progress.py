@@ -19,7 +19,8 @@ class ConsoleProgress(Progress):
         self._current = None  # (bar, task) of the session in progress
 
     def note(self, line: str) -> None:
-        self.console.print(line)
+        # no markup: a line may carry a served model's name or a term
+        self.console.print(line, markup=False)
 
     def loading_model(self) -> AbstractContextManager[object]:
         return self.console.status("Loading the model...")

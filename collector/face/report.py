@@ -247,7 +247,7 @@ def print_validation(console: Console, result, show_misses: bool = False) -> Non
     """The agreement of a judge with a labelled set (``nyx-collect validate``)."""
     a = result.agreement
     modes = ", ".join(f"{n} {mode}" for mode, n in sorted(result.modes.items()))
-    console.print(f"judge {result.judge} ({result.encoder}) on {result.file}: {a.n} items ({modes})")
+    console.print(f"judge {result.judge} ({result.encoder}) on {result.file}: {a.n} items ({modes})", markup=False)
     console.print(f"accuracy              {a.accuracy:.3f}")
     console.print(f"Cohen's kappa         {_num(a.kappa)}")
     console.print(f"continue/stop         {a.continue_stop_accuracy:.3f}  (kappa {_num(a.continue_stop_kappa)})")

@@ -58,6 +58,9 @@ class JudgeEntry:
     reference comes from elsewhere; a judge that reads only the references spares it that database)."""
     needs_probe_model: bool = False
     """Needs the probe model's hidden states (so ``rejudge`` and ``validate`` must load a model)."""
+    endpoint: bool = False
+    """Talks to a model server (``--judge-url``, ``--judge-model``, ...; see :data:`ENDPOINT_OPTIONS`),
+    checked when it loads, before anything is written."""
 
 
 # --- the reference judges: fitted parameters in collector/judge/params ------------------------------
@@ -133,6 +136,12 @@ class _RulesJudges:
         return Judge(self.lm)
 
 
+def _llm_judges(version: str, lm: LanguageModel | None = None, options: dict | None = None) -> TermJudges:
+    from collector.judge.llm import LlmJudges
+
+    return LlmJudges(version, lm, options)
+
+
 REGISTRY: dict[str, JudgeEntry] = {entry.version: entry for entry in (
     JudgeEntry("ref-3", "reference meaning, its sentences and accepted glosses, multilingual-e5-small, fitted on "
                "hand-written, SmolLM2 and Qwen-Coder rounds", _Ref3Judges),
@@ -140,6 +149,8 @@ REGISTRY: dict[str, JudgeEntry] = {entry.version: entry for entry in (
                _ReferenceJudges, uses_glosses=False),
     JudgeEntry(CLASSIFIER_VERSION, "the first judge: the probe model's hidden states against the frame",
                _RulesJudges, uses_references=False, uses_glosses=False, needs_probe_model=True),
+    JudgeEntry("llm-1", "an LLM on an OpenAI-compatible server (--judge-url, --judge-model) with a pinned prompt",
+               _llm_judges, endpoint=True),
 )}
 """Every judge version, by name; the order is the order help texts list them in."""
 
@@ -152,6 +163,35 @@ def check_judge(name: str) -> str:
     if name not in REGISTRY:
         raise InputError(f"unknown judge {name!r}: choose one of {', '.join(JUDGES)}")
     return name
+
+
+ENDPOINT_OPTIONS = {"url": "--judge-url", "model": "--judge-model", "concurrency": "--judge-concurrency",
+                    "timeout_s": "--judge-timeout", "allow_self": "--judge-allow-self"}
+"""The options of a judge that talks to a model server, and the command-line option of each."""
+
+
+def check_judge_options(version: str, options: dict[str, Any] | None) -> dict[str, Any]:
+    """The options given for judge ``version``, checked before anything loads: the server's options
+    are refused for a judge without one (conflicting options), and bounded for one with a server."""
+    given = {k: v for k, v in (options or {}).items() if not (v is None or v is False or v == "")}
+    entry = REGISTRY[check_judge(version)]
+    if not entry.endpoint:
+        stray = [ENDPOINT_OPTIONS[k] for k in given if k in ENDPOINT_OPTIONS]
+        if stray:
+            endpoint_judges = ", ".join(e.version for e in REGISTRY.values() if e.endpoint)
+            raise InputError(f"{', '.join(stray)} {'is' if len(stray) == 1 else 'are'} for a judge with a server "
+                             f"({endpoint_judges}), not for {version}")
+    else:
+        from collector.judge.llm_client import EndpointConfig
+
+        EndpointConfig.from_options(given)  # bounds, URL and model id (or their variables), without a request
+    return given
+
+
+def judge_settings(judge: SessionJudge) -> dict[str, Any] | None:
+    """What a session records of its judge beyond version, mode and encoder (an LLM judge: the model
+    as the server reports it, the prompt version, the decoding settings); None for the others."""
+    return getattr(judge, "settings", None)
 
 
 class JudgeKit:
@@ -177,6 +217,27 @@ class JudgeKit:
     def version_needs_probe_model(version: str) -> bool:
         """Whether judge ``version`` needs the probe model loaded."""
         return REGISTRY[check_judge(version)].needs_probe_model
+
+    @staticmethod
+    def version_has_endpoint(version: str) -> bool:
+        """Whether judge ``version`` talks to a model server (then load it before anything is written)."""
+        return REGISTRY[check_judge(version)].endpoint
+
+    @property
+    def settings(self) -> dict[str, Any] | None:
+        """What its sessions record of the judge beyond version, mode and encoder (see :func:`judge_settings`)."""
+        return getattr(self._judges, "settings", None)
+
+    @property
+    def encoder_name(self) -> str | None:
+        """The encoder (or served model) of a judge with a server; None where it is known only per term."""
+        return getattr(self._judges, "encoder_name", None)
+
+    def check_probed_model(self, name: str) -> None:
+        """Refuse (InputError) a judge that would be the probed model ``name`` judging itself."""
+        check = getattr(self._judges, "check_probed_model", None)
+        if check is not None:
+            check(name)
 
     def for_term(self, term: str, meaning: Meaning | None = None, glossary_id: int | None = None) -> SessionJudge:
         if not self.uses_references:

@@ -16,6 +16,7 @@ import pytest
 from psycopg import errors as pg_errors
 from psycopg import sql
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from yoyo import get_backend, read_migrations
 
 from collector.db.store import MIGRATION_FILE_PATTERN, Store, migration_files, migrations_dir, yoyo_url
@@ -72,6 +73,7 @@ EXPECTED_COLUMNS = {
         ("target_ci_half_width", "float8", True),
         ("min_runs", "int4", True),
         ("stopped_reason", "text", True),
+        ("judge_settings", "jsonb", True),
     ],
     "variance_probe_runs": [
         ("id", "int8", False),
@@ -142,6 +144,7 @@ EXPECTED_COLUMNS = {
         ("rounds_judged", "int4", False),
         ("judged_at", "timestamptz", False),
         ("collector_version", "text", False),
+        ("judge_settings", "jsonb", True),
     ],
     "session_semantic_variance": [
         ("session_id", "uuid", False),
@@ -441,7 +444,15 @@ INVALID_SESSIONS = [
         dict(status="failed", started_at="2030-01-02", finished_at="2030-01-01"),
         {"sessions_finished_after_start"},
     ),
-]
+    ("judge_settings not an object", dict(judge_settings=Jsonb(["m"])), {"sessions_judge_settings_shape"}),
+    ("judge_settings without the model", dict(judge_settings=Jsonb({"prompt_version": "p", "decoding": {}})),
+     {"sessions_judge_settings_shape"}),
+    ("judge_settings without the decoding", dict(judge_settings=Jsonb({"model": "m", "prompt_version": "p"})),
+     {"sessions_judge_settings_shape"}),
+    ("judge_settings over 16 KiB",
+     dict(judge_settings=Jsonb({"model": "m", "prompt_version": "p", "decoding": {}, "x": "y" * 16400})),
+     {"sessions_judge_settings_shape"}),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("case, changes, constraints", INVALID_SESSIONS, ids=[c[0] for c in INVALID_SESSIONS])
@@ -449,6 +460,26 @@ def test_invalid_session_rows_are_refused(conn, case, changes, constraints):
     with pytest.raises(pg_errors.CheckViolation) as info:
         insert(conn, "probe_sessions", session_row(session_id=uuid.uuid4(), **changes))
     assert info.value.diag.constraint_name in constraints
+
+
+SETTINGS = {"model": "qwen2.5-7b-instruct", "prompt_version": "llm-1/p1", "decoding": {"temperature": 0}}
+
+
+def test_judge_settings_are_recorded_as_objects_and_refused_otherwise(conn):
+    """A served judge's settings: an object with the model, prompt version and decoding, on a session
+    and on a re-judgement; anything else is refused."""
+    sid = uuid.uuid4()
+    insert(conn, "probe_sessions", session_row(session_id=sid, judge_settings=Jsonb(SETTINGS)))
+    stored = conn.execute("select judge_settings from raw.probe_sessions where session_id = %s", [sid]).fetchone()
+    assert stored[0] == SETTINGS
+    judgement = dict(session_id=SID, judge_version="llm-1", judge_mode="frame", encoder="qwen (llm-1/p1)",
+                     rounds_judged=2, collector_version="0.1.0")
+    with pytest.raises(pg_errors.CheckViolation) as info:
+        insert(conn, "session_judgements", {**judgement, "judge_settings": Jsonb({"model": "m"})})
+    assert info.value.diag.constraint_name == "session_judgements_judge_settings_shape"
+    conn.rollback()
+    insert(conn, "session_judgements", {**judgement, "judge_settings": Jsonb(SETTINGS)})
+    insert(conn, "session_judgements", {**judgement, "judge_version": "ref-2", "judge_settings": None})
 
 
 CONT = ["EXPANDS", "CONFIRMS"]
@@ -676,7 +707,7 @@ def test_glossary_rows_from_before_0012_keep_working_and_rolling_it_back_keeps_t
     with psycopg.connect(empty_db_dsn) as old:
         insert(old, "glossary", {"term": "Pflicht", "version": 1, "language": "de", "reference": "Duty."})
     with Store.connect(empty_db_dsn) as store:
-        assert store.migrate() == ["0012_glosses"]
+        assert store.migrate() == ALL_MIGRATIONS[ALL_MIGRATIONS.index("0012_glosses"):]
         assert store.reference_for("Pflicht")["glosses"] == []
     assert fetch(empty_db_dsn, "select glosses, glosses_de from raw.glossary") == [{"glosses": [], "glosses_de": []}]
 

@@ -204,6 +204,27 @@ def test_the_collector_cannot_insert_a_session_that_is_not_running(collected, lo
         conn.execute("insert into raw.probe_sessions select * from copied")  # the way collecting starts
 
 
+def test_the_collector_records_a_judges_settings_when_it_creates_a_session_and_never_changes_them(collected,
+                                                                                                  login_roles):
+    """A served judge's instrument (0013_judge_settings) is written with the session row; nyx_collector
+    has no grant to update it (nor the encoder), even while the session runs."""
+    settings = json.dumps({"model": "qwen", "prompt_version": "llm-1/p1", "decoding": {"temperature": 0}})
+    collector = as_role(collected["dsn"], login_roles["collector"])
+    with psycopg.connect(collector, autocommit=True) as conn:
+        conn.execute("create temp table copied as select * from raw.probe_sessions where session_id = %s",
+                     [collected["session_id"]])
+        new_id = str(uuid.uuid4())
+        conn.execute("update copied set session_id = %s, status = 'running', finished_at = null, "
+                     "judge_settings = %s::jsonb", [new_id, settings])
+        conn.execute("insert into raw.probe_sessions select * from copied")
+        for column, value in (("judge_settings", "'{}'::jsonb"), ("encoder", "'another model'")):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"update raw.probe_sessions set {column} = {value} where session_id = %s", [new_id])
+    row = query(collected["dsn"], "select judge_settings, encoder from raw.probe_sessions where session_id = %s",
+                [new_id])[0]
+    assert row["judge_settings"] == json.loads(settings) and row["encoder"] != "another model"
+
+
 def test_the_collector_cannot_add_runs_to_a_completed_session(collected, login_roles):
     """Run 4 of the completed session is taken out by the owner; the collector cannot put it (or any
     of its rounds) back, by INSERT or by COPY, while the owner can."""

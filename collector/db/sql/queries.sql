@@ -7,14 +7,14 @@ insert into raw.probe_sessions (
     session_id, term, model_name, model_revision, device, dtype, backend, prompt_template,
     temperature, top_p, top_k, max_rounds, max_new_tokens, seed, batch_size, runs_requested,
     collector_version, classifier_version, hostname, pid, judge_mode, glossary_id, encoder, stop_early,
-    stopping_rule, target_ci_half_width, min_runs
+    stopping_rule, target_ci_half_width, min_runs, judge_settings
 ) values (
     %(session_id)s, %(term)s, %(model_name)s, %(model_revision)s, %(device)s, %(dtype)s,
     %(backend)s, %(prompt_template)s, %(temperature)s, %(top_p)s, %(top_k)s, %(max_rounds)s,
     %(max_new_tokens)s, %(seed)s, %(batch_size)s, %(runs_requested)s,
     %(collector_version)s, %(classifier_version)s, %(hostname)s, %(pid)s,
     %(judge_mode)s, %(glossary_id)s, %(encoder)s, %(stop_early)s,
-    %(stopping_rule)s, %(target_ci_half_width)s, %(min_runs)s
+    %(stopping_rule)s, %(target_ci_half_width)s, %(min_runs)s, %(judge_settings)s
 );
 
 -- name: finish_session
@@ -370,10 +370,10 @@ order by term, version desc;
 -- name: add_session_judgement
 -- The settings of a re-judgement; a second one by the same version is refused by the key.
 insert into raw.session_judgements (
-    session_id, judge_version, judge_mode, glossary_id, encoder, rounds_judged, collector_version
+    session_id, judge_version, judge_mode, glossary_id, encoder, rounds_judged, collector_version, judge_settings
 ) values (
     %(session_id)s, %(judge_version)s, %(judge_mode)s, %(glossary_id)s, %(encoder)s, %(rounds_judged)s,
-    %(collector_version)s
+    %(collector_version)s, %(judge_settings)s
 );
 
 -- name: copy_round_judgements

@@ -26,6 +26,7 @@ renamed as (
         classifier_version,
         judge_mode,
         encoder,
+        judge_settings,
         hostname,
         error,
 

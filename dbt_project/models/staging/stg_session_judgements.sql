@@ -17,6 +17,7 @@ renamed as (
         judge_version,
         judge_mode,
         encoder,
+        judge_settings,
         collector_version,
 
         ---------- numerics
