@@ -57,11 +57,11 @@ from collector.judge.reference import Calibration, first_sentence, sha256
 
 JUDGE_VERSION = "ref-3"
 OWN_FEATURES = ("z_ref", "z_sent", "z_gloss", "z_best", "sim_first", "ctr_first", "lex", "mention")
-SOURCES = ("z_ref", "z_sent", "z_gloss")
-"""``z_best``: the best match over the sources, each calibrated per source (``Ref3Params.source_norm``: the
-mean and spread of that source's matches over the training texts), so that whichever form the right
-meaning takes (the reference, one of its sentences, a gloss) counts alike."""
 """Candidate inputs of the ``own`` score (a fitted judge names the ones it uses)."""
+SOURCES = ("z_ref", "z_sent", "z_gloss")
+"""The sources of ``z_best``: the best match over them, each calibrated per source (``Ref3Params.source_norm``:
+the mean and spread of that source's matches over the training texts), so that whichever form the right
+meaning takes (the reference, one of its sentences, a gloss) counts alike."""
 CONTEXT_FEATURES = ("ctx_z_ref", "ctx_z_sent", "ctx_z_gloss")
 LATER_EXTRA = ("prev_own", "sim_prev", *CONTEXT_FEATURES)
 """What the ``later`` score may add to the own features: ``prev_own``, the ``own`` score of the text answered
