@@ -147,3 +147,76 @@ def test_coverage_in_a_simulation_with_a_fixed_seed(db_dsn):
             plain_nearly_zero = np.mean(np.abs(mean - true_mean) <= Z95 * s / math.sqrt(n))
     assert plain_nearly_zero < 0.5  # the simulation tells them apart: [0, 0] most of the time
     assert worst < 0.999  # and it is not trivially wide everywhere
+
+
+# --- the marts, `stats`, `analyze` and --until-ci on one built database --------------------------
+
+MODEL = "interval-model"
+TERMS = {  # depth counts per term, one session each, temperature 0.8
+    "all-zero": [8, 0, 0, 0],
+    "all-zero-b": [8, 0, 0, 0],
+    "all-three": [0, 0, 0, 8],
+    "single": [0, 0, 1, 0],
+    "two": [1, 0, 0, 1],
+    "demo": [98, 0, 2, 0],
+}
+LATER_DEMO = [100, 0, 0, 0]  # a second session of "demo": compared with its baseline
+HOT_ZERO = [6, 0, 0, 0]  # "all-zero" at temperature 1.5: another pool of the same term
+# the pools at temperature 0.8: each term's session, and demo's two
+POOLS = {term: [x + y for x, y in zip(counts, LATER_DEMO)] if term == "demo" else counts
+         for term, counts in TERMS.items()}
+
+
+@pytest.fixture(scope="module")
+def interval_db(pg_dsn: str, template_db: str):
+    name = _unique("intervals")
+    dsn = create_database(pg_dsn, name, template=template_db)
+    try:
+        sessions = {}
+        for term, counts in TERMS.items():
+            sessions[term] = insert_synthetic_session(dsn, term, MODEL, 0.8, sum(counts), depths=depths_of(counts),
+                                                      started_at="2026-01-01 00:00:00+00")
+        sessions["demo-later"] = insert_synthetic_session(dsn, "demo", MODEL, 0.8, sum(LATER_DEMO),
+                                                          depths=depths_of(LATER_DEMO),
+                                                          started_at="2026-01-02 00:00:00+00")
+        sessions["hot-zero"] = insert_synthetic_session(dsn, "all-zero", MODEL, 1.5, sum(HOT_ZERO),
+                                                        depths=depths_of(HOT_ZERO))
+        build = run_dbt(dsn, "build")  # the unit and data tests included
+        assert build.returncode == 0, build.stdout[-6000:] + build.stderr[-2000:]
+        yield {"dsn": dsn, "sessions": sessions}
+    finally:
+        drop_database(pg_dsn, name)
+
+
+def raw_depths(dsn, session_id) -> list[int]:
+    return [r["depth"] for r in query(dsn, "select depth from raw.variance_probe_runs where session_id = %s "
+                                           "order by run_number", (session_id,))]
+
+
+def test_every_mart_reports_the_one_interval(interval_db):
+    dsn, sessions = interval_db["dsn"], interval_db["sessions"]
+    stats_rows = {r["session_id"]: r for r in query(dsn, "select * from marts.session_stats")}
+    judged = {r["session_id"]: r for r in query(dsn, "select * from marts.session_judgements where is_original")}
+    for sid in sessions.values():
+        low, high, _half = mean_interval(raw_depths(dsn, sid), 3)
+        for row in (stats_rows[sid], judged[sid]):
+            assert row["depth_ci95_low"] == pytest.approx(low, abs=1e-12)
+            assert row["depth_ci95_high"] == pytest.approx(high, abs=1e-12)
+    zero = stats_rows[sessions["all-zero"]]
+    assert zero["share_depth_0_ci95_low"] == pytest.approx(0.676, abs=1e-3)  # the example
+    assert (zero["depth_ci95_low"], round(zero["depth_ci95_high"], 3)) == (0.0, 1.039)  # was [0, 0]
+    single = stats_rows[sessions["single"]]
+    assert (single["depth_ci95_low"], single["depth_ci95_high"]) == (0.0, 3.0)  # was NULL
+    for pool in query(dsn, "select * from marts.term_depth_distribution"):
+        group = query(dsn, "select r.depth from raw.variance_probe_runs as r join raw.probe_sessions as s "
+                           "using (session_id) where s.term = %s and s.temperature = %s",
+                      (pool["term"], pool["temperature"]))
+        low, high, _half = mean_interval([r["depth"] for r in group], 3)
+        assert pool["depth_ci95_low"] == pytest.approx(low, abs=1e-12)
+        assert pool["depth_ci95_high"] == pytest.approx(high, abs=1e-12)
+        assert 0.0 <= pool["depth_ci95_low"] < pool["depth_ci95_high"] <= 3.0
+    # the mart that Grafana reads carries the same
+    for row in query(dsn, "select d.depth_ci95_low as g_low, d.depth_ci95_high as g_high, t.depth_ci95_low, "
+                          "t.depth_ci95_high from grafana.depth_intervals as d join marts.term_depth_distribution "
+                          "as t using (pool_key)"):
+        assert (row["g_low"], row["g_high"]) == (row["depth_ci95_low"], row["depth_ci95_high"])

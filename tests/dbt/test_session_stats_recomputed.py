@@ -9,9 +9,8 @@ from collections import Counter
 import pytest
 
 from tests.cli_helpers import query
+from tests.interval_reference import mean_interval, welch
 
-# the 97.5% normal quantile (scipy.stats.norm.ppf(0.975)), var z95 of dbt_project.yml
-Z95 = 1.959963984540054
 ECHO_TYPES = ("EXPANDS", "CONFIRMS", "CIRCULAR", "DIVERGENT", "COLLAPSE")
 
 
@@ -48,8 +47,9 @@ def test_session_stats_equal_an_independent_computation(built_db):
         assert m["depth_median"] == pytest.approx(statistics.median(depths))
         assert m["depth_variance"] == pytest.approx(statistics.variance(depths))
         assert m["depth_stddev"] == pytest.approx(sd)
-        assert m["depth_ci95_low"] == pytest.approx(mean - Z95 * sd / math.sqrt(n))
-        assert m["depth_ci95_high"] == pytest.approx(mean + Z95 * sd / math.sqrt(n))
+        low, high, _half = mean_interval(depths, m["max_rounds"])
+        assert m["depth_ci95_low"] == pytest.approx(low, abs=1e-12)
+        assert m["depth_ci95_high"] == pytest.approx(high, abs=1e-12)
         types = Counter(t for r in runs for t in r["echo_types"])
         total = sum(types.values())
         assert m["rounds_total"] == total

@@ -22,6 +22,7 @@ from tests.cli_helpers import query
 from tests.conftest import _unique, create_database, drop_database
 from tests.conftest_dbt import insert_synthetic_session
 from tests.dbt_helpers import run_dbt
+from tests.interval_reference import mean_interval, welch
 
 MODEL = "reference-model"
 Z95 = 1.959963984540054
@@ -120,10 +121,10 @@ def test_wilson_and_mean_intervals_match_statsmodels(stats_db):
             low, high = proportion_confint(count, n, alpha=0.05, method="wilson")
             assert row[f"share_depth_{d}_ci95_low"] == pytest.approx(max(low, 0.0), rel=1e-9, abs=1e-12)
             assert row[f"share_depth_{d}_ci95_high"] == pytest.approx(min(high, 1.0), rel=1e-9, abs=1e-12)
-        x = np.array(depths_of(counts_of(row)), dtype=float)
-        half = stats.norm.ppf(0.975) * x.std(ddof=1) / math.sqrt(n)
-        assert row["depth_ci95_low"] == pytest.approx(x.mean() - half, rel=1e-9)
-        assert row["depth_ci95_high"] == pytest.approx(x.mean() + half, rel=1e-9)
+        # the mean's: normal, variance floored, within [0, max_rounds] (tests/interval_reference.py)
+        low, high, _half = mean_interval(depths_of(counts_of(row)), row["max_rounds"])
+        assert row["depth_ci95_low"] == pytest.approx(low, rel=1e-9, abs=1e-12)
+        assert row["depth_ci95_high"] == pytest.approx(high, rel=1e-9, abs=1e-12)
 
 
 def reference_tests(a: list[int], b: list[int]) -> dict:
