@@ -220,3 +220,50 @@ def test_every_mart_reports_the_one_interval(interval_db):
                           "t.depth_ci95_high from grafana.depth_intervals as d join marts.term_depth_distribution "
                           "as t using (pool_key)"):
         assert (row["g_low"], row["g_high"]) == (row["depth_ci95_low"], row["depth_ci95_high"])
+
+
+def test_two_terms_without_spread_get_a_welch_test_and_a_real_interval(interval_db):
+    dsn = interval_db["dsn"]
+    pairs = {(r["term_a"], r["term_b"]): r for r in query(dsn, "select * from marts.term_comparison")}
+    assert len(pairs) == math.comb(len(TERMS), 2)
+    for (a, b), row in pairs.items():
+        ref = welch(depths_of(POOLS[a]), depths_of(POOLS[b]))
+        assert row["depth_mean_diff"] == pytest.approx(ref["diff"], abs=1e-12)
+        if "single" in (a, b):  # one run: no variance, so no t-test and no interval (as before)
+            assert [row[c] for c in ("depth_mean_diff_se", "depth_mean_p", "depth_mean_diff_ci95_low")] == [None] * 3
+            continue
+        assert row["depth_mean_diff_se"] == pytest.approx(ref["se"], rel=1e-12), (a, b)
+        assert row["depth_mean_welch_df"] == pytest.approx(ref["df"], rel=1e-12), (a, b)
+        assert row["depth_mean_diff_ci95_low"] == pytest.approx(ref["low"], abs=1e-12), (a, b)
+        assert row["depth_mean_diff_ci95_high"] == pytest.approx(ref["high"], abs=1e-12), (a, b)
+        assert row["depth_mean_p"] == pytest.approx(ref["p"], rel=1e-8), (a, b)
+        low, high = row["depth_mean_diff_ci95_low"], row["depth_mean_diff_ci95_high"]
+        assert -3.0 <= low <= row["depth_mean_diff"] <= high <= 3.0 and low < high, (a, b)
+    same = pairs[("all-zero", "all-zero-b")]  # was p = 1.000 with CI [0, 0]
+    assert same["depth_mean_p"] == 1.0 and same["depth_mean_diff"] == 0.0
+    assert same["depth_mean_diff_ci95_high"] == -same["depth_mean_diff_ci95_low"] == pytest.approx(Z95 * 0.75)
+    apart = pairs[("all-three", "all-zero")]  # was p NULL with CI [3, 3]
+    assert apart["depth_mean_diff_ci95_high"] == 3.0 and apart["depth_mean_p"] < 0.01
+    # a term against itself at another temperature, and a session against its pool's baseline
+    (by,) = query(dsn, "select * from marts.settings_comparison")
+    cool, hot = depths_of(TERMS["all-zero"]), depths_of(HOT_ZERO)
+    ref = welch(cool, hot) if by["runs_a"] == len(cool) else welch(hot, cool)
+    assert (by["depth_mean_diff_se"], by["depth_mean_p"]) == (pytest.approx(ref["se"], rel=1e-12), 1.0)
+    assert by["depth_mean_diff_ci95_low"] == pytest.approx(ref["low"], abs=1e-12)
+    later = query(dsn, "select * from marts.session_comparison where session_id = %s",
+                  (interval_db["sessions"]["demo-later"],))[0]
+    ref = welch(depths_of(LATER_DEMO), depths_of(TERMS["demo"]))
+    assert later["depth_mean_diff_se"] == pytest.approx(ref["se"], rel=1e-12)
+    assert later["depth_mean_p"] == pytest.approx(ref["p"], rel=1e-8)
+
+
+def test_stats_and_analyze_print_the_marts_interval(capsys, interval_db):
+    dsn, sid = interval_db["dsn"], str(interval_db["sessions"]["all-zero"])
+    result = run_cli(capsys, "stats", sid, "--dsn", dsn)
+    assert result.code == 0, result.err
+    assert "95% CI of the mean [0.000, 1.039]" in result.out
+    result = run_cli(capsys, "analyze", "all-zero", "all-zero-b", "--dsn", dsn)
+    assert result.code == 0, result.err
+    assert "[0.000, 1.039]" in result.out and "[-1.470, 1.470]" in result.out
+    shown = json.loads(run_cli(capsys, "analyze", "all-zero", "all-zero-b", "--dsn", dsn, "--json").out)
+    assert {round(d["depth_ci95_high"], 3) for d in shown["distributions"]} == {1.039, 1.200}  # 8 runs; 6 at 1.5

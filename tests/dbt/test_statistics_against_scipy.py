@@ -131,10 +131,12 @@ def reference_tests(a: list[int], b: list[int]) -> dict:
     keep = [d for d in range(4) if a[d] + b[d] > 0]
     table = np.array([[a[d] for d in keep], [b[d] for d in keep]])
     chi2, p, dof, expected = stats.chi2_contingency(table, correction=False)
-    xa, xb = np.array(depths_of(a), float), np.array(depths_of(b), float)
-    welch = stats.ttest_ind(xa, xb, equal_var=False)
+    # Welch's test with each variance floored as for its mean's interval; scipy's plain
+    # ttest_ind(equal_var=False) where the floor does not bind (the large tables)
+    floored = welch(depths_of(a), depths_of(b))
+    plain = stats.ttest_ind(np.array(depths_of(a), float), np.array(depths_of(b), float), equal_var=False)
     return {"chi_square": chi2, "chi_square_p": p, "chi_square_df": dof, "min_expected": expected.min(),
-            "welch_p": welch.pvalue,
+            "welch_p": floored["p"], "plain_welch_p": plain.pvalue, "welch_se": floored["se"],
             "exact_p": exact_reference(a, b) if expected.min() < 5 else None}
 
 
@@ -170,6 +172,9 @@ def test_pair_tests_match_scipy_at_small_and_large_counts(stats_db):
             assert pair["depth_distribution_p"] == pair["chi_square_p"]
         seen[pair["depth_distribution_test"]] += 1
         assert pair["depth_mean_p"] == pytest.approx(ref["welch_p"], rel=1e-8)
+        assert pair["depth_mean_diff_se"] == pytest.approx(ref["welch_se"], rel=1e-12)
+        if min(sum(a), sum(b)) >= 100:  # the floor (27 / n) is far below these variances
+            assert pair["depth_mean_p"] == pytest.approx(ref["plain_welch_p"], rel=1e-8)
         diff = np.mean(depths_of(a)) - np.mean(depths_of(b))
         assert pair["depth_mean_diff"] == pytest.approx(diff, rel=1e-12, abs=1e-12)
     assert seen["exact"] >= 3 and seen["chi-square"] >= 3
