@@ -104,6 +104,16 @@ def test_a_single_run_two_runs_and_none(db_dsn):
     assert got[6] == {"low": None, "high": None, "half": None}  # no round limit, no bound
 
 
+def test_the_stopping_benchmark_simulates_the_same_half_width(db_dsn):
+    # bench/stopping_coverage.py replays --until-ci in numpy (vectorised over repetitions): pinned here
+    from bench.stopping_coverage import half_width
+
+    grid = [(v, n) for n in (2, 3, 5, 11, 12, 13, 100, 128, 1000, 20000) for v in (0.0, 0.01, 0.3, 1.1, 2.5)]
+    got = intervals(db_dsn, [(1.0, v, n, 3) for v, n in grid])
+    for (v, n), row in zip(grid, got):
+        assert float(half_width(np.array([v]), n)[0]) == pytest.approx(row["half"], rel=1e-14), (v, n)
+
+
 # depth shares (0..3) for the coverage simulation: the research terms' kind, the extremes of
 # variance, and distributions that put almost every run at one depth (where the plain normal
 # interval is [0, 0] most of the time); "edge" puts 3.4/n of the runs at depth 3, just above what
@@ -267,3 +277,21 @@ def test_stats_and_analyze_print_the_marts_interval(capsys, interval_db):
     assert "[0.000, 1.039]" in result.out and "[-1.470, 1.470]" in result.out
     shown = json.loads(run_cli(capsys, "analyze", "all-zero", "all-zero-b", "--dsn", dsn, "--json").out)
     assert {round(d["depth_ci95_high"], 3) for d in shown["distributions"]} == {1.039, 1.200}  # 8 runs; 6 at 1.5
+
+
+def test_until_ci_reads_the_same_function(interval_db):
+    dsn = interval_db["dsn"]
+    marts = {r["session_id"]: r for r in query(dsn, "select * from marts.session_stats")}
+    with Store.connect(dsn) as store:
+        for name, sid in interval_db["sessions"].items():
+            row = store.depth_precision(sid)
+            depths = raw_depths(dsn, sid)
+            low, high, half = mean_interval(depths, 3)
+            assert row["variance_floor"] == pytest.approx(floored_variance(None, len(depths), 3), rel=1e-15)
+            if len(depths) < 2:
+                assert row["half_width"] is None  # --until-ci needs two runs (--min-runs >= 2)
+                continue
+            assert row["half_width"] == pytest.approx(half, rel=1e-12), name
+            mart = marts[sid]
+            assert mart["depth_ci95_low"] == pytest.approx(max(0.0, row["mean"] - row["half_width"]), abs=1e-12)
+            assert mart["depth_ci95_high"] == pytest.approx(min(3.0, row["mean"] + row["half_width"]), abs=1e-12)
