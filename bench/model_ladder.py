@@ -380,15 +380,19 @@ def judge_rows(dsn: str, sessions: dict[tuple[str, str], str], judge: str) -> tu
         pooled = {}
         for model in {m for m, _t in sessions}:
             ids = [sid for (m, _t), sid in sessions.items() if m == model]
-            # the interval as the marts compute it (macros mean_ci_low/high, z = var('z95'))
+            # the interval as the marts compute it (stats.depth_mean_ci_low/high, migration 0014)
             pooled[model] = conn.execute(
                 "with c as (select sum(runs) as n, sum(depth_1 + 2 * depth_2 + 3 * depth_3) as s, "
                 "sum(depth_1 + 4 * depth_2 + 9 * depth_3) as q from marts.session_judgements "
                 "where judge_version = %s and session_id::text = any(%s)), "
+                "r as (select max(max_rounds) as max_rounds from marts.session_stats "
+                "where session_id::text = any(%s)), "
                 "m as (select n, s::double precision / nullif(n, 0) as mean, "
                 "case when n >= 2 then (n * q - s * s)::double precision / (n * (n - 1)) end as var from c) "
-                "select n as runs, mean as depth_mean, mean - 1.959963984540054 * sqrt(var / n) as depth_ci95_low, "
-                "mean + 1.959963984540054 * sqrt(var / n) as depth_ci95_high from m", (judge, ids)).fetchone()
+                "select n as runs, mean as depth_mean, "
+                "stats.depth_mean_ci_low(mean, var, n, max_rounds) as depth_ci95_low, "
+                "stats.depth_mean_ci_high(mean, var, n, max_rounds) as depth_ci95_high from m cross join r",
+                (judge, ids, ids)).fetchone()
     return per, pooled
 
 

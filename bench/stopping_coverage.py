@@ -7,8 +7,9 @@
 (a) Simulation. For depth distributions like the six depth-3 terms of the research (Geworfenheit,
 Vernunft, Erkenntnis, Pflicht, Aufhebung, Wille), it replays the collector's rule many times: runs
 in batches of --batch-size (128, the CPU default), a check before the first batch and after each,
-stop once n >= --min-runs (100) and z95 * sqrt(max(s^2, 27 / n) / n) <= the target (the formula and
-variance floor of queries.sql depth_precision, max_rounds 3), or at --cap runs. It prints, per term
+stop once n >= --min-runs (100) and z95 * sqrt(max(s^2, min(27 / n, 9 / 4)) / n) <= the target (the
+formula and variance floor of stats.depth_mean_ci_half_width, migration 0014, at max_rounds 3; a test
+pins half_width below to it), or at --cap runs. It prints, per term
 and target (0.1, 0.05, 0.03), the median and 90th percentile of the runs needed, how often the
 rule stopped by 1000 runs (the fixed default), and the coverage of the 95% interval at the stop: the
 share of repetitions whose interval holds the distribution's true mean (nominal 95%).
@@ -68,6 +69,11 @@ def shares_from_store(dsn: str) -> dict[str, tuple[float, ...]]:
     return {t: tuple(c / sum(c) for c in counts[t]) for t in TERMS if t in counts}
 
 
+def half_width(variance, n):
+    """stats.depth_mean_ci_half_width at max_rounds 3, vectorised: z95 * sqrt(max(s^2, 9 * min(3 / n, 1/4)) / n)."""
+    return Z95 * np.sqrt(np.maximum(variance, 9.0 * min(3.0 / n, 0.25)) / n)
+
+
 def simulate_rule(shares, target, *, reps, batch, min_runs, cap, rng):
     """Runs needed and whether the interval at the stop covers the true mean, for ``reps`` repetitions."""
     p = np.asarray(shares, dtype=float)
@@ -86,7 +92,7 @@ def simulate_rule(shares, target, *, reps, batch, min_runs, cap, rng):
         last = n
         mean = sums / n
         variance = np.maximum((squares - n * mean ** 2) / (n - 1), 0.0)
-        width = Z95 * np.sqrt(np.maximum(variance, 27.0 / n) / n)
+        width = half_width(variance, n)
         stop = ~done & (((n >= min_runs) & (width <= target)) | (n == checks[-1]))
         needed[stop] = n
         covered[stop] = np.abs(mean[stop] - true_mean) <= width[stop]

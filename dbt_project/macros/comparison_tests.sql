@@ -5,8 +5,8 @@
 
 {#
     The prefixed inputs of those tests from two rows aliased a and b of a relation with depth_0..3,
-    depth_mean, depth_variance and a run count named `runs`: a_runs, a0..a3, a_mean, a_variance and
-    the same for b.
+    depth_mean, depth_variance, max_rounds and a run count named `runs`: a_runs, a0..a3, a_mean,
+    a_variance, a_max_rounds and the same for b.
 #}
 {% macro pair_input_columns(a, b, runs='runs') -%}
         {{ a }}.{{ runs }} as a_runs,
@@ -18,7 +18,9 @@
         {{ a }}.depth_mean as a_mean,
         {{ b }}.depth_mean as b_mean,
         {{ a }}.depth_variance as a_variance,
-        {{ b }}.depth_variance as b_variance
+        {{ b }}.depth_variance as b_variance,
+        {{ a }}.max_rounds as a_max_rounds,
+        {{ b }}.max_rounds as b_max_rounds
 {%- endmacro %}
 
 {# Expected count of depth d in row x under independence, double precision #}
@@ -81,18 +83,28 @@
 {%- endmacro %}
 
 {#
+    The variance Welch's test uses for side x: the sample variance floored as for the interval of
+    one mean (stats.depth_variance_floored, migration 0014), so two samples without spread still
+    get a standard error; NULL below 2 runs (no t-test then).
+#}
+{% macro welch_variance(x) -%}
+    (case when {{ x }}_runs >= 2 then stats.depth_variance_floored({{ x }}_variance, ({{ x }}_runs)::bigint,
+        ({{ x }}_max_rounds)::double precision) end)
+{%- endmacro %}
+
+{#
     The columns every comparison of two depth distributions carries, from a relation with the
-    prefixed counts ({a}0..{a}3, {a}_runs), means ({a}_mean) and variances ({a}_variance):
-    chi-square with df and p, the exact p where expected counts are small, the chosen
-    distribution p and its test, and Welch's t-test of the mean difference.
+    prefixed counts ({a}0..{a}3, {a}_runs), means ({a}_mean), variances ({a}_variance) and round
+    limits ({a}_max_rounds): chi-square with df and p, the exact p where expected counts are small,
+    the chosen distribution p and its test, and Welch's t-test of the mean difference.
 #}
 {% macro distribution_test_columns(a, b) -%}
         {{ chi_square_statistic(a, b) }} as chi_square,
         {{ chi_square_df(a, b) }}::integer as chi_square_df,
         {{ min_expected_count(a, b) }} as min_expected_count,
         {{ a }}_mean - {{ b }}_mean as depth_mean_diff,
-        sqrt({{ a }}_variance / {{ a }}_runs + {{ b }}_variance / {{ b }}_runs) as depth_mean_diff_se,
-        {{ welch_df(a ~ '_variance', a ~ '_runs', b ~ '_variance', b ~ '_runs') }} as depth_mean_welch_df
+        sqrt({{ welch_variance(a) }} / {{ a }}_runs + {{ welch_variance(b) }} / {{ b }}_runs) as depth_mean_diff_se,
+        {{ welch_df(welch_variance(a), a ~ '_runs', welch_variance(b), b ~ '_runs') }} as depth_mean_welch_df
 {%- endmacro %}
 
 {# p-values from the columns of distribution_test_columns (a second CTE: they refer to those) #}
@@ -104,7 +116,6 @@
         end as exact_p,
         case
             when depth_mean_diff_se > 0 then stats.t_p_two_sided(depth_mean_diff / depth_mean_diff_se, depth_mean_welch_df)
-            when depth_mean_diff_se = 0 and depth_mean_diff = 0 then 1.0
         end as depth_mean_p
 {%- endmacro %}
 

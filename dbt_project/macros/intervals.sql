@@ -26,11 +26,16 @@
     ) end
 {%- endmacro %}
 
-{# The normal-approximation 95% interval of a mean: mean -/+ z * sqrt(variance / n) #}
-{% macro mean_ci_low(mean, variance, n) -%}
-    ({{ mean }} - {{ var('z95') }} * sqrt({{ variance }} / ({{ n }})::double precision))
+{#
+    The 95% interval of a mean depth (each depth in [0, max_rounds]): the normal interval with the
+    variance floored at the rule of three and clipped to [0, max_rounds]. One definition, the
+    functions stats.depth_mean_ci_low/high of migration 0014, which --until-ci uses as well
+    (docs/statistics.md, "Intervals"). NULL without runs.
+#}
+{% macro depth_mean_ci_low(mean, variance, n, max_rounds) -%}
+    stats.depth_mean_ci_low({{ mean }}, {{ variance }}, ({{ n }})::bigint, ({{ max_rounds }})::double precision)
 {%- endmacro %}
 
-{% macro mean_ci_high(mean, variance, n) -%}
-    ({{ mean }} + {{ var('z95') }} * sqrt({{ variance }} / ({{ n }})::double precision))
+{% macro depth_mean_ci_high(mean, variance, n, max_rounds) -%}
+    stats.depth_mean_ci_high({{ mean }}, {{ variance }}, ({{ n }})::bigint, ({{ max_rounds }})::double precision)
 {%- endmacro %}

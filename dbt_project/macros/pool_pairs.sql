@@ -100,8 +100,10 @@ final as (
         adjusted.b_mean as depth_mean_b,
         adjusted.depth_mean_diff,
         adjusted.depth_mean_diff_se,
-        adjusted.depth_mean_diff - {{ var('z95') }} * adjusted.depth_mean_diff_se as depth_mean_diff_ci95_low,
-        adjusted.depth_mean_diff + {{ var('z95') }} * adjusted.depth_mean_diff_se as depth_mean_diff_ci95_high,
+        stats.depth_mean_diff_ci_low(adjusted.depth_mean_diff, adjusted.depth_mean_diff_se, adjusted.b_max_rounds)
+            as depth_mean_diff_ci95_low,
+        stats.depth_mean_diff_ci_high(adjusted.depth_mean_diff, adjusted.depth_mean_diff_se, adjusted.a_max_rounds)
+            as depth_mean_diff_ci95_high,
         adjusted.depth_mean_welch_df,
         adjusted.depth_mean_p,
         adjusted.depth_mean_p_holm,

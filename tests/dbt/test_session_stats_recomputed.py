@@ -9,9 +9,8 @@ from collections import Counter
 import pytest
 
 from tests.cli_helpers import query
+from tests.interval_reference import mean_interval, welch
 
-# the 97.5% normal quantile (scipy.stats.norm.ppf(0.975)), var z95 of dbt_project.yml
-Z95 = 1.959963984540054
 ECHO_TYPES = ("EXPANDS", "CONFIRMS", "CIRCULAR", "DIVERGENT", "COLLAPSE")
 
 
@@ -48,8 +47,9 @@ def test_session_stats_equal_an_independent_computation(built_db):
         assert m["depth_median"] == pytest.approx(statistics.median(depths))
         assert m["depth_variance"] == pytest.approx(statistics.variance(depths))
         assert m["depth_stddev"] == pytest.approx(sd)
-        assert m["depth_ci95_low"] == pytest.approx(mean - Z95 * sd / math.sqrt(n))
-        assert m["depth_ci95_high"] == pytest.approx(mean + Z95 * sd / math.sqrt(n))
+        low, high, _half = mean_interval(depths, m["max_rounds"])
+        assert m["depth_ci95_low"] == pytest.approx(low, abs=1e-12)
+        assert m["depth_ci95_high"] == pytest.approx(high, abs=1e-12)
         types = Counter(t for r in runs for t in r["echo_types"])
         total = sum(types.values())
         assert m["rounds_total"] == total
@@ -139,9 +139,8 @@ def test_term_comparison_equals_an_independent_computation(built_db):
                 chi += (observed - expected_count) ** 2 / expected_count
         assert row["chi_square"] == pytest.approx(chi)
         assert row["chi_square_df"] == columns - 1
-        se = math.sqrt(statistics.variance(depths_a) / na + statistics.variance(depths_b) / nb)
         assert row["depth_mean_diff"] == pytest.approx(statistics.mean(depths_a) - statistics.mean(depths_b))
-        assert row["depth_mean_diff_se"] == pytest.approx(se)
+        assert row["depth_mean_diff_se"] == pytest.approx(welch(depths_a, depths_b)["se"])
 
 
 def test_transition_probabilities_equal_an_independent_computation(built_db):
@@ -278,7 +277,7 @@ def test_session_comparison_equals_an_independent_computation(built_db):
     m = [(x + y) / 2 for x, y in zip(p, q)]
     js = sum(0.5 * x * math.log2(x / z) for x, z in zip(p, m) if x) + \
         sum(0.5 * y * math.log2(y / z) for y, z in zip(q, m) if y)
-    se = math.sqrt(statistics.variance(s) / len(s) + statistics.variance(b) / len(b))
+    se = welch(s, b)["se"]  # each variance floored as for its mean's interval
     diff = statistics.mean(s) - statistics.mean(b)
     assert row["depth_mean_diff"] == pytest.approx(diff)
     assert row["depth_mean_diff_se"] == pytest.approx(se)

@@ -22,6 +22,7 @@ from tests.cli_helpers import query
 from tests.conftest import _unique, create_database, drop_database
 from tests.conftest_dbt import insert_synthetic_session
 from tests.dbt_helpers import run_dbt
+from tests.interval_reference import mean_interval, welch
 
 MODEL = "reference-model"
 Z95 = 1.959963984540054
@@ -120,20 +121,22 @@ def test_wilson_and_mean_intervals_match_statsmodels(stats_db):
             low, high = proportion_confint(count, n, alpha=0.05, method="wilson")
             assert row[f"share_depth_{d}_ci95_low"] == pytest.approx(max(low, 0.0), rel=1e-9, abs=1e-12)
             assert row[f"share_depth_{d}_ci95_high"] == pytest.approx(min(high, 1.0), rel=1e-9, abs=1e-12)
-        x = np.array(depths_of(counts_of(row)), dtype=float)
-        half = stats.norm.ppf(0.975) * x.std(ddof=1) / math.sqrt(n)
-        assert row["depth_ci95_low"] == pytest.approx(x.mean() - half, rel=1e-9)
-        assert row["depth_ci95_high"] == pytest.approx(x.mean() + half, rel=1e-9)
+        # the mean's: normal, variance floored, within [0, max_rounds] (tests/interval_reference.py)
+        low, high, _half = mean_interval(depths_of(counts_of(row)), row["max_rounds"])
+        assert row["depth_ci95_low"] == pytest.approx(low, rel=1e-9, abs=1e-12)
+        assert row["depth_ci95_high"] == pytest.approx(high, rel=1e-9, abs=1e-12)
 
 
 def reference_tests(a: list[int], b: list[int]) -> dict:
     keep = [d for d in range(4) if a[d] + b[d] > 0]
     table = np.array([[a[d] for d in keep], [b[d] for d in keep]])
     chi2, p, dof, expected = stats.chi2_contingency(table, correction=False)
-    xa, xb = np.array(depths_of(a), float), np.array(depths_of(b), float)
-    welch = stats.ttest_ind(xa, xb, equal_var=False)
+    # Welch's test with each variance floored as for its mean's interval; scipy's plain
+    # ttest_ind(equal_var=False) where the floor does not bind (the large tables)
+    floored = welch(depths_of(a), depths_of(b))
+    plain = stats.ttest_ind(np.array(depths_of(a), float), np.array(depths_of(b), float), equal_var=False)
     return {"chi_square": chi2, "chi_square_p": p, "chi_square_df": dof, "min_expected": expected.min(),
-            "welch_p": welch.pvalue,
+            "welch_p": floored["p"], "plain_welch_p": plain.pvalue, "welch_se": floored["se"],
             "exact_p": exact_reference(a, b) if expected.min() < 5 else None}
 
 
@@ -169,6 +172,9 @@ def test_pair_tests_match_scipy_at_small_and_large_counts(stats_db):
             assert pair["depth_distribution_p"] == pair["chi_square_p"]
         seen[pair["depth_distribution_test"]] += 1
         assert pair["depth_mean_p"] == pytest.approx(ref["welch_p"], rel=1e-8)
+        assert pair["depth_mean_diff_se"] == pytest.approx(ref["welch_se"], rel=1e-12)
+        if min(sum(a), sum(b)) >= 100:  # the floor (27 / n) is far below these variances
+            assert pair["depth_mean_p"] == pytest.approx(ref["plain_welch_p"], rel=1e-8)
         diff = np.mean(depths_of(a)) - np.mean(depths_of(b))
         assert pair["depth_mean_diff"] == pytest.approx(diff, rel=1e-12, abs=1e-12)
     assert seen["exact"] >= 3 and seen["chi-square"] >= 3
@@ -274,7 +280,8 @@ def test_functions_survive_a_second_build_and_are_not_replaced(stats_db):
     with psycopg.connect(stats_db) as conn:
         again = conn.execute("select p.oid from pg_proc p join pg_namespace n on n.oid = p.pronamespace "
                              "where n.nspname = 'stats' order by p.oid").fetchall()
-    assert oids == again and len(oids) == 7
+    # 7 from the on-run-start hook, 6 from migration 0014 (the interval of a mean depth)
+    assert oids == again and len(oids) == 13
 
 
 def test_new_runs_redraw_only_their_pools_resamples(stats_db):

@@ -5,14 +5,12 @@ and bad values refused like every other bad number. Tiny model, real PostgreSQL.
 from __future__ import annotations
 
 import json
-import math
 
 import psycopg
 import pytest
 
 from tests.cli_helpers import query, run_cli, table_counts
-
-Z95 = 1.959963984540054
+from tests.interval_reference import mean_interval
 
 
 def collect(capsys, dsn, model_dir, *extra, quiet=True):
@@ -29,17 +27,15 @@ def session_row(dsn, sid):
 
 
 def half_width(dsn, sid, max_rounds=3):
-    """The reference: z95 * sqrt(max(s^2, max_rounds^2 * 3 / n) / n) over the stored depths."""
+    """The reference (tests/interval_reference.py): z95 * sqrt(max(s^2, max_rounds^2 * min(3 / n, 1/4)) / n)
+    over the stored depths, the half-width of the interval the marts report."""
     depths = [r["depth"] for r in query(dsn, "select depth from raw.variance_probe_runs where session_id = %s",
                                         (sid,))]
-    n = len(depths)
-    mean = sum(depths) / n
-    variance = sum((d - mean) ** 2 for d in depths) / (n - 1)
-    return Z95 * math.sqrt(max(variance, max_rounds ** 2 * 3 / n) / n)
+    return mean_interval(depths, max_rounds)[2]
 
 
 def test_a_loose_target_stops_at_the_first_check_after_min_runs(capsys, db_dsn, tiny_model_dir):
-    # any 0..3 sample of 10 has s^2 <= 2.25 (and the floor 2.7), so the half-width is <= 1.02 < 1.5
+    # any 0..3 sample of 10 has s^2 <= 2.5 (and the floor 9/4), so the half-width is <= 0.98 < 1.5
     result = collect(capsys, db_dsn, tiny_model_dir, "--until-ci", "1.5", "--min-runs", "10", "--runs", "40",
                      quiet=False)
     assert result.code == 0, result.err

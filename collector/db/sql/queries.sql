@@ -43,12 +43,13 @@ returning session_id;
 
 -- name: depth_precision
 -- The 95% interval of a session's mean depth over its stored runs, and whether its until_ci rule
--- may stop: half_width = z95 * sqrt(max(variance, floor) / n), z95 = 1.959963984540054 (the dbt
--- var z95). variance is the sample variance; the floor, max_rounds^2 * 3 / n, is the variance a
--- share of 3/n runs at the far end of 0..max_rounds would add (the rule of three: a sample in which
--- every run has one depth still leaves up to 3/n of runs elsewhere, at 95%), so a zero-variance
--- sample never gives a zero-width interval. may_stop needs n >= min_runs, half_width <= target and
--- the runs stored to be exactly 1..n (so the session can complete with runs_requested = n).
+-- may stop. half_width comes from stats.depth_mean_ci_half_width (migration 0014), the function
+-- whose interval the marts report: z95 * sqrt(max(s^2, floor) / n), the floor
+-- max_rounds^2 * min(3 / n, 1/4) (the rule of three: a sample in which every run has one depth still
+-- leaves up to 3/n of runs elsewhere, at 95%; capped at the largest variance on [0, max_rounds]),
+-- so a zero-variance sample never gives a zero-width interval. variance_floor is that floor, for
+-- the record. may_stop needs n >= min_runs, half_width <= target and the runs stored to be exactly
+-- 1..n (so the session can complete with runs_requested = n).
 with runs as (
     select
         count(*) as n,
@@ -63,24 +64,18 @@ session as (
     from raw.probe_sessions as s
     where s.session_id = %(session_id)s
 ),
-floored as (
+widths as (
     select
         runs.n,
         runs.top,
         runs.mean,
         runs.variance,
-        case when runs.n > 0 then session.max_rounds ^ 2 * 3 / runs.n end as variance_floor,
+        stats.depth_variance_floored(null, runs.n, session.max_rounds) as variance_floor,
+        case when runs.n >= 2 then stats.depth_mean_ci_half_width(runs.variance, runs.n, session.max_rounds) end
+            as half_width,
         session.target_ci_half_width as target,
         session.min_runs
     from runs cross join session
-),
-widths as (
-    select
-        floored.*,
-        case when floored.n >= 2
-            then 1.959963984540054 * sqrt(greatest(floored.variance, floored.variance_floor) / floored.n)
-        end as half_width
-    from floored
 )
 select
     widths.*,

@@ -150,8 +150,10 @@ final as (
         {{ safe_ratio('moments.depth_3', 'moments.runs') }} as share_depth_3,
         moments.depth_mean,
         moments.depth_variance,
-        {{ mean_ci_low('moments.depth_mean', 'moments.depth_variance', 'moments.runs') }} as depth_ci95_low,
-        {{ mean_ci_high('moments.depth_mean', 'moments.depth_variance', 'moments.runs') }} as depth_ci95_high,
+        {{ depth_mean_ci_low('moments.depth_mean', 'moments.depth_variance', 'moments.runs', 'sessions.max_rounds') }}
+            as depth_ci95_low,
+        {{ depth_mean_ci_high('moments.depth_mean', 'moments.depth_variance', 'moments.runs', 'sessions.max_rounds') }}
+            as depth_ci95_high,
 
         ---------- echo types over all rounds
         moments.rounds_sum as rounds_total,

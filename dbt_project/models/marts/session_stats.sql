@@ -1,8 +1,9 @@
 -- One row per session (also running, failed and interrupted ones): runs stored against requested,
--- the depth distribution with its moments and a normal-approximation 95% confidence interval for
--- the mean, echo-type frequencies over all rounds, chain-length spread, throughput, and the spread
--- of the chains in embedding space. Every statistic comes from the session's additive counts in
--- int_session_depth_counts, so this table is rebuilt in full from one small row per session.
+-- the depth distribution with its moments and a 95% confidence interval for the mean (normal,
+-- variance floored, within [0, max_rounds]; docs/statistics.md), echo-type frequencies over all
+-- rounds, chain-length spread, throughput, and the spread of the chains in embedding space. Every
+-- statistic comes from the session's additive counts in int_session_depth_counts, so this table is
+-- rebuilt in full from one small row per session.
 
 with
 
@@ -170,8 +171,10 @@ final as (
         moments.depth_median,
         moments.depth_variance,
         sqrt(moments.depth_variance) as depth_stddev,
-        {{ mean_ci_low('moments.depth_mean', 'moments.depth_variance', 'moments.runs_stored') }} as depth_ci95_low,
-        {{ mean_ci_high('moments.depth_mean', 'moments.depth_variance', 'moments.runs_stored') }} as depth_ci95_high,
+        {{ depth_mean_ci_low('moments.depth_mean', 'moments.depth_variance', 'moments.runs_stored',
+                             'moments.max_rounds') }} as depth_ci95_low,
+        {{ depth_mean_ci_high('moments.depth_mean', 'moments.depth_variance', 'moments.runs_stored',
+                              'moments.max_rounds') }} as depth_ci95_high,
         -- NULL without runs
         case
             when moments.runs_stored > 0 then {{ depth_entropy_bits('moments.depth_', 'moments.runs_stored') }}

@@ -2,9 +2,10 @@
 -- prompt, sampling, rounds, tokens, judge; see int_session_settings) and one reference meaning.
 -- Sessions under other settings are never pooled: a session at temperature 1.5 is its own pool
 -- beside the one at 0.8. Per pool: the depth histogram, its shares with Wilson 95% intervals,
--- the mean with its normal 95% interval, the variance, and the Shannon entropy (bits; 0 = every
--- run the same depth, 2 = uniform over the four depths) with a percentile-bootstrap 95% interval
--- (int_depth_bootstrap, fixed seed). Summed from per-session counts, never rereading the runs.
+-- the mean with its 95% interval (normal, variance floored, within [0, max_rounds]), the
+-- variance, and the Shannon entropy (bits; 0 = every run the same depth, 2 = uniform over the
+-- four depths) with a percentile-bootstrap 95% interval (int_depth_bootstrap, fixed seed).
+-- Summed from per-session counts, never rereading the runs.
 
 with
 
@@ -103,8 +104,10 @@ final as (
             {{ wilson_high('shares.depth_' ~ d, 'shares.runs') }} as share_depth_{{ d }}_ci95_high,
         {%- endfor %}
         shares.depth_mean,
-        {{ mean_ci_low('shares.depth_mean', 'shares.depth_variance', 'shares.runs') }} as depth_ci95_low,
-        {{ mean_ci_high('shares.depth_mean', 'shares.depth_variance', 'shares.runs') }} as depth_ci95_high,
+        {{ depth_mean_ci_low('shares.depth_mean', 'shares.depth_variance', 'shares.runs', 'settings.max_rounds') }}
+            as depth_ci95_low,
+        {{ depth_mean_ci_high('shares.depth_mean', 'shares.depth_variance', 'shares.runs', 'settings.max_rounds') }}
+            as depth_ci95_high,
         shares.depth_variance,
         sqrt(shares.depth_variance) as depth_stddev,
         {{ depth_entropy_bits('shares.share_depth_') }} as depth_entropy_bits,
