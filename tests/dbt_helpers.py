@@ -32,3 +32,12 @@ def run_dbt(dsn: str, *args: str, workdir: Path | None = None) -> subprocess.Com
     command = [str(DBT), *args, "--target-path", str(workdir / "target"), "--log-path", str(workdir / "logs")]
     return subprocess.run(command, cwd=REPO, env=dbt_env(dsn, workdir), capture_output=True, text=True,
                           timeout=900)
+
+
+def run_refresh(dsn: str, workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    """``nyx-collect refresh ARGS`` (the routine build: models and data tests) against ``dsn``, with
+    dbt's target and logs in ``workdir``."""
+    env = dbt_env(dsn, workdir)
+    env.update(DBT_TARGET_PATH=str(workdir / "target"), DBT_LOG_PATH=str(workdir / "logs"))
+    return subprocess.run([sys.executable, "-m", "collector", "refresh", "--dsn", dsn, *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=600)

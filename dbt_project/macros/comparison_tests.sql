@@ -71,12 +71,14 @@
     )
 {%- endmacro %}
 
-{# Welch's degrees of freedom for the difference of two means #}
+{# Welch's degrees of freedom for the difference of two means; NULL when a side has fewer than 2 runs #}
 {% macro welch_df(var_a, n_a, var_b, n_b) -%}
+    {%- set a = '(' ~ var_a ~ ' / nullif(' ~ n_a ~ ', 0))' -%}
+    {%- set b = '(' ~ var_b ~ ' / nullif(' ~ n_b ~ ', 0))' -%}
     (
-        power({{ var_a }} / {{ n_a }} + {{ var_b }} / {{ n_b }}, 2)
+        power({{ a }} + {{ b }}, 2)
         / nullif(
-            power({{ var_a }} / {{ n_a }}, 2) / ({{ n_a }} - 1) + power({{ var_b }} / {{ n_b }}, 2) / ({{ n_b }} - 1),
+            power({{ a }}, 2) / nullif({{ n_a }} - 1, 0) + power({{ b }}, 2) / nullif({{ n_b }} - 1, 0),
             0
         )
     )
@@ -103,7 +105,9 @@
         {{ chi_square_df(a, b) }}::integer as chi_square_df,
         {{ min_expected_count(a, b) }} as min_expected_count,
         {{ a }}_mean - {{ b }}_mean as depth_mean_diff,
-        sqrt({{ welch_variance(a) }} / {{ a }}_runs + {{ welch_variance(b) }} / {{ b }}_runs) as depth_mean_diff_se,
+        sqrt(
+            {{ welch_variance(a) }} / nullif({{ a }}_runs, 0) + {{ welch_variance(b) }} / nullif({{ b }}_runs, 0)
+        ) as depth_mean_diff_se,
         {{ welch_df(welch_variance(a), a ~ '_runs', welch_variance(b), b ~ '_runs') }} as depth_mean_welch_df
 {%- endmacro %}
 

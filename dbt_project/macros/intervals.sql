@@ -12,11 +12,14 @@
 
 {% macro _wilson(count, n, sign) -%}
     {%- set z = var('z95') -%}
-    {%- set nn = '(' ~ n ~ ')::double precision' -%}
-    {%- set p = '((' ~ count ~ ')::double precision / nullif(' ~ nn ~ ', 0))' -%}
-    {#- at a share of 0 (or 1) the bound is exactly 0 (or 1); floating point alone can miss it by 1e-16 #}
+    {#- n is NULL where it is 0: every division by it is NULL, never an error (a session that has not
+        committed its first run yet has n = 0), and greatest/least, which skip NULLs, are not reached #}
+    {%- set nn = 'nullif((' ~ n ~ ')::double precision, 0)' -%}
+    {%- set p = '((' ~ count ~ ')::double precision / ' ~ nn ~ ')' -%}
     case
-        when ({{ count }}) = {{ '0' if sign == '-' else '(' ~ n ~ ')' }} and ({{ n }}) > 0 then {{ '0.0' if sign == '-' else '1.0' }}
+        when not coalesce(({{ n }}) > 0, false) then null
+        {#- at a share of 0 (or 1) the bound is exactly 0 (or 1); floating point alone can miss it by 1e-16 #}
+        when ({{ count }}) = {{ '0' if sign == '-' else '(' ~ n ~ ')' }} then {{ '0.0' if sign == '-' else '1.0' }}
         else {{ 'greatest' if sign == '-' else 'least' }}(
         {{ '0.0' if sign == '-' else '1.0' }},
         (

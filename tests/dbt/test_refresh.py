@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 from tests.cli_helpers import query
 from tests.conftest_dbt import insert_synthetic_session
-from tests.dbt_helpers import REPO, dbt_env
-
-
-def refresh(dsn: str, tmp_path, *args: str) -> subprocess.CompletedProcess:
-    env = dbt_env(dsn, tmp_path)
-    env.update(DBT_TARGET_PATH=str(tmp_path / "target"), DBT_LOG_PATH=str(tmp_path / "logs"))
-    return subprocess.run([sys.executable, "-m", "collector", "refresh", "--dsn", dsn, *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=600)
+from tests.dbt_helpers import run_refresh as refresh
 
 
 def test_refresh_builds_then_picks_up_new_runs(db_dsn, tmp_path):

@@ -44,7 +44,7 @@ final as (
         settings,
         echo_pattern,
         runs,
-        runs::double precision / sum(runs) over (partition by pool_key) as share,
+        {{ safe_ratio('runs', 'sum(runs) over (partition by pool_key)') }} as share,
         (
             row_number() over (
                 partition by pool_key

@@ -46,8 +46,7 @@ final as (
         round_number,
         echo_type,
         rounds,
-        rounds::double precision
-        / sum(rounds) over (partition by pool_key, round_number) as share
+        {{ safe_ratio('rounds', 'sum(rounds) over (partition by pool_key, round_number)') }} as share
     from summed
 
 )

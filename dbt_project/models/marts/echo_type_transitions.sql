@@ -47,8 +47,8 @@ final as (
         from_echo_type,
         to_echo_type,
         transitions,
-        transitions::double precision
-        / sum(transitions) over (partition by pool_key, from_echo_type) as probability
+        {{ safe_ratio('transitions', 'sum(transitions) over (partition by pool_key, from_echo_type)') }}
+            as probability
     from summed
 
 )

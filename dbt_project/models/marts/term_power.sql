@@ -44,7 +44,9 @@ sized as (
         end as runs_needed_exact,
         case
             when distributions.depth_variance > 0
-                then ({{ var('z95') }} + {{ var('z80') }}) * sqrt(2 * distributions.depth_variance / distributions.runs)
+                then
+                    ({{ var('z95') }} + {{ var('z80') }})
+                    * sqrt(2 * distributions.depth_variance / nullif(distributions.runs, 0))
         end as detectable_difference
     from distributions
     cross join differences
