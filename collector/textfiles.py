@@ -6,6 +6,7 @@ Every defect is an InputError naming the file (and line), so a half-read file is
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,6 +41,11 @@ def json_objects(path: Path, text: str, max_items: int | None = None) -> Iterato
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}, line {number}: not JSON ({exc.msg})") from None
+        except ValueError:  # Python refuses to convert a whole number longer than its limit
+            raise InputError(f"{path}, line {number}: a number of more than {sys.get_int_max_str_digits()} "
+                             "digits") from None
+        except RecursionError:  # arrays or objects nested deeper than the parser's stack
+            raise InputError(f"{path}, line {number}: nested too deeply to read") from None
         if not isinstance(row, dict):
             raise InputError(f"{path}, line {number}: each line must be a JSON object")
         count += 1
