@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from collector.errors import InputError, UnknownRounds
+from collector.params import validate_term
 from collector.records import EchoType
 from collector.textfiles import json_objects, read_utf8
 
@@ -286,6 +287,10 @@ def read_import(path: Path, default_labeller: str | None) -> tuple[list[dict[str
         term = row.get("term")
         if term is not None and not isinstance(term, str):
             raise InputError(f"{where}: term must be a text")
+        try:
+            term = validate_term(term) if term is not None else None
+        except InputError as exc:
+            raise InputError(f"{where}: {exc}") from None
         labelled_at = row.get("labelled_at")
         if labelled_at is not None:
             try:
