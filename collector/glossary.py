@@ -23,7 +23,7 @@ from pathlib import Path
 from collector import __version__
 from collector.errors import InputError
 from collector.params import validate_term
-from collector.textfiles import json_objects, read_utf8
+from collector.textfiles import check_text, json_objects, read_utf8
 
 MAX_REFERENCE_CHARS = 4000
 MAX_SOURCE_CHARS = 1000
@@ -61,11 +61,7 @@ def _text(value: object, what: str, limit: int, required: bool) -> str | None:
         return None
     if not isinstance(value, str):
         raise InputError(f"the {what} must be text")
-    if "\x00" in value:
-        raise InputError(f"the {what} contains a NUL character")
-    if any("\ud800" <= ch <= "\udfff" for ch in value):
-        raise InputError(f"the {what} is not valid UTF-8 (a lone surrogate)")
-    value = " ".join(value.split())
+    value = " ".join(check_text(value, what).split())
     if len(value) > limit:
         raise InputError(f"the {what} is longer than {limit} characters")
     return value
@@ -86,11 +82,7 @@ def check_glosses(value: object, what: str = "gloss") -> tuple[str, ...]:
         name = f"{what} {number}"
         if not isinstance(gloss, str):
             raise InputError(f"the {name} must be text")
-        if "\x00" in gloss:
-            raise InputError(f"the {name} contains a NUL character")
-        if any("\ud800" <= ch <= "\udfff" for ch in gloss):
-            raise InputError(f"the {name} is not valid UTF-8 (a lone surrogate)")
-        gloss = " ".join(unicodedata.normalize("NFC", gloss).split())
+        gloss = " ".join(unicodedata.normalize("NFC", check_text(gloss, name)).split())
         if not gloss or not any(unicodedata.category(ch)[0] in "LNPS" for ch in gloss):
             raise InputError(f"the {name} is blank")
         bad = next((ch for ch in gloss if unicodedata.category(ch) == "Cc"), None)

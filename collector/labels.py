@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from collector.errors import InputError, UnknownRounds
 from collector.params import validate_term
 from collector.records import EchoType
-from collector.textfiles import json_objects, read_utf8
+from collector.textfiles import check_text, json_objects, read_utf8
 
 if TYPE_CHECKING:
     from collector.db.store import Store
@@ -88,7 +88,7 @@ def labeller_name(name: str | None) -> str:
             name = getpass.getuser()
         except (KeyError, OSError):
             raise InputError("cannot tell who is labelling: give --labeller NAME") from None
-    name = unicodedata.normalize("NFC", name).strip()
+    name = unicodedata.normalize("NFC", check_text(name, "labeller's name")).strip()
     if not name:
         raise InputError("the labeller's name is blank: give --labeller NAME")
     if len(name) > MAX_LABELLER_CHARS:
@@ -223,9 +223,11 @@ class LabelDesk:
 
 
 def clean_note(note: str | None) -> str | None:
+    """The note trimmed, its white space collapsed; None when blank; InputError for one PostgreSQL
+    cannot store (:func:`collector.textfiles.check_text`) or one over MAX_NOTE_CHARS."""
     if note is None:
         return None
-    note = " ".join(note.split())
+    note = " ".join(check_text(note, "note").split())
     if not note:
         return None
     if len(note) > MAX_NOTE_CHARS:

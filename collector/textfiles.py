@@ -6,6 +6,7 @@ Every defect is an InputError naming the file (and line), so a half-read file is
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,3 +53,18 @@ def json_objects(path: Path, text: str, max_items: int | None = None) -> Iterato
         if max_items is not None and count > max_items:
             raise InputError(f"{path} holds more than {max_items} items")
         yield number, row
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def check_text(value: str, what: str) -> str:
+    """``value`` if PostgreSQL can store it as text, else InputError naming ``what``: refused are a
+    NUL character (the database refuses it) and a lone surrogate (not UTF-8; JSON's ``"\\ud800"``).
+    The one check of every text field read from a file or the command line before it is stored."""
+    bad = _UNSTORABLE.search(value)
+    if bad is None:
+        return value
+    if bad.group() == "\x00":
+        raise InputError(f"the {what} contains a NUL character")
+    raise InputError(f"the {what} is not valid UTF-8 (a lone surrogate)")

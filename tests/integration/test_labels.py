@@ -125,6 +125,10 @@ BAD_IMPORTS = [
     ("bad time", lambda s: _line(s, labelled_at="yesterday"), "line 2: labelled_at is not"),
     ("naive time", lambda s: _line(s, labelled_at="2026-01-01T00:00:00"), "line 2: labelled_at has no time zone"),
     ("note not text", lambda s: _line(s, note=5), "line 2: note must be a text"),
+    # issue 20: the database refuses a NUL (it was exit 4); a lone surrogate is not UTF-8
+    ("NUL in note", lambda s: _line(s, note="a\x00b"), "line 2: the note contains a NUL character"),
+    ("surrogate in note", lambda s: _line(s, note="a\ud800b"), "line 2: the note is not valid UTF-8"),
+    ("NUL in labeller", lambda s: _line(s, labeller="a\x00b"), "line 2: the labeller's name contains a NUL"),
     ("duplicate", lambda s: _line(s, round=2), "line 2: the same round and labeller as line 1"),
     ("not json", lambda s: "{not json", "line 2: not JSON"),
     ("not an object", lambda s: "[1, 2]", "line 2: each line must be a JSON object"),
