@@ -75,11 +75,12 @@ def validate_term(raw: str) -> str:
     --term`` and the library's entry points all pass through it, so one term is one term whichever
     way it was typed. It is put in Unicode normal form C (composed: ``Gemu\u0308tlichkeit``, u and a
     combining diaeresis, becomes ``Gem\u00fctlichkeit``), and otherwise data: quotes, semicolons
-    and any Unicode (emoji sequences with joiners included) are kept verbatim. Removed from both ends: white space, a byte-order mark, zero-width spaces, word
-    joiners and direction marks. Refused: blank terms, terms without a visible character (only
-    zero-width or combining characters), control characters (tabs and newlines inside the term
-    too), line or paragraph separators, a byte-order mark inside, lone surrogates (invalid UTF-8),
-    and terms longer than MAX_TERM_CHARS.
+    and any Unicode (emoji sequences with joiners included) are kept verbatim. Removed from both
+    ends: white space, a byte-order mark, zero-width spaces, word joiners and direction marks.
+    Refused: blank terms, terms without a visible character (only zero-width or combining
+    characters), control characters (tabs and newlines inside the term too), line or paragraph
+    separators, a byte-order mark inside, lone surrogates (invalid UTF-8), and terms longer than
+    MAX_TERM_CHARS.
     """
     if not isinstance(raw, str):
         raise InputError("the term must be text")
