@@ -628,12 +628,15 @@ class Store:
             cur.execute(_q("label_delete"), key)
 
     def import_labels(self, rows: Sequence[dict[str, Any]]) -> int:
-        """Store ``rows`` (raw.round_labels fields, plus an optional ``term`` each claims) in one
-        transaction. If any names a round that is not stored (or is of another term), nothing is
-        written and UnknownRounds lists them by position (0-based)."""
+        """Store ``rows`` (raw.round_labels fields, plus the optional ``term``, ``model_name``, ``prev``
+        and ``text`` each claims of its round) in one transaction. If any names a round that is not
+        stored, or one whose term, model, prompt or completion differs from its claim, nothing is
+        written and UnknownRounds lists them by position (0-based) with the reason."""
         keys = {
             "session_ids": [r["session_id"] for r in rows], "run_numbers": [r["run_number"] for r in rows],
             "rounds": [r["round"] for r in rows], "terms": [r.get("term") for r in rows],
+            "model_names": [r.get("model_name") for r in rows], "prevs": [r.get("prev") for r in rows],
+            "texts": [r.get("text") for r in rows],
         }
         with self._errors("cannot import the labels"), self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute(_q("label_unknown_rounds"), keys)

@@ -122,6 +122,12 @@ BAD_IMPORTS = [
     ("no labeller", lambda s: json.dumps({"session_id": s, "run_number": 1, "round": 1, "label": "EXPANDS"}),
      "line 2: labeller must be a text"),
     ("other term", lambda s: _line(s, term="Wille"), "line 2: the round is of another term"),
+    # issue 20: a label given to another text is a wrong label (label export writes all of these)
+    ("other model", lambda s: _line(s, model_name="gpt2"), "line 2: model_name differs from the stored round's"),
+    ("other prev", lambda s: _line(s, prev="The word \"Wille\" means"), "line 2: prev differs from the stored"),
+    ("other text", lambda s: _line(s, text="a text no model wrote"), "line 2: text differs from the stored round's"),
+    ("text not text", lambda s: _line(s, text=["a"]), "line 2: text must be a text"),
+    ("NUL in text", lambda s: _line(s, text="a\x00b"), "line 2: the text contains a NUL character"),
     ("bad time", lambda s: _line(s, labelled_at="yesterday"), "line 2: labelled_at is not"),
     ("naive time", lambda s: _line(s, labelled_at="2026-01-01T00:00:00"), "line 2: labelled_at has no time zone"),
     ("note not text", lambda s: _line(s, note=5), "line 2: note must be a text"),
