@@ -137,17 +137,37 @@ def _json_rows(path: Path, text: str):
 
 
 def _csv_rows(path: Path, text: str):
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames or not {"term", "reference"} <= set(reader.fieldnames):
+    """("line N", row) for every record of a CSV glossary, N the line the record begins on (a quoted
+    field may span lines). Quotes are read strictly: one never closed, or text after a closing one,
+    refuses the file; so does a header that names a column twice."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header = _csv_record(path, reader) or []
+    if not {"term", "reference"} <= set(header):
         raise InputError(f"{path}: a CSV glossary needs a header with at least term and reference")
+    twice = next((name for name in header if header.count(name) > 1), None)
+    if twice is not None:
+        raise InputError(f"{path}, line 1: the header names the column {twice!r} twice")
+    while True:
+        start = reader.line_num + 1
+        record = _csv_record(path, reader)
+        if record is None:
+            return
+        if not record:  # a blank line
+            continue
+        if len(record) > len(header):
+            raise InputError(f"{path}, line {start}: more fields than the header names")
+        row = dict(zip(header, record))
+        yield f"line {start}", {**row, **{key: _csv_glosses(row.get(key)) for key in ("glosses", "glosses_de")}}
+
+
+def _csv_record(path: Path, reader) -> list[str] | None:
+    """The reader's next record (None at the end), or InputError naming the line it begins on."""
+    start = reader.line_num + 1
     try:
-        for row in reader:
-            if None in row:
-                raise InputError(f"{path}, line {reader.line_num}: more fields than the header names")
-            yield f"line {reader.line_num}", {**row, **{key: _csv_glosses(row.get(key))
-                                                        for key in ("glosses", "glosses_de")}}
+        return next(reader, None)
     except csv.Error as exc:
-        raise InputError(f"{path}, line {reader.line_num}: {exc}") from None
+        reason = "a quoted field is never closed" if str(exc) == "unexpected end of data" else str(exc)
+        raise InputError(f"{path}, line {start}: {reason}") from None
 
 
 def _csv_glosses(cell: str | None) -> list[str] | None:
