@@ -593,6 +593,20 @@ class Store:
         return self._all("fetch_round_judgements", {"session_id": sid, "judge_version": judge_version},
                          f"cannot read the judgements of {sid}")
 
+    @contextmanager
+    def rejudge_lock(self, session_id: uuid.UUID, judge_version: str) -> Iterator[bool]:
+        """Whether this connection holds, for the block, the lock of re-judging ``session_id`` with
+        ``judge_version`` (an advisory lock, released after the block or when the connection ends);
+        False at once when another process holds it: that one is judging the session."""
+        params = {"session_id": str(session_id), "judge_version": judge_version}
+        action = f"cannot lock session {session_id} for re-judging"
+        locked = bool((self._one("rejudge_try_lock", params, action) or {}).get("locked"))
+        try:
+            yield locked
+        finally:
+            if locked and not (self.conn.closed or self.conn.broken):
+                self._one("rejudge_unlock", params, action)
+
     def sessions_to_rejudge(self, judge_version: str) -> list[uuid.UUID]:
         rows = self._all("sessions_to_rejudge", {"judge_version": judge_version}, "cannot list sessions")
         return [r["session_id"] for r in rows]

@@ -393,6 +393,18 @@ from raw.round_judgements
 where session_id = %(session_id)s and judge_version = %(judge_version)s
 order by run_number, round;
 
+-- name: rejudge_try_lock
+-- Taken by a process before it re-judges a session with a judge version; another process gets
+-- false at once and leaves the session to the holder. Released by rejudge_unlock or at disconnect.
+select pg_try_advisory_lock(
+    hashtextextended('nyx.rejudge ' || %(session_id)s::text || ' ' || %(judge_version)s::text, 0)
+) as locked;
+
+-- name: rejudge_unlock
+select pg_advisory_unlock(
+    hashtextextended('nyx.rejudge ' || %(session_id)s::text || ' ' || %(judge_version)s::text, 0)
+) as unlocked;
+
 -- name: sessions_to_rejudge
 -- Finished sessions not yet judged by the given version, oldest first.
 select s.session_id
