@@ -105,7 +105,8 @@ def test_two_rejudge_all_at_once_share_the_sessions(capsys, db_dsn, tiny_model_d
 
 
 def _waiting(dsn: str) -> int:
-    """Connections of the collector waiting on a lock in this database."""
+    """Connections of the collector waiting for a table lock in this database."""
     rows = query(dsn, "select count(*) as n from pg_stat_activity where datname = current_database() "
-                      "and application_name = 'nyx-collector' and wait_event_type = 'Lock'")
+                      "and application_name = 'nyx-collector' and wait_event_type = 'Lock' "
+                      "and wait_event = 'relation'")
     return rows[0]["n"]
