@@ -18,11 +18,12 @@ class InputError(CollectorError):
 
 
 class UnknownRounds(InputError):
-    """Labels name rounds that are not stored; ``unknown`` holds (position, reason) pairs."""
+    """Labels name rounds that are not stored, or not as they claim (another term, model, prompt or
+    completion); ``unknown`` holds (position, reason) pairs."""
 
     def __init__(self, unknown: list[tuple[int, str]]):
         self.unknown = unknown
-        super().__init__(f"{len(unknown)} label(s) name rounds that are not stored")
+        super().__init__(f"{len(unknown)} label(s) name rounds that are not stored as they say")
 
 
 class ModelError(CollectorError):

@@ -23,7 +23,7 @@ from pathlib import Path
 from collector import __version__
 from collector.errors import InputError
 from collector.params import validate_term
-from collector.textfiles import json_objects, read_utf8
+from collector.textfiles import check_text, json_objects, read_utf8
 
 MAX_REFERENCE_CHARS = 4000
 MAX_SOURCE_CHARS = 1000
@@ -61,11 +61,7 @@ def _text(value: object, what: str, limit: int, required: bool) -> str | None:
         return None
     if not isinstance(value, str):
         raise InputError(f"the {what} must be text")
-    if "\x00" in value:
-        raise InputError(f"the {what} contains a NUL character")
-    if any("\ud800" <= ch <= "\udfff" for ch in value):
-        raise InputError(f"the {what} is not valid UTF-8 (a lone surrogate)")
-    value = " ".join(value.split())
+    value = " ".join(check_text(value, what).split())
     if len(value) > limit:
         raise InputError(f"the {what} is longer than {limit} characters")
     return value
@@ -86,11 +82,7 @@ def check_glosses(value: object, what: str = "gloss") -> tuple[str, ...]:
         name = f"{what} {number}"
         if not isinstance(gloss, str):
             raise InputError(f"the {name} must be text")
-        if "\x00" in gloss:
-            raise InputError(f"the {name} contains a NUL character")
-        if any("\ud800" <= ch <= "\udfff" for ch in gloss):
-            raise InputError(f"the {name} is not valid UTF-8 (a lone surrogate)")
-        gloss = " ".join(unicodedata.normalize("NFC", gloss).split())
+        gloss = " ".join(unicodedata.normalize("NFC", check_text(gloss, name)).split())
         if not gloss or not any(unicodedata.category(ch)[0] in "LNPS" for ch in gloss):
             raise InputError(f"the {name} is blank")
         bad = next((ch for ch in gloss if unicodedata.category(ch) == "Cc"), None)
@@ -145,17 +137,37 @@ def _json_rows(path: Path, text: str):
 
 
 def _csv_rows(path: Path, text: str):
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames or not {"term", "reference"} <= set(reader.fieldnames):
+    """("line N", row) for every record of a CSV glossary, N the line the record begins on (a quoted
+    field may span lines). Quotes are read strictly: one never closed, or text after a closing one,
+    refuses the file; so does a header that names a column twice."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header = _csv_record(path, reader) or []
+    if not {"term", "reference"} <= set(header):
         raise InputError(f"{path}: a CSV glossary needs a header with at least term and reference")
+    twice = next((name for name in header if header.count(name) > 1), None)
+    if twice is not None:
+        raise InputError(f"{path}, line 1: the header names the column {twice!r} twice")
+    while True:
+        start = reader.line_num + 1
+        record = _csv_record(path, reader)
+        if record is None:
+            return
+        if not record:  # a blank line
+            continue
+        if len(record) > len(header):
+            raise InputError(f"{path}, line {start}: more fields than the header names")
+        row = dict(zip(header, record))
+        yield f"line {start}", {**row, **{key: _csv_glosses(row.get(key)) for key in ("glosses", "glosses_de")}}
+
+
+def _csv_record(path: Path, reader) -> list[str] | None:
+    """The reader's next record (None at the end), or InputError naming the line it begins on."""
+    start = reader.line_num + 1
     try:
-        for row in reader:
-            if None in row:
-                raise InputError(f"{path}, line {reader.line_num}: more fields than the header names")
-            yield f"line {reader.line_num}", {**row, **{key: _csv_glosses(row.get(key))
-                                                        for key in ("glosses", "glosses_de")}}
+        return next(reader, None)
     except csv.Error as exc:
-        raise InputError(f"{path}, line {reader.line_num}: {exc}") from None
+        reason = "a quoted field is never closed" if str(exc) == "unexpected end of data" else str(exc)
+        raise InputError(f"{path}, line {start}: {reason}") from None
 
 
 def _csv_glosses(cell: str | None) -> list[str] | None:

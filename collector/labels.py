@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from collector.errors import InputError, UnknownRounds
+from collector.params import validate_term
 from collector.records import EchoType
-from collector.textfiles import json_objects, read_utf8
+from collector.textfiles import check_text, json_objects, read_utf8
 
 if TYPE_CHECKING:
     from collector.db.store import Store
@@ -87,7 +88,7 @@ def labeller_name(name: str | None) -> str:
             name = getpass.getuser()
         except (KeyError, OSError):
             raise InputError("cannot tell who is labelling: give --labeller NAME") from None
-    name = unicodedata.normalize("NFC", name).strip()
+    name = unicodedata.normalize("NFC", check_text(name, "labeller's name")).strip()
     if not name:
         raise InputError("the labeller's name is blank: give --labeller NAME")
     if len(name) > MAX_LABELLER_CHARS:
@@ -222,9 +223,11 @@ class LabelDesk:
 
 
 def clean_note(note: str | None) -> str | None:
+    """The note trimmed, its white space collapsed; None when blank; InputError for one PostgreSQL
+    cannot store (:func:`collector.textfiles.check_text`) or one over MAX_NOTE_CHARS."""
     if note is None:
         return None
-    note = " ".join(note.split())
+    note = " ".join(check_text(note, "note").split())
     if not note:
         return None
     if len(note) > MAX_NOTE_CHARS:
@@ -254,9 +257,30 @@ def _int_field(row: dict, name: str, low: int, high: int, where: str) -> int:
     return value
 
 
+CLAIMS = ("term", "model_name", "prev", "text")
+"""What a label's line may say of its round (``label export`` writes all four): each one given must
+be the stored round's, or the label was given to something else and the file is refused."""
+
+
+def _claims(row: dict, where: str) -> dict[str, str | None]:
+    """The line's CLAIMS (None where absent), each text checked, the term normalised as every term."""
+    claims: dict[str, str | None] = {}
+    for name in CLAIMS:
+        value = row.get(name)
+        if value is not None and not isinstance(value, str):
+            raise InputError(f"{where}: {name} must be a text")
+        try:
+            if value is not None:
+                value = validate_term(value) if name == "term" else check_text(value, name)
+        except InputError as exc:
+            raise InputError(f"{where}: {exc}") from None
+        claims[name] = value
+    return claims
+
+
 def read_import(path: Path, default_labeller: str | None) -> tuple[list[dict[str, Any]], list[int]]:
-    """The labels of a JSONL file as raw.round_labels rows (with the ``term`` each claims) and the
-    line number of each; InputError naming the file and line at the first defect."""
+    """The labels of a JSONL file as raw.round_labels rows (with the CLAIMS each makes of its round)
+    and the line number of each; InputError naming the file and line at the first defect."""
     text = read_utf8(path, MAX_IMPORT_BYTES)
     rows: list[dict[str, Any]] = []
     lines: list[int] = []
@@ -283,9 +307,7 @@ def read_import(path: Path, default_labeller: str | None) -> tuple[list[dict[str
             note = clean_note(note)
         except InputError as exc:
             raise InputError(f"{where}: {exc}") from None
-        term = row.get("term")
-        if term is not None and not isinstance(term, str):
-            raise InputError(f"{where}: term must be a text")
+        claims = _claims(row, where)
         labelled_at = row.get("labelled_at")
         if labelled_at is not None:
             try:
@@ -300,7 +322,7 @@ def read_import(path: Path, default_labeller: str | None) -> tuple[list[dict[str
             raise InputError(f"{where}: the same round and labeller as line {seen[key]}")
         seen[key] = number
         rows.append({"session_id": session_id, "run_number": run_number, "round": round_, "labeller": labeller,
-                     "label": label.strip().upper(), "labelled_at": labelled_at, "note": note, "term": term})
+                     "label": label.strip().upper(), "labelled_at": labelled_at, "note": note, **claims})
         lines.append(number)
     if not rows:
         raise InputError(f"{path} holds no labels")

@@ -68,20 +68,23 @@ class CollectParams:
 
 
 def validate_term(raw: str) -> str:
-    """Return the term with surrounding white space removed, or raise InputError.
+    """Return the term in NFC with surrounding white space removed, or raise InputError.
 
     The one normalisation of every source of terms: the command line, terms files, glossary
-    entries, labelled sets, ``analyze``, ``similar --term`` and journal lines all pass through it.
-    A term is data: quotes, semicolons and any Unicode (emoji sequences with joiners included) are
-    kept verbatim. Removed from both ends: white space, a byte-order mark, zero-width spaces, word
-    joiners and direction marks. Refused: blank terms, terms without a visible character (only
-    zero-width or combining characters), control characters (tabs and newlines inside the term
-    too), line or paragraph separators, a byte-order mark inside, lone surrogates (invalid UTF-8),
-    and terms longer than MAX_TERM_CHARS.
+    entries, labelled sets, label imports, ``analyze``, ``power``, ``similar --term``, ``label
+    --term`` and the library's entry points all pass through it, so one term is one term whichever
+    way it was typed. It is put in Unicode normal form C (composed: ``Gemu\u0308tlichkeit``, u and a
+    combining diaeresis, becomes ``Gem\u00fctlichkeit``), and otherwise data: quotes, semicolons
+    and any Unicode (emoji sequences with joiners included) are kept verbatim. Removed from both
+    ends: white space, a byte-order mark, zero-width spaces, word joiners and direction marks.
+    Refused: blank terms, terms without a visible character (only zero-width or combining
+    characters), control characters (tabs and newlines inside the term too), line or paragraph
+    separators, a byte-order mark inside, lone surrogates (invalid UTF-8), and terms longer than
+    MAX_TERM_CHARS.
     """
     if not isinstance(raw, str):
         raise InputError("the term must be text")
-    term = _EDGES.sub("", raw)
+    term = _EDGES.sub("", unicodedata.normalize("NFC", raw))
     if not term:
         raise InputError("term is blank")
     bad = next((ch for ch in term if unicodedata.category(ch) in _REFUSED_CATEGORIES), None)

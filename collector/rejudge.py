@@ -62,7 +62,11 @@ def rejudge_sessions(refs: list[str], *, all_sessions: bool = False, judge: str 
     """Re-judge the sessions named (id, unique prefix or 'latest'), or with ``all_sessions`` every
     finished session not yet judged by ``judge``; yield one summary per session as it is stored (one
     transaction each). A judge with a server (``judge_options``) is checked before the database is
-    opened, and refused before anything is written if its model probed one of the sessions."""
+    opened, and refused before anything is written if its model probed one of the sessions.
+
+    Processes re-judging at once share the work: each session is judged under a lock of its own
+    (:meth:`Store.rejudge_lock`), and one that another process is judging (or, with ``--all``, has
+    judged since the listing) is skipped, which ``on_note`` hears as one line at the end."""
     check_judge(judge)
     options = check_judge_options(judge, judge_options)
     if JudgeKit.version_needs_probe_model(judge):
@@ -80,11 +84,21 @@ def rejudge_sessions(refs: list[str], *, all_sessions: bool = False, judge: str 
         ids = list(dict.fromkeys(ids))
         for session_id in ids:  # a judge model that probed one of them is refused before any is judged
             kit.check_probed_model((store.get_session(session_id) or {}).get("model_name", ""))
+        elsewhere = 0
         for session_id in ids:
-            yield _rejudge_one(store, kit, session_id)
+            with store.rejudge_lock(session_id, kit.version) as mine:
+                summary = _rejudge_one(store, kit, session_id, all_sessions) if mine else None
+            if summary is None:
+                elsewhere += 1
+            else:
+                yield summary
+        if elsewhere and on_note:
+            on_note(f"skipped {elsewhere} session(s) being judged by {kit.version} in another process")
 
 
-def _rejudge_one(store, kit: JudgeKit, session_id: uuid.UUID) -> RejudgeSummary:
+def _rejudge_one(store, kit: JudgeKit, session_id: uuid.UUID, all_sessions: bool) -> RejudgeSummary | None:
+    """Judge one session (its rejudge lock held); None when, with ``all_sessions``, another process
+    judged it between the listing and the lock."""
     from collector.runner import judge_for_term
 
     row = store.get_session(session_id)
@@ -93,6 +107,8 @@ def _rejudge_one(store, kit: JudgeKit, session_id: uuid.UUID) -> RejudgeSummary:
     if row["classifier_version"] == kit.version:
         raise InputError(f"session {session_id} was collected with judge {kit.version}: its own judgement is that one")
     if any(j["judge_version"] == kit.version for j in store.session_judgements(session_id)):
+        if all_sessions:
+            return None
         raise InputError(f"session {session_id} is already judged by {kit.version}")
     rounds = store.fetch_rounds(session_id)
     if not rounds:

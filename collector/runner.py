@@ -438,6 +438,7 @@ def collect_terms(
     from collector.probe.vllm_backend import check_backend
 
     progress = progress or Progress()
+    terms = list(dict.fromkeys(validate_term(t) for t in terms))  # as the CLI gives them: a library caller too
     if not 0 <= outage_limit_s <= 86400:
         raise InputError(f"--outage-limit must be between 0 and 86400 seconds, got {outage_limit_s}")
     resolve_dtype(dtype, resolve_device(device))
@@ -738,5 +739,6 @@ def _unpaired(terms: list[str], distributions: list[dict]) -> list[tuple[str, st
 
 def echo_transitions(terms: list[str], *, model: str | None = None, dsn: str | None = None) -> list[dict]:
     """The rows of marts.echo_type_transitions of ``terms`` (the heat maps of ``--png``)."""
+    terms = list(dict.fromkeys(validate_term(t) for t in terms))
     with connect(dsn) as store:
-        return store.echo_type_transitions(list(terms), model)
+        return store.echo_type_transitions(terms, model)

@@ -6,6 +6,8 @@ Every defect is an InputError naming the file (and line), so a half-read file is
 from __future__ import annotations
 
 import json
+import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,9 +42,29 @@ def json_objects(path: Path, text: str, max_items: int | None = None) -> Iterato
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}, line {number}: not JSON ({exc.msg})") from None
+        except ValueError:  # Python refuses to convert a whole number longer than its limit
+            raise InputError(f"{path}, line {number}: a number of more than {sys.get_int_max_str_digits()} "
+                             "digits") from None
+        except RecursionError:  # arrays or objects nested deeper than the parser's stack
+            raise InputError(f"{path}, line {number}: nested too deeply to read") from None
         if not isinstance(row, dict):
             raise InputError(f"{path}, line {number}: each line must be a JSON object")
         count += 1
         if max_items is not None and count > max_items:
             raise InputError(f"{path} holds more than {max_items} items")
         yield number, row
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def check_text(value: str, what: str) -> str:
+    """``value`` if PostgreSQL can store it as text, else InputError naming ``what``: refused are a
+    NUL character (the database refuses it) and a lone surrogate (not UTF-8; JSON's ``"\\ud800"``).
+    The one check of every text field read from a file or the command line before it is stored."""
+    bad = _UNSTORABLE.search(value)
+    if bad is None:
+        return value
+    if bad.group() == "\x00":
+        raise InputError(f"the {what} contains a NUL character")
+    raise InputError(f"the {what} is not valid UTF-8 (a lone surrogate)")

@@ -593,6 +593,20 @@ class Store:
         return self._all("fetch_round_judgements", {"session_id": sid, "judge_version": judge_version},
                          f"cannot read the judgements of {sid}")
 
+    @contextmanager
+    def rejudge_lock(self, session_id: uuid.UUID, judge_version: str) -> Iterator[bool]:
+        """Whether this connection holds, for the block, the lock of re-judging ``session_id`` with
+        ``judge_version`` (an advisory lock, released after the block or when the connection ends);
+        False at once when another process holds it: that one is judging the session."""
+        params = {"session_id": str(session_id), "judge_version": judge_version}
+        action = f"cannot lock session {session_id} for re-judging"
+        locked = bool((self._one("rejudge_try_lock", params, action) or {}).get("locked"))
+        try:
+            yield locked
+        finally:
+            if locked and not (self.conn.closed or self.conn.broken):
+                self._one("rejudge_unlock", params, action)
+
     def sessions_to_rejudge(self, judge_version: str) -> list[uuid.UUID]:
         rows = self._all("sessions_to_rejudge", {"judge_version": judge_version}, "cannot list sessions")
         return [r["session_id"] for r in rows]
@@ -628,12 +642,15 @@ class Store:
             cur.execute(_q("label_delete"), key)
 
     def import_labels(self, rows: Sequence[dict[str, Any]]) -> int:
-        """Store ``rows`` (raw.round_labels fields, plus an optional ``term`` each claims) in one
-        transaction. If any names a round that is not stored (or is of another term), nothing is
-        written and UnknownRounds lists them by position (0-based)."""
+        """Store ``rows`` (raw.round_labels fields, plus the optional ``term``, ``model_name``, ``prev``
+        and ``text`` each claims of its round) in one transaction. If any names a round that is not
+        stored, or one whose term, model, prompt or completion differs from its claim, nothing is
+        written and UnknownRounds lists them by position (0-based) with the reason."""
         keys = {
             "session_ids": [r["session_id"] for r in rows], "run_numbers": [r["run_number"] for r in rows],
             "rounds": [r["round"] for r in rows], "terms": [r.get("term") for r in rows],
+            "model_names": [r.get("model_name") for r in rows], "prevs": [r.get("prev") for r in rows],
+            "texts": [r.get("text") for r in rows],
         }
         with self._errors("cannot import the labels"), self.conn.transaction(), self.conn.cursor() as cur:
             cur.execute(_q("label_unknown_rounds"), keys)

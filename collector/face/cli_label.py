@@ -164,8 +164,9 @@ def label_import(
                                                     show_default=False)] = None,
     dsn: DsnOption = None,
 ) -> None:
-    """Load labels from FILE in one transaction: all or none; a line naming a round that is not stored refuses
-    the file. A label for a round the labeller labelled already replaces it.
+    """Load labels from FILE in one transaction: all or none; a line naming a round that is not stored, or whose
+    term, model_name, prev or text differs from the stored round's, refuses the file. A label for a round the
+    labeller labelled already replaces it.
 
     Example: nyx-collect label import aufhebung-labels.jsonl
     """

@@ -228,6 +228,10 @@ FILES = {
     "glossary.jsonl": '{"term": "Da\u2028sein", "reference": "being there"}\n'.encode(),
     "glossary-zw.jsonl": '{"term": "\u200b\u200b", "reference": "nothing"}\n'.encode(),
     "glossary-surrogate.jsonl": b'{"term": "Dasein", "reference": "being \\udcff there"}\n',
+    # issue 20: JSON the parser gives up on (line 2, so the line is counted): a number Python will not
+    # convert (more than 4300 digits), arrays nested beyond the parser's stack
+    "huge-number.jsonl": b'\n{"term": "Dasein", "reference": "x", "round": ' + b"9" * 5000 + b"}\n",
+    "deep.jsonl": b"\n" + b"[" * 100_000 + b"]" * 100_000 + b"\n",
 }
 
 FILE_CASES = [
@@ -270,6 +274,13 @@ FILE_CASES = [
     (["glossary", "import", "/dev/zero", "--dsn", UNREACHABLE], 2, "larger than"),
     (["glossary", "add", "\u200b", "a meaning", "--dsn", UNREACHABLE], 2, "blank"),
     (["glossary", "add", "Da\u2029sein", "a meaning", "--dsn", UNREACHABLE], 2, "U+2029"),
+    (["glossary", "import", "{tmp}/huge-number.jsonl", "--dsn", UNREACHABLE], 2,
+     "huge-number.jsonl, line 2: a number of more than 4300 digits"),
+    (["glossary", "import", "{tmp}/deep.jsonl", "--dsn", UNREACHABLE], 2, "deep.jsonl, line 2: nested too deeply"),
+    (["label", "import", "{tmp}/huge-number.jsonl", "--dsn", "{dsn}"], 2, "line 2: a number of more than 4300 digits"),
+    (["label", "import", "{tmp}/deep.jsonl", "--dsn", "{dsn}"], 2, "line 2: nested too deeply"),
+    (["validate", "{tmp}/huge-number.jsonl", "--no-glossary"], 2, "line 2: a number of more than 4300 digits"),
+    (["validate", "{tmp}/deep.jsonl", "--no-glossary"], 2, "line 2: nested too deeply"),
 ]  # fmt: skip
 
 EDGE_CASES = NUMBERS + [(argv, 2, fragment) for argv, fragment in NOT_UTF8] + FILE_CASES

@@ -109,16 +109,25 @@ def test_bad_entries_get_one_line_and_write_nothing(capsys, db_dsn, argv, messag
     assert query(db_dsn, "select count(*) as n from raw.glossary")[0]["n"] == 0
 
 
-@pytest.mark.parametrize("content, message", [
+BAD_CSV = [
     (b"term,reference\nx,\xff\n", "not valid UTF-8"),
     (b"name,text\nx,y\n", "needs a header"),
     (b"term,reference\nx,y,z\n", "more fields than the header"),
-])
+    # issue 20: each accepted silently, or named the wrong line
+    (b'term,reference\nx,y\nz,"never closed\nq,r\n', "g.csv, line 3: a quoted field is never closed"),
+    (b'term,reference\nx,"quoted"then more\n', "g.csv, line 2: ',' expected after '\"'"),
+    (b"term,reference,term\nx,y,z\n", "g.csv, line 1: the header names the column 'term' twice"),
+    (b"term,reference\nx,y\nz," + b"a" * 200_000 + b"\n", "g.csv, line 3: field larger than field limit"),
+    (b'term,reference\nx,y\nLeer,"  \n  "\n', "g.csv, line 3: the reference is blank"),  # a record of 2 lines
+]
+
+
+@pytest.mark.parametrize("content, message", BAD_CSV, ids=[m.removeprefix("g.csv, ")[:40] for _, m in BAD_CSV])
 def test_bad_csv_files_are_refused(capsys, db_dsn, tmp_path, content, message):
     path = tmp_path / "g.csv"
     path.write_bytes(content)
     result = run_cli(capsys, "glossary", "import", str(path), "--dsn", db_dsn)
-    assert result.code == 2 and message in result.err, result.err
+    assert result.code == 2 and message in result.err and result.err.count("\n") == 1, result.err
     assert query(db_dsn, "select count(*) as n from raw.glossary")[0]["n"] == 0
 
 

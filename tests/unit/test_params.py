@@ -116,7 +116,12 @@ NORMALISED = [
     *[(flag, flag) for flag in ["🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"]],  # tags end a flag
     ("می\u200cخواهم", "می\u200cخواهم"),  # a zero-width non-joiner inside a Persian word
     ("Ge\u00adworfenheit", "Ge\u00adworfenheit"),  # a soft hyphen inside
-    ("e\u0301", "e\u0301"),  # a combining accent after a letter
+    # issue 20: one term, one spelling - the composed form (NFC), whichever way it was typed
+    ("e\u0301", "\u00e9"),  # a combining accent after a letter: composed
+    ("Gemu\u0308tlichkeit", "Gem\u00fctlichkeit"),  # NFD (as macOS file names and some keyboards give it)
+    ("Gem\u00fctlichkeit", "Gem\u00fctlichkeit"),
+    ("q\u0301", "q\u0301"),  # no composed form: the combining accent stays
+    ("\u212b", "\u00c5"),  # the angstrom sign is the letter Å in NFC
 ]
 
 

@@ -388,6 +388,18 @@ from raw.round_judgements
 where session_id = %(session_id)s and judge_version = %(judge_version)s
 order by run_number, round;
 
+-- name: rejudge_try_lock
+-- Taken by a process before it re-judges a session with a judge version; another process gets
+-- false at once and leaves the session to the holder. Released by rejudge_unlock or at disconnect.
+select pg_try_advisory_lock(
+    hashtextextended('nyx.rejudge ' || %(session_id)s::text || ' ' || %(judge_version)s::text, 0)
+) as locked;
+
+-- name: rejudge_unlock
+select pg_advisory_unlock(
+    hashtextextended('nyx.rejudge ' || %(session_id)s::text || ' ' || %(judge_version)s::text, 0)
+) as unlocked;
+
 -- name: sessions_to_rejudge
 -- Finished sessions not yet judged by the given version, oldest first.
 select s.session_id
@@ -444,17 +456,32 @@ where session_id = %(session_id)s and run_number = %(run_number)s and round = %(
   and labeller = %(labeller)s;
 
 -- name: label_unknown_rounds
--- Of the given round keys (parallel arrays, with the term each claims), those with no stored
--- round, or whose session probed another term: (position, reason).
-select k.pos, case when r.session_id is null then 'no such round' else 'the round is of another term' end
-    as reason
-from unnest(%(session_ids)s::uuid[], %(run_numbers)s::integer[], %(rounds)s::integer[], %(terms)s::text[])
-    with ordinality as k (session_id, run_number, round, term, pos)
-left join raw.probe_rounds as r
-    on r.session_id = k.session_id and r.run_number = k.run_number and r.round = k.round
-left join raw.probe_sessions as s on s.session_id = r.session_id
-where r.session_id is null or (k.term is not null and s.term <> k.term)
-order by k.pos;
+-- Of the given round keys (parallel arrays, with the term, model, prompt and completion each claims;
+-- null: no claim), those with no stored round, or whose round differs from a claim (a label given
+-- to another text): (position, reason naming the first field that differs).
+with claimed as (
+    select
+        k.pos,
+        case
+            when r.session_id is null then 'no such round'
+            when k.term is not null and s.term <> k.term then 'the round is of another term'
+            when k.model_name is not null and s.model_name <> k.model_name
+                then 'model_name differs from the stored round''s'
+            when k.prev is not null and r.prompt <> k.prev then 'prev differs from the stored round''s'
+            when k.text is not null and r.completion <> k.text then 'text differs from the stored round''s'
+        end as reason
+    from unnest(
+        %(session_ids)s::uuid[], %(run_numbers)s::integer[], %(rounds)s::integer[], %(terms)s::text[],
+        %(model_names)s::text[], %(prevs)s::text[], %(texts)s::text[]
+    ) with ordinality as k (session_id, run_number, round, term, model_name, prev, text, pos)
+    left join raw.probe_rounds as r
+        on r.session_id = k.session_id and r.run_number = k.run_number and r.round = k.round
+    left join raw.probe_sessions as s on s.session_id = r.session_id
+)
+select pos, reason
+from claimed
+where reason is not null
+order by pos;
 
 -- name: labels_export
 -- Labels with the round they label, as `label export` writes them (optionally of one session,
