@@ -45,6 +45,20 @@ def _exit_code(argv: tuple[str, ...]) -> int:
     return 0
 
 
+RAW_CONTROLS = ("\x1b", "\x07", "\x00", "\x9b", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069")
+HOSTILE_DIR = "ti\x1b]0;pwned\x07\x1b[31mny"
+"""A directory name that retitles and recolours a terminal printed raw; printable, it is HOSTILE_SHOWN."""
+HOSTILE_SHOWN = "ti\\x1b]0;pwned\\x07\\x1b[31mny"
+
+
+def assert_clean(result: Result, code: int = 0) -> None:
+    """Exit ``code``, no traceback, no raw control or bidi character anywhere in the output."""
+    text = result.out + result.err
+    assert result.code == code, result.err
+    assert "Traceback" not in text and "MarkupError" not in text, text
+    assert not [ch for ch in RAW_CONTROLS if ch in text], ascii(text)
+
+
 def query(dsn: str, sql: str, params: tuple | dict | None = None) -> list[dict]:
     with psycopg.connect(dsn, row_factory=dict_row) as conn:
         return conn.execute(sql, params).fetchall()

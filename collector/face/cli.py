@@ -23,12 +23,13 @@ from collector.face.cli_db import db_app
 from collector.face.cli_messages import message_app
 from collector.face.options import (JUDGE_HELP, DsnOption, IrisOption, JsonLinesOption, JudgeAllowSelfOption,
                                     JudgeConcurrencyOption, JudgeModelOption, JudgeTimeoutOption, JudgeUrlOption,
-                                    err, judge_options, open_store, out)
+                                    echo, err, judge_options, open_store, out)
 from collector.face.cli_judge import glossary_app, rejudge, validate
 from collector.face.cli_label import label_app
 from collector.face.cli_power import power
 from collector.judge.select import DEFAULT_JUDGE
 from collector.params import DEFAULT_PROMPT_TEMPLATE
+from collector.printable import printable
 
 
 class _TermFirstGroup(TyperGroup):
@@ -163,14 +164,14 @@ def _print_summary(summary, as_json: bool) -> None:
         typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
         return
     counts = "  ".join(f"{d}: {summary.depth_counts[d]}" for d in range(4))
-    typer.echo(f"session {summary.session_id}")
-    typer.echo(f"  term        {summary.term}")
-    typer.echo(f"  status      {summary.status}")
-    typer.echo(f"  runs stored {summary.runs_stored} of {summary.runs_requested}")
+    echo(f"session {summary.session_id}")
+    echo(f"  term        {summary.term}")
+    echo(f"  status      {summary.status}")
+    echo(f"  runs stored {summary.runs_stored} of {summary.runs_requested}")
     if summary.stopped_reason:
-        typer.echo(f"  stopped     {_STOPPED[summary.stopped_reason]}")
-    typer.echo(f"  depth       {counts}")
-    typer.echo(f"  elapsed     {summary.elapsed_s:.1f} s")
+        echo(f"  stopped     {_STOPPED[summary.stopped_reason]}")
+    echo(f"  depth       {counts}")
+    echo(f"  elapsed     {summary.elapsed_s:.1f} s")
 
 
 @app.command("resume")
@@ -221,7 +222,7 @@ def replay(
     from collector.runner import replay_journal
 
     done = replay_journal(journal, dsn=dsn)
-    typer.echo(f"replayed {done.replayed} run(s); {done.already_stored} already stored")
+    echo(f"replayed {done.replayed} run(s); {done.already_stored} already stored")
 
 
 # --- migrate and sessions ------------------------------------------------------------------------
@@ -235,7 +236,7 @@ def migrate(dsn: DsnOption = None) -> None:
     """
     with open_store(dsn) as store:
         applied = store.migrate()
-    typer.echo("\n".join(f"applied {m}" for m in applied) if applied else "database is up to date")
+    echo("\n".join(f"applied {m}" for m in applied) if applied else "database is up to date")
 
 
 @app.command("sessions")
@@ -254,7 +255,7 @@ def sessions(
         if as_json:
             typer.echo(json.dumps(row, default=str, ensure_ascii=False))
         else:
-            typer.echo(f"{row['session_id']}  {row['state']:<11}  {row['runs_stored']:>6}/{row['runs_requested']:<6}"
+            echo(f"{row['session_id']}  {row['state']:<11}  {row['runs_stored']:>6}/{row['runs_requested']:<6}"
                        f"  {str(row['started_at'])[:19]}  {row['term']}")
 
 
@@ -352,7 +353,7 @@ def refresh(
     check_refresh_options(every, times)
     os.environ.update(connection_env(dsn))  # dbt, in this process, reads its server from PG* (see db.refresh)
     for result in refresh_marts(every=every, times=times, full_refresh=full_refresh, project_dir=project_dir):
-        typer.echo(result.line())
+        echo(result.line())
         if not result.ok and every is not None:
             err.print(f"failed: {', '.join(result.failed[:5])}")
 
@@ -383,7 +384,7 @@ def similar(
             typer.echo(hit.model_dump_json())
         else:
             first = hit.document.splitlines()[1] if "\n" in hit.document else hit.document
-            typer.echo(f"{hit.distance:.4f}  {hit.session_id}  run {hit.run_number:<5} depth {hit.depth}  "
+            echo(f"{hit.distance:.4f}  {hit.session_id}  run {hit.run_number:<5} depth {hit.depth}  "
                        f"{hit.term}  {hit.echo_types}  {first[:80]}")
 
 
@@ -474,5 +475,6 @@ def _fail(message: str, code: int, exc: BaseException) -> None:
         first = first.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:  # a surrogate no byte maps to (from a JSON escape)
         first = first.encode("utf-8", "backslashreplace").decode("utf-8")
-    err.print(f"Error: {first}", markup=False, soft_wrap=True)
+    # the message may quote a term, a path or a server's answer: one printable line, whatever it holds
+    err.print(f"Error: {printable(first, line=True)}")
     sys.exit(code)

@@ -10,8 +10,8 @@ from typing import Annotated, Optional
 import typer
 
 from collector.face.options import (DsnOption, JsonLinesOption, JudgeAllowSelfOption, JudgeConcurrencyOption,
-                                    JudgeModelOption, JudgeTimeoutOption, JudgeUrlOption, judge_options, open_store,
-                                    out)
+                                    JudgeModelOption, JudgeTimeoutOption, JudgeUrlOption, echo, judge_options,
+                                    open_store, out)
 from collector.judge.select import DEFAULT_JUDGE
 
 glossary_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -20,19 +20,17 @@ glossary_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_mark
 
 
 def _show_row(row: dict, as_json: bool) -> None:
-    from collector.face.labelling import visible
-
     if as_json:
         typer.echo(json.dumps({k: (str(v) if k == "added_at" else v) for k, v in row.items()}, ensure_ascii=False))
         return
     german = "  (+de)" if row.get("reference_de") else ""
     text = row["reference"] if len(row["reference"]) <= 90 else row["reference"][:87] + "..."
-    typer.echo(visible(f"{row['term']}  v{row['version']}  [{row['language']}]{german}  {text}"))
+    echo(f"{row['term']}  v{row['version']}  [{row['language']}]{german}  {text}")
     glosses = "; ".join(row.get("glosses") or ())
     german_glosses = "; ".join(row.get("glosses_de") or ())
     if glosses or german_glosses:
         shown = "  ".join(part for part in (glosses, german_glosses and f"(de) {german_glosses}") if part)
-        typer.echo(visible(f"    glosses: {shown}"))
+        echo(f"    glosses: {shown}")
 
 
 @glossary_app.command("add")
@@ -63,7 +61,7 @@ def glossary_add(
     with open_store(dsn, announce=False) as store:
         store.migrate()
         row = store.add_reference(entry)
-    typer.echo(f"{'added' if row['added'] else 'unchanged'}: {row['term']} v{row['version']} (glossary id {row['id']})")
+    echo(f"{'added' if row['added'] else 'unchanged'}: {row['term']} v{row['version']} (glossary id {row['id']})")
 
 
 @glossary_app.command("import")
@@ -84,7 +82,7 @@ def glossary_import(
         store.migrate()
         rows = store.add_references(entries)
     added = sum(1 for r in rows if r["added"])
-    typer.echo(f"imported {len(rows)} entr{'y' if len(rows) == 1 else 'ies'}: {added} new version(s), "
+    echo(f"imported {len(rows)} entr{'y' if len(rows) == 1 else 'ies'}: {added} new version(s), "
                f"{len(rows) - added} unchanged")
 
 
@@ -180,5 +178,5 @@ def rejudge(
         if as_json:
             typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
         else:
-            typer.echo(f"{summary.session_id}  {summary.judge_version} ({summary.judge_mode})  "
+            echo(f"{summary.session_id}  {summary.judge_version} ({summary.judge_mode})  "
                        f"{summary.rounds_judged} rounds  {summary.term}")

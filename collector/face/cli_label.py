@@ -11,7 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from collector.errors import InputError
-from collector.face.options import DsnOption, err, open_store
+from collector.face.options import DsnOption, echo, err, open_store
 from collector.labels import DEFAULT_SEED
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ def label_start(
 
         outcome = run(LabelDesk(store, sample.items, who), reference_of, Keys(sys.stdin))
     state = "stopped" if outcome.quit_early else "done"
-    typer.echo(f"{state}: {outcome.given} labelled, {outcome.skipped} skipped, {outcome.left} left of "
+    echo(f"{state}: {outcome.given} labelled, {outcome.skipped} skipped, {outcome.left} left of "
                f"{len(sample.items)} (labeller {who}); run `nyx-collect refresh` to update the judge's agreement")
 
 
@@ -176,4 +176,4 @@ def label_import(
     with open_store(dsn, announce=False) as store:
         store.migrate()
         count = import_labels(store, file, default)
-    typer.echo(f"imported {count} label(s) from {file}")
+    echo(f"imported {count} label(s) from {file}")

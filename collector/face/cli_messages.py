@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from collector.face.options import DsnOption, JsonLinesOption, open_store
+from collector.face.options import DsnOption, JsonLinesOption, echo, open_store
 
 message_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                           help="Messages between the partnership and the nimmerverse (stored in phoebe).")
@@ -30,7 +30,7 @@ def message_write(
 
     with Phoebe.from_store(open_store(dsn, announce=False)) as phoebe:
         stored = phoebe.write_message(to=to, message_type=message_type, message=text)
-    typer.echo(f"{stored.id}  {stored.timestamp.isoformat()}")
+    echo(f"{stored.id}  {stored.timestamp.isoformat()}")
 
 
 @message_app.command("read")
@@ -54,4 +54,4 @@ def message_read(
         if as_json:
             typer.echo(m.model_dump_json())
         else:
-            typer.echo(f"{m.timestamp.isoformat(timespec='seconds')}  {m.message_type:<22}  {m.message}")
+            echo(f"{m.timestamp.isoformat(timespec='seconds')}  {m.message_type:<22}  {m.message}")

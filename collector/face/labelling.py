@@ -1,8 +1,8 @@
 """The terminal of ``nyx-collect label``: one round at a time, full width, one key per answer.
 
 The judge's verdict is never shown (blind labelling), and the rounds come in a shuffled order.
-Text from the model is shown with control characters made visible, so a completion cannot move
-the cursor or recolour the terminal. Keys are read one at a time without echo; Ctrl-C, Ctrl-D and
+Text from the model is shown through ``collector.printable.printable``, so a completion cannot
+move the cursor or recolour the terminal. Keys are read one at a time without echo; Ctrl-C, Ctrl-D and
 a closed terminal end the session like ``q``: every label given so far is already committed.
 """
 
@@ -14,13 +14,13 @@ import sys
 import termios
 import textwrap
 import tty
-import unicodedata
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
 from collector.labels import KEYS, MEANINGS, Candidate, LabelDesk
+from collector.printable import printable
 
 QUIT_KEYS = {"q", "Q", "\x03", "\x04", ""}  # q, Ctrl-C, Ctrl-D, end of input
 HELP = "1-5 give a type · s skip · u undo · n note · q quit"
@@ -34,21 +34,8 @@ class Outcome:
     quit_early: bool
 
 
-def visible(text: str) -> str:
-    """``text`` with control and format characters (escape sequences, bells, bidi overrides) shown
-    as ``\\xNN``/``\\uNNNN``; newlines and tabs kept."""
-    out = []
-    for ch in text:
-        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
-            out.append(ch)
-        else:
-            code = ord(ch)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-    return "".join(out)
-
-
 def _block(text: str, width: int, indent: str = "  ") -> str:
-    text = visible(text)
+    text = printable(text)
     if not text.strip():
         return f"{indent}(empty)"
     lines = []
@@ -79,12 +66,12 @@ def render(item: Candidate, reference: str | Shown | None, index: int, total: in
     shown = reference if isinstance(reference, Shown) else Shown(reference)
     rule = "─" * max(20, width)
     head = (f"nyx label · {index} of {total} · session {str(item.session_id)[:8]} · run {item.run_number} · "
-            f"round {item.round} · labeller {visible(labeller)}")
-    meaning = visible(shown.reference) if shown.reference else "(no reference meaning in the glossary)"
-    glosses = visible(_glosses_line(shown))
+            f"round {item.round} · labeller {printable(labeller)}")
+    meaning = printable(shown.reference) if shown.reference else "(no reference meaning in the glossary)"
+    glosses = printable(_glosses_line(shown))
     parts = [
         head, rule,
-        f"term:       {visible(item.term)}",
+        f"term:       {printable(item.term)}",
         *textwrap.wrap(f"reference:  {meaning}", width=max(20, width), subsequent_indent=" " * 12),
         *(textwrap.wrap(f"glosses:    {glosses}", width=max(20, width), subsequent_indent=" " * 12)
           if glosses else ()),
@@ -97,7 +84,7 @@ def render(item: Candidate, reference: str | Shown | None, index: int, total: in
         rule,
         *(f"{key}  {label:<10} {MEANINGS[label]}" for key, label in KEYS.items()),
         status,
-        HELP if note is None else f"{HELP}   (note: {visible(note)})",
+        HELP if note is None else f"{HELP}   (note: {printable(note)})",
     ]
     return "\n".join(parts)
 
@@ -194,6 +181,6 @@ def run(desk: LabelDesk, reference_of: Callable[[Candidate], str | Shown | None]
                     break
                 note = " ".join(typed.split()) or None
             else:
-                message = f"unknown key {visible(key)!r}: use the keys below"
+                message = f"unknown key {printable(key)!r}: use the keys below"
     return Outcome(given=desk.given, skipped=desk.skipped, left=len(desk.items) - desk.pos,
                    quit_early=quit_early)

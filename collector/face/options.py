@@ -1,4 +1,5 @@
-"""What the CLI's commands share: the stderr console, the options that recur, opening the database."""
+"""What the CLI's commands share: the consoles and ``echo`` (every line they print passes through
+``collector.printable``), the options that recur, opening the database."""
 
 from __future__ import annotations
 
@@ -8,7 +9,27 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+from collector.printable import printable
+
+
+class Screen(Console):
+    """A rich console for text that is data: no markup (``[bold]`` and ``[/]`` print as typed), no
+    ``:emoji:`` codes, no highlighting, and every string it renders (printed, a table's cell or
+    title) made printable first."""
+
+    def __init__(self, **options) -> None:
+        super().__init__(markup=False, emoji=False, highlight=False, soft_wrap=True, **options)
+
+    def render_str(self, text: str, **options):
+        return super().render_str(printable(text), **options)
+
+
+def echo(text: object = "") -> None:
+    """One line (or several) of data on stdout, made printable; JSON goes out with ``typer.echo``."""
+    typer.echo(printable(text))
+
+
+err = Screen(stderr=True)
 """Status, progress and errors; data goes to stdout."""
 
 DsnOption = Annotated[
@@ -78,4 +99,4 @@ def embedded():
 
 def out() -> Console:
     """stdout for reports; when piped, wide enough that tables are not truncated."""
-    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+    return Screen(width=None if sys.stdout.isatty() else 160)

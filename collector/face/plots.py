@@ -5,6 +5,8 @@ depth shares 0..3 with their 95% Wilson intervals, and the echo-type transition 
 map. Nothing here computes a statistic: every point, bar end and cell is a column of a dbt mart
 (``marts.session_stats``, ``term_depth_distribution``, ``echo_type_transitions``). A missing
 column or a NULL interval (one run, an older mart) draws the point or bar without its error bar.
+Terms and model names are data: every label is made printable (``collector.printable``), and every
+text artist is plain text (``_plain_text``), so ``$x^{`` or ``$\\macro$`` in a term is drawn as typed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from collector.errors import InputError
+from collector.printable import printable
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -32,10 +35,18 @@ SETTINGS_PARTS = ("temperature", "top_p", "top_k", "max_rounds", "max_new_tokens
                   "model_revision")
 
 
+PLAIN_TEXT = {"text.parse_math": False, "text.usetex": False}
+"""No mathtext and no TeX for any text artist: a ``$`` in a label is a dollar sign."""
+
+
 @contextmanager
-def _missing_glyphs_quiet():
-    """Terms in scripts the bundled font lacks draw as boxes, without a warning per glyph."""
-    with warnings.catch_warnings():
+def _plain_text():
+    """Every figure is built and saved inside this: its text artists are plain text (PLAIN_TEXT;
+    an artist takes the setting when it is made, and ticks can be made while drawing), and terms
+    in scripts the bundled font lacks draw as boxes, without a warning per glyph."""
+    import matplotlib
+
+    with matplotlib.rc_context(PLAIN_TEXT), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from")
         yield
 
@@ -59,9 +70,9 @@ def _cells(text: str) -> int:
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
-    """(separator before, piece) pairs: words, and within a word the pieces after a - or _."""
+    """(separator before, piece) pairs of printable ``text``: words, and within a word the pieces after a - or _."""
     out = []
-    for i, word in enumerate(" ".join(str(text).split()).split(" ")):
+    for i, word in enumerate(" ".join(printable(text).split()).split(" ")):
         for j, piece in enumerate(p for p in re.split(r"(?<=[-_])", word) if p):
             out.append((" " if i and not j else "", piece))
     return out
@@ -283,16 +294,16 @@ def draw_transitions(fig, ax, groups: Sequence[dict[str, Any]], transitions: Seq
 def _figure(rows: Sequence[dict[str, Any]], labels: Sequence[str], transitions: Sequence[dict[str, Any]],
             scope: str, title: str) -> Figure:
     plt = _pyplot()
-    fig = plt.figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
-    means, shares, heat = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.2, 1.3, 1.4]})
-    means.set_label("means")
-    shares.set_label("shares")
-    heat.set_label("transitions")
-    draw_means(means, rows, labels)
-    draw_shares(shares, rows, labels)
-    draw_transitions(fig, heat, rows, transitions, labels, scope)
-    fig.suptitle(title, fontsize=11)
-    with _missing_glyphs_quiet():
+    with _plain_text():
+        fig = plt.figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
+        means, shares, heat = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.2, 1.3, 1.4]})
+        means.set_label("means")
+        shares.set_label("shares")
+        heat.set_label("transitions")
+        draw_means(means, rows, labels)
+        draw_shares(shares, rows, labels)
+        draw_transitions(fig, heat, rows, transitions, labels, scope)
+        fig.suptitle(title, fontsize=11)
         _unoverlap(fig, means)
     return fig
 
@@ -316,7 +327,7 @@ def save(fig: Figure, path: Path) -> None:
     """Write ``fig`` as a PNG of exactly FIGSIZE at DPI (no tight bounding box: the size stays)."""
     plt = _pyplot()
     try:
-        with _missing_glyphs_quiet():
+        with _plain_text():
             fig.savefig(path, format="png", dpi=DPI)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -1,6 +1,8 @@
 """The CLI's view of a collection: status lines, a spinner while the model loads, and one
 progress bar per session, all on stderr (``--quiet`` hides the bars). An --until-ci session's bar
-shows the current half-width of the mean depth's 95% interval against its target."""
+shows the current half-width of the mean depth's 95% interval against its target. Notes and bar
+labels carry terms, paths and served models' names: they are made printable (one line each) and
+never read as markup."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from contextlib import AbstractContextManager, contextmanager
 
 from rich.console import Console
 
+from collector.printable import printable
 from collector.runner import Progress, ProgressCallback
 
 
@@ -19,8 +22,7 @@ class ConsoleProgress(Progress):
         self._current = None  # (bar, task) of the session in progress
 
     def note(self, line: str) -> None:
-        # no markup: a line may carry a served model's name or a term
-        self.console.print(line, markup=False)
+        self.console.print(printable(line, line=True), markup=False, emoji=False, highlight=False)
 
     def loading_model(self) -> AbstractContextManager[object]:
         return self.console.status("Loading the model...")
@@ -28,7 +30,7 @@ class ConsoleProgress(Progress):
     @contextmanager
     def session(self, label: str, total: int, completed: int) -> Iterator[ProgressCallback]:
         with _bar(self.console, self.quiet) as bar:
-            task = bar.add_task(label, total=total, completed=completed, precision="")
+            task = bar.add_task(printable(label, line=True), total=total, completed=completed, precision="")
             self._current = (bar, task)
             try:
                 yield lambda done, total: bar.update(task, completed=done)
@@ -59,8 +61,8 @@ def _bar(console: Console, quiet: bool):
             return super().render(task).__class__(f"{rate:6.1f} runs/s")
 
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
-        _Rate(""), TextColumn("{task.fields[precision]}"), TimeElapsedColumn(), TextColumn("ETA"),
+        TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+        _Rate(""), TextColumn("{task.fields[precision]}", markup=False), TimeElapsedColumn(), TextColumn("ETA"),
         TimeRemainingColumn(),
         console=console, disable=quiet, transient=False,
     )

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from collector.errors import InputError, JudgeServerError
+from collector.printable import printable
 
 ENV_URL = "NYX_JUDGE_URL"
 ENV_MODEL = "NYX_JUDGE_MODEL"
@@ -50,16 +51,9 @@ R = TypeVar("R")
 
 
 def shown(text: object, limit: int = 80) -> str:
-    """``text`` safe for one terminal line: control, format and separator characters as ``\\xNN`` /
-    ``\\uNNNN`` (line feeds too), cut to ``limit`` characters with an ellipsis."""
-    out = []
-    for ch in str(text):
-        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
-            code = ord(ch)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    text = "".join(out)
+    """``text`` safe for one terminal line (``collector.printable``, line feeds as ``\\x0a`` too),
+    cut to ``limit`` characters with an ellipsis."""
+    text = printable(text, line=True)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -8,7 +8,8 @@ from collections import Counter
 import pytest
 
 from collector.errors import InputError
-from collector.face.labelling import Shown, render, visible
+from collector.face.labelling import Shown, render
+from collector.printable import printable
 from collector.labels import KEYS, MEANINGS, Candidate, labeller_name, sample_rounds
 
 SESSION = uuid.UUID("00000000-0000-0000-0000-0000000000aa")
@@ -86,7 +87,7 @@ def test_the_screen_shows_the_glosses_under_the_reference_escaped():
 
 def test_model_text_cannot_drive_the_terminal():
     text = "fine\x1b[2J\x1b]0;owned\x07 \u202eevil\u2028next"
-    shown = visible(text)
+    shown = printable(text)
     assert "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown and "\u2028" not in shown
     assert "\\x1b[2J" in shown and "\\u202e" in shown and shown.startswith("fine")
 

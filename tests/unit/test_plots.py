@@ -146,3 +146,24 @@ def test_without_matplotlib_one_line_error(monkeypatch, tmp_path):
 def test_unwritable_file_is_a_one_line_input_error(tmp_path):
     with pytest.raises(InputError, match=r"^cannot write .*no-such-dir/x\.png: No such file or directory$"):
         plots.write_terms_png(tmp_path / "no-such-dir" / "x.png", ROWS, TRANSITIONS)
+
+
+# terms and model names that mathtext would parse ($...$, an unknown macro, an unclosed brace) and
+# that hold an escape sequence: drawn as typed, the escape shown as \x1b
+MATH_TERMS = ["price $x^{ and $", "$\\undefinedmacro{x}$", "$a$_$b^$", "100$ [/] $\\frac{1"]
+MATH_MODEL = "/models/ti\x1b[31m$x^{$ny"
+
+
+def test_labels_with_mathtext_draw_as_plain_text(tmp_path):
+    rows = [_row(term, MATH_MODEL, [0.25] * 4, 1.5, (1.2, 1.8), 0.05) for term in MATH_TERMS]
+    transitions = [t for term in MATH_TERMS for t in _transitions(term, MATH_MODEL, "EXPANDS", [0.5, 0.5, 0, 0, 0])]
+    plots.write_terms_png(tmp_path / "terms.png", rows, transitions)
+    plots.write_session_png(tmp_path / "session.png", {**rows[1], "session_id": "3f2a0000-0000"}, transitions)
+    for name in ("terms.png", "session.png"):
+        assert _pixels(tmp_path / name).shape == (HEIGHT, WIDTH, 4)
+    fig = plots.terms_figure(rows, transitions)
+    texts = [t for t in fig.findobj(lambda artist: hasattr(artist, "get_parse_math"))]
+    assert texts and not any(t.get_parse_math() for t in texts)
+    ticks = [t.get_text() for t in _axes(fig, "means").get_xticklabels()]
+    assert ticks == plots.term_labels(rows) and ticks[1].startswith("$\\undefinedmacro")
+    assert all("\x1b" not in t and "\\x1b[31m$x^{" in t for t in ticks)

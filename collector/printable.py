@@ -1,0 +1,38 @@
+"""The one way any text becomes safe to print: ``printable``.
+
+Terms, prompt templates, model names and paths, glossary entries, labels, completions and the
+messages of errors are data; printed as they are, an escape sequence in one moves the cursor,
+recolours or retitles the terminal, and a bidi override reorders the line around it. Every printer
+of the CLI (its consoles, ``echo``, the error line, the progress bar, the label screen, the plots)
+passes text through ``printable``; rich markup is off on its consoles, so ``[bold]`` prints as typed.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+"""Control, format (bidi overrides and isolates, direction marks, zero-width spaces), surrogate,
+private-use and unassigned characters, and line and paragraph separators: shown as escapes."""
+
+KEPT = frozenset({"\u200c", "\u200d"})
+"""Zero-width (non-)joiners: format characters that only join glyphs (emoji sequences, Indic
+scripts) and can move nothing on a terminal; shown as themselves."""
+
+
+def printable(text: object, *, line: bool = False) -> str:
+    """``text`` (``str()`` of anything) with every character of HIDDEN_CATEGORIES shown as
+    ``\\xNN`` / ``\\uNNNN`` / ``\\UNNNNNNNN``: ESC, BEL, NUL, C1 controls, U+202E, U+2066-2069 ...
+
+    Newlines and tabs are kept, unless ``line``: a field of one line (an error line, a progress
+    label, a table cell) shows them as ``\\x0a`` and ``\\x09`` too. Applying it twice changes
+    nothing more: its output holds no hidden character.
+    """
+    out = []
+    for ch in str(text):
+        if ch in KEPT or (ch in "\n\t" and not line) or unicodedata.category(ch) not in HIDDEN_CATEGORIES:
+            out.append(ch)
+        else:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)
