@@ -3,6 +3,7 @@ how it keeps them private: terms, session ids and echo types are nobody else's b
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import threading
@@ -55,7 +56,7 @@ def make_data_dir(path: Path) -> Path:
     _make_missing(path, data_dir_mode())
     info = path.stat()
     if not stat.S_ISDIR(info.st_mode):
-        raise NotADirectoryError(20, "Not a directory", str(path))
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path))
     if info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) != data_dir_mode():
         os.chmod(path, data_dir_mode())
     return path
@@ -69,7 +70,7 @@ def private_dir(path: Path, *, tree: bool = False) -> Path:
     _make_missing(path, PRIVATE_DIR_MODE)
     info = path.stat()
     if not stat.S_ISDIR(info.st_mode):
-        raise NotADirectoryError(20, "Not a directory", str(path))
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path))
     if stat.S_IMODE(info.st_mode) != PRIVATE_DIR_MODE:
         os.chmod(path, PRIVATE_DIR_MODE)
     if tree:
