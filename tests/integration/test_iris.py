@@ -148,8 +148,8 @@ def test_the_embedded_store_is_its_owners_alone(capsys, db_dsn, tiny_model_dir, 
         found = run_cli(capsys, "similar", 'The word "Wille" means', "--model", str(tiny_model_dir), "-k", "2")
         assert found.code == 0, found.err
     assert (home / "iris" / "chroma.sqlite3").is_file()
-    assert stat.S_IMODE(home.stat().st_mode) == data_dir_mode()
     assert open_to_others(home) == []
+    assert stat.S_IMODE(home.stat().st_mode) == data_dir_mode()
 
 
 def test_a_store_an_older_nyx_left_open_is_closed_when_opened(tmp_path, monkeypatch):

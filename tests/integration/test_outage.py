@@ -302,8 +302,8 @@ def test_a_journal_is_its_owners_alone(tmp_path, monkeypatch):
     journal = Journal.for_session(session.session_id)
     with usual_umask():
         journal.append([make_run(session, 1, [CO])])
-        assert journal.path.parent == home / "journal" and (home.stat().st_mode & 0o777) == data_dir_mode()
-        assert open_to_others(home) == []
+        assert journal.path.parent == home / "journal" and open_to_others(home) == []
+        assert (home.stat().st_mode & 0o777) == data_dir_mode()
         os.chmod(journal.path.parent, 0o755)
         os.chmod(journal.path, 0o644)
         journal.append([make_run(session, 2, [CO])])
