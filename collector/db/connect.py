@@ -13,7 +13,7 @@ from collector.db.dsn import describe_target, libpq_env, pgpass_lines, resolve_d
 from collector.db.embedded_pg import EmbeddedPostgres
 from collector.db.store import Store
 from collector.errors import DatabaseError
-from collector.paths import data_dir
+from collector.paths import data_dir, make_data_dir
 
 #: Where ``nyx-collect db env`` keeps the password of a configured DSN (never printed), owner-only.
 DSN_PASSFILE = "dsn.pgpass"
@@ -75,7 +75,7 @@ def _write_dsn_passfile(dsn: str):
     path = data_dir() / DSN_PASSFILE
     tmp = path.with_name(f".{DSN_PASSFILE}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_data_dir(path.parent)
         tmp.unlink(missing_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

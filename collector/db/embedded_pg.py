@@ -393,22 +393,17 @@ class EmbeddedPostgres:
     # -- accounts and permissions -------------------------------------------------------------
 
     def _make_data_dir(self) -> None:
-        """Create the data directory, and any missing parent, with mode 0755 (whatever the umask)."""
-        missing = []
-        path = self.data_dir
-        while not path.exists():
-            missing.append(path)
-            path = path.parent
-        for path in reversed(missing):
-            try:
-                path.mkdir(mode=0o755)
-                os.chmod(path, 0o755)
-            except FileExistsError:
-                pass
-            except OSError as exc:
-                raise EmbeddedServerError(f"cannot create {path}: {exc.strerror}; set NYX_HOME to a writable directory") from exc
-        if not self.data_dir.is_dir():
-            raise EmbeddedServerError(f"{self.data_dir} is not a directory; set NYX_HOME to another place")
+        """Create the data directory (and any missing parent) or make it private: 0700, or 0711 as
+        root, whose server's service user must pass through it (``collector.paths.make_data_dir``)."""
+        from collector.paths import make_data_dir
+
+        try:
+            make_data_dir(self.data_dir)
+        except NotADirectoryError:
+            raise EmbeddedServerError(f"{self.data_dir} is not a directory; set NYX_HOME to another place") from None
+        except OSError as exc:
+            raise EmbeddedServerError(f"cannot create {exc.filename or self.data_dir}: {exc.strerror}; set NYX_HOME "
+                                      "to a writable directory") from exc
 
     def _account(self) -> _Account:
         """The account that runs the server (see the module docstring)."""

@@ -5,6 +5,7 @@ so a long outage costs no memory and loses nothing, even if the collector is kil
 ``nyx-collect replay JOURNAL`` loads a journal later; loading skips runs already stored, so it is
 idempotent. An append that fails (a full disk, an unwritable directory) leaves the file as it was,
 so a journal never holds a half-written line except the last one of a collector killed mid-write.
+Journals hold terms and texts: each is 0600 in a 0700 directory, whatever the umask.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from collector.errors import InputError
+from collector.paths import private_dir, private_opener
 from collector.records import RunRecord
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
@@ -32,12 +34,14 @@ class Journal:
 
     def append(self, runs: Sequence[RunRecord]) -> None:
         """Add ``runs``, on disk (fsynced) when this returns; OSError, with the file as it was,
-        when that is impossible."""
+        when that is impossible. The file and its directory are their owner's alone."""
         size = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("ab") as out:
+            private_dir(self.path.parent)
+            with open(self.path, "ab", opener=private_opener) as out:
                 size = out.tell()
+                if os.fstat(out.fileno()).st_mode & 0o077:  # a journal an older nyx left
+                    os.fchmod(out.fileno(), 0o600)
                 out.write("".join(run.model_dump_json() + "\n" for run in runs).encode("utf-8"))
                 out.flush()
                 os.fsync(out.fileno())

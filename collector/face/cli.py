@@ -112,7 +112,8 @@ def collect(
     champions: Annotated[bool, typer.Option("--champions", help="Add the six depth-3 terms of the research.")]
     = False,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
-    dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16 or float16.")] = "auto",
+    dtype: Annotated[str, typer.Option(help="auto (float32 on CPU: the same chains at any batch size; bfloat16 "
+                                            "on CUDA), float32, bfloat16 or float16.")] = "auto",
     backend: Annotated[str, typer.Option(help="Sampler: transformers, or vllm (GPU, the 'vllm' extra).")]
     = "transformers",
     dsn: DsnOption = None,

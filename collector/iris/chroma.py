@@ -5,6 +5,9 @@ Embedded default: a persistent ChromaDB in the tool's data directory. ``IRIS_URL
 differ between models); ids are ``session_id:run_number``, so storing a run again replaces it.
 Every vector is supplied by the collector: no collection has an embedding function, so ChromaDB
 never tries to download its own model.
+
+The embedded store holds terms, session ids and echo types: its directory is 0700, and ChromaDB
+creates its files under umask 077 (0600 files, 0700 directories), as the database keeps its own.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import hashlib
 import os
 import re
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -20,6 +24,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict
 
 from collector.errors import CollectorError, InputError, IrisError, one_line
+from collector.paths import data_dir, make_data_dir, private_dir, private_files
 
 
 class ChainHit(BaseModel):
@@ -59,9 +64,14 @@ def parse_server(spec: str) -> tuple[str, int, bool]:
 class Iris:
     """Chain embeddings stored in ChromaDB, one collection per model."""
 
-    def __init__(self, client: Any, where: str):
+    def __init__(self, client: Any, where: str, local: bool = False):
         self.client = client
         self.where = where
+        self.local = local
+
+    def _private(self) -> AbstractContextManager[None]:
+        """Around every call into an embedded store: whatever ChromaDB creates is owner-only."""
+        return private_files() if self.local else nullcontext()
 
     @classmethod
     def open(cls, server: str | None = None, path: Path | None = None) -> Iris:
@@ -78,11 +88,11 @@ class Iris:
                 client.heartbeat()
                 return cls(client, f"ChromaDB server {host}:{port}")
             if path is None:
-                from collector.paths import data_dir
-
-                path = data_dir() / "iris"
-            path.mkdir(parents=True, exist_ok=True)
-            return cls(chromadb.PersistentClient(path=str(path), settings=settings), f"ChromaDB at {path}")
+                path = make_data_dir(data_dir()) / "iris"
+            private_dir(path, tree=True)
+            with private_files():
+                client = chromadb.PersistentClient(path=str(path), settings=settings)
+            return cls(client, f"ChromaDB at {path}", local=True)
         except CollectorError:
             raise
         except Exception as exc:  # noqa: BLE001 - chromadb raises many kinds
@@ -92,11 +102,12 @@ class Iris:
     def _collection(self, model_name: str, create: bool):
         name = collection_name(model_name)
         try:
-            if create:
-                return self.client.get_or_create_collection(
-                    name, embedding_function=None, metadata={"hnsw:space": "cosine", "model_name": model_name}
-                )
-            return self.client.get_collection(name, embedding_function=None)
+            with self._private():
+                if create:
+                    return self.client.get_or_create_collection(
+                        name, embedding_function=None, metadata={"hnsw:space": "cosine", "model_name": model_name}
+                    )
+                return self.client.get_collection(name, embedding_function=None)
         except Exception as exc:  # noqa: BLE001
             if not create:
                 raise IrisError(f"no chains stored for model {model_name!r} in {self.where}") from None
@@ -108,34 +119,39 @@ class Iris:
             return
         collection = self._collection(model_name, create=True)
         try:
-            collection.upsert(
-                ids=[f"{r.session_id}:{r.run_number}" for r in runs],
-                embeddings=[v.tolist() for v in vectors],
-                metadatas=[
-                    {"session_id": str(r.session_id), "term": r.term, "run_number": r.run_number,
-                     "depth": r.depth, "echo_types": ">".join(r.echo_types), "model_name": model_name}
-                    for r in runs
-                ],
-                documents=["\n".join(r.chain) for r in runs],
-            )
+            with self._private():
+                collection.upsert(
+                    ids=[f"{r.session_id}:{r.run_number}" for r in runs],
+                    embeddings=[v.tolist() for v in vectors],
+                    metadatas=[
+                        {"session_id": str(r.session_id), "term": r.term, "run_number": r.run_number,
+                         "depth": r.depth, "echo_types": ">".join(r.echo_types), "model_name": model_name}
+                        for r in runs
+                    ],
+                    documents=["\n".join(r.chain) for r in runs],
+                )
         except Exception as exc:  # noqa: BLE001
             raise IrisError(f"cannot store chain embeddings in {self.where}: {one_line(exc, limit=300)}") from None
 
     def count(self, model_name: str) -> int:
-        return self._collection(model_name, create=False).count()
+        collection = self._collection(model_name, create=False)
+        with self._private():
+            return collection.count()
 
     def get(self, model_name: str, ids: list[str]) -> dict[str, Any]:
         """Stored entries by id (ids, metadatas, documents, embeddings)."""
-        return self._collection(model_name, create=False).get(ids=ids, include=["metadatas", "documents",
-                                                                                 "embeddings"])
+        collection = self._collection(model_name, create=False)
+        with self._private():
+            return collection.get(ids=ids, include=["metadatas", "documents", "embeddings"])
 
     def similar(self, model_name: str, vector: Any, k: int = 10, term: str | None = None) -> list[ChainHit]:
         """The ``k`` stored chains nearest to ``vector`` (cosine distance), optionally of one term."""
         collection = self._collection(model_name, create=False)
         try:
-            result = collection.query(query_embeddings=[list(map(float, vector))], n_results=k,
-                                      where={"term": term} if term else None,
-                                      include=["metadatas", "documents", "distances"])
+            with self._private():
+                result = collection.query(query_embeddings=[list(map(float, vector))], n_results=k,
+                                          where={"term": term} if term else None,
+                                          include=["metadatas", "documents", "distances"])
         except Exception as exc:  # noqa: BLE001
             raise IrisError(f"cannot query {self.where}: {one_line(exc, limit=300)}") from None
         return [

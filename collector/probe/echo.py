@@ -1,7 +1,8 @@
 """The echo probe over many independent runs, batched.
 
 Round 1 feeds the framed term (``prompt_template`` with ``{term}`` replaced); each later round
-feeds the previous completion back. Each completion is judged (see ``collector.judge.judge``). The
+feeds the previous completion back, stripped of surrounding whitespace (after a blank one, the same
+prompt again, from the round's own seed). Each completion is judged (see ``collector.judge.judge``). The
 chain (the term and the accepted completions) grows while rounds EXPAND or CONFIRM; its depth is
 the number of those leading rounds. By default every run still generates all ``max_rounds`` rounds
 (a full chain: a later, better judge can then re-judge every round of data already collected);

@@ -80,8 +80,13 @@ def test_collect_end_to_end_rows_satisfy_every_invariant(capsys, db_dsn, tiny_mo
 
 
 def test_same_seed_same_chains_whatever_the_batch_size(capsys, db_dsn, tiny_model_dir):
+    """In the default dtype, float32 on CPU whatever the processor (bfloat16 made a row's text
+    depend on its batch neighbours)."""
     first = json.loads(collect(capsys, db_dsn, tiny_model_dir, "--seed", "5").out.splitlines()[-1])
     again = json.loads(collect(capsys, db_dsn, tiny_model_dir, "--seed", "5", "--batch-size", "3").out.splitlines()[-1])
+    dtypes = query(db_dsn, "select distinct dtype from raw.probe_sessions where session_id in (%s, %s)",
+                   (first["session_id"], again["session_id"]))
+    assert dtypes == [{"dtype": "float32"}]
     other = json.loads(collect(capsys, db_dsn, tiny_model_dir, "--seed", "6").out.splitlines()[-1])
     strip = lambda rows: [{k: v for k, v in r.items()} for r in rows]  # noqa: E731
     a, b, c = (strip(chains(db_dsn, s["session_id"])) for s in (first, again, other))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -14,7 +16,9 @@ from types import SimpleNamespace
 import pytest
 
 from collector.iris.chroma import Iris, collection_name
+from collector.paths import data_dir_mode
 from tests.cli_helpers import query, run_cli
+from tests.modes import open_to_others, usual_umask
 
 CHROMA = Path(sys.executable).with_name("chroma")
 
@@ -129,3 +133,35 @@ def test_no_iris_skips_the_vector_store(capsys, db_dsn, tiny_model_dir, tmp_path
     assert result.code == 0, result.err
     assert not (tmp_path / "home" / "iris").exists()
     assert query(db_dsn, "select count(*) as n from raw.session_semantic_variance")[0]["n"] == 0
+
+
+def test_the_embedded_store_is_its_owners_alone(capsys, db_dsn, tiny_model_dir, tmp_path, monkeypatch):
+    """iris holds terms, session ids and echo types: after a collect and a query under the usual
+    umask, nothing in the data directory is open to another local user (0700 directories, 0600
+    files, as PostgreSQL keeps its own; the data directory itself 0711 as root, see paths)."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("NYX_HOME", str(home))
+    with usual_umask():
+        result = run_cli(capsys, "Wille", "--runs", "4", "--seed", "3", "--max-new-tokens", "4", "--model",
+                         str(tiny_model_dir), "--dsn", db_dsn, "--quiet")
+        assert result.code == 0, result.err
+        found = run_cli(capsys, "similar", 'The word "Wille" means', "--model", str(tiny_model_dir), "-k", "2")
+        assert found.code == 0, found.err
+    assert (home / "iris" / "chroma.sqlite3").is_file()
+    assert open_to_others(home) == []
+    assert stat.S_IMODE(home.stat().st_mode) == data_dir_mode()
+
+
+def test_a_store_an_older_nyx_left_open_is_closed_when_opened(tmp_path, monkeypatch):
+    """nyx made the data directory and iris 0755 and ChromaDB's files 0644: opening the store
+    takes every other user's access away, below too."""
+    home = tmp_path / "home"
+    segment = home / "iris" / "3f1c-segment"
+    segment.mkdir(parents=True)
+    (segment / "data_level0.bin").write_bytes(b"vectors")
+    for path, mode in ((home, 0o755), (home / "iris", 0o755), (segment, 0o755), (segment / "data_level0.bin", 0o644)):
+        os.chmod(path, mode)
+    monkeypatch.setenv("NYX_HOME", str(home))
+    with usual_umask():
+        Iris.open()
+    assert open_to_others(home) == []

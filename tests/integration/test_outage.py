@@ -18,6 +18,7 @@ import pytest
 from collector.db.embedded_pg import EmbeddedPostgres
 from collector.db.store import Store
 from tests.cli_helpers import query, run_cli
+from tests.modes import open_to_others, usual_umask
 
 EXE = Path(sys.executable).with_name("nyx-collect")
 
@@ -144,7 +145,8 @@ def test_killed_during_an_outage_then_resume_finishes_exactly(own_server, tiny_m
     """The README's way: the collector dies while runs wait in the journal; `resume` loads them
     (it does not generate them again: that failed on a duplicate key) and runs the rest."""
     server, dsn = own_server
-    proc = start_collecting(dsn, tiny_model_dir, 200)
+    with usual_umask():
+        proc = start_collecting(dsn, tiny_model_dir, 200)
     wait_for_runs(dsn)
     sid = session_id_of(dsn)
     server.stop()
@@ -152,6 +154,7 @@ def test_killed_during_an_outage_then_resume_finishes_exactly(own_server, tiny_m
     wait_for(lambda: journal.exists() and journal.read_bytes().count(b"\n") >= 16, what="journaled runs")
     proc.kill()
     proc.communicate(timeout=30)
+    assert open_to_others(journal.parent) == []  # terms and texts: 0600 in 0700, whatever the umask
     journaled = {json.loads(line)["run_number"] for line in journal.read_text().splitlines() if line.endswith("}")}
     server.ensure_running()
     stored_before = set(run_numbers(dsn))
@@ -284,6 +287,28 @@ def test_replay_of_a_journal_of_an_unknown_session(capsys, db_dsn, tmp_path):
     journal.append([make_run(make_session(), 1, [CO])])
     result = run_cli(capsys, "replay", str(journal.path), "--dsn", db_dsn)
     assert result.code == 5 and result.err.startswith("Error: journal") and result.err.count("\n") == 1
+
+
+def test_a_journal_is_its_owners_alone(tmp_path, monkeypatch):
+    """A journal holds terms and texts: 0600 in a 0700 directory under the usual umask, and one an
+    older nyx left open (0644 in 0755) is closed by the next append."""
+    from collector.db.journal import Journal
+    from collector.paths import data_dir_mode
+    from tests.integration.test_store import CO, make_run, make_session
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("NYX_HOME", str(home))
+    session = make_session()
+    journal = Journal.for_session(session.session_id)
+    with usual_umask():
+        journal.append([make_run(session, 1, [CO])])
+        assert journal.path.parent == home / "journal" and open_to_others(home) == []
+        assert (home.stat().st_mode & 0o777) == data_dir_mode()
+        os.chmod(journal.path.parent, 0o755)
+        os.chmod(journal.path, 0o644)
+        journal.append([make_run(session, 2, [CO])])
+    assert open_to_others(home) == []
+    assert [r.run_number for r in journal.read()] == [1, 2]
 
 
 def test_a_failed_journal_append_leaves_the_journal_as_it_was(tmp_path):

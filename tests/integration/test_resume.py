@@ -79,12 +79,12 @@ def rounds_of(dsn, sid):
 @pytest.mark.parametrize("judge", ["ref-3", "ref-2", "rules-1"])
 def test_a_resumed_session_equals_an_uninterrupted_one_round_for_round(capsys, db_dsn, tiny_model_dir, judge):
     """Two runs in three go missing, so resume runs the rest in batches the uninterrupted session
-    never had: every stored value of every round must still be the same (CPU, float32). rules-1's
-    similarities differed in the eighth decimal with the batch's padded width; and resume took
-    --dtype auto, not the session's own dtype."""
-    args = ["Wille", "--runs", "48", "--batch-size", "8", "--seed", "11", "--max-new-tokens", "6", "--dtype",
-            "float32", "--judge", judge, "--model", str(tiny_model_dir), "--dsn", db_dsn, "--quiet", "--json",
-            "--no-iris"]
+    never had: every stored value of every round must still be the same, in the default dtype (on
+    CPU float32: bfloat16 made rows depend on their batch neighbours). rules-1's similarities
+    differed in the eighth decimal with the batch's padded width; and resume took --dtype auto, not
+    the session's own dtype."""
+    args = ["Wille", "--runs", "48", "--batch-size", "8", "--seed", "11", "--max-new-tokens", "6", "--judge", judge,
+            "--model", str(tiny_model_dir), "--dsn", db_dsn, "--quiet", "--json", "--no-iris"]
     first = run_cli(capsys, *args)
     second = run_cli(capsys, *args)
     assert first.code == second.code == 0, first.err + second.err
@@ -99,6 +99,8 @@ def test_a_resumed_session_equals_an_uninterrupted_one_round_for_round(capsys, d
     assert json.loads(resumed.out)["runs_stored"] == 48
     assert runs_of(db_dsn, b) == runs_of(db_dsn, a)
     assert rounds_of(db_dsn, b) == rounds_of(db_dsn, a)
+    dtypes = query(db_dsn, "select distinct dtype from raw.probe_sessions where session_id in (%s, %s)", (a, b))
+    assert dtypes == [{"dtype": "float32"}]  # what the default resolved to, recorded with the session
 
 
 def test_resume_force_beside_the_collector_that_still_runs(capsys, db_dsn, tiny_model_dir):
