@@ -21,7 +21,8 @@ SYNTHETIC_TERM = "Synthese"
 
 def insert_synthetic_session(dsn: str, term: str, model_name: str, temperature: float, runs: int,
                              judge: str = "rules-1", depths: list[int] | None = None,
-                             started_at: str | None = None) -> uuid.UUID:
+                             started_at: str | None = None, session_id: uuid.UUID | None = None,
+                             finished_at: str | None = None) -> uuid.UUID:
     """A completed session whose runs cycle through depths 0..3 (the tiny model rarely goes deep), or
     have the given ``depths`` (then ``runs`` must be their number).
 
@@ -29,7 +30,7 @@ def insert_synthetic_session(dsn: str, term: str, model_name: str, temperature: 
     non-continuing type, runs of depth 3 continue through all three rounds. The session says it was
     judged by ``judge`` against the term's newest glossary entry (frame mode when it has none).
     """
-    session_id = uuid.uuid4()
+    session_id = session_id or uuid.uuid4()
     stoppers = ["CIRCULAR", "DIVERGENT", "COLLAPSE"]
     with psycopg.connect(dsn) as conn:
         conn.execute(
@@ -38,12 +39,13 @@ def insert_synthetic_session(dsn: str, term: str, model_name: str, temperature: 
                    runs_requested, status, started_at, finished_at, collector_version, classifier_version,
                    hostname, pid, judge_mode, glossary_id, encoder)
                select %s, %s, %s, 'synthetic', 'cpu', 'float32', 'The word "{term}" means', %s, 0.95, 50, 3,
-                      8, 7, 8, %s, 'completed', coalesce(%s::timestamptz, now()), now(), 'test', %s, 'test', 1,
+                      8, 7, 8, %s, 'completed', coalesce(%s::timestamptz, now()), coalesce(%s::timestamptz, now()), 'test',
+                      %s, 'test', 1,
                       case when g.id is null then 'frame' else 'reference' end, g.id, 'synthetic'
                from (select 1) as one
                left join lateral (select id from raw.glossary where term = %s order by version desc limit 1) as g
                    on true""",
-            (session_id, term, model_name, temperature, runs, started_at, judge, term),
+            (session_id, term, model_name, temperature, runs, started_at, finished_at, judge, term),
         )
         assert depths is None or len(depths) == runs
         with conn.cursor() as cur:
