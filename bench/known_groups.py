@@ -55,21 +55,21 @@ def report(dsn: str, label: str, session_ids: list[str], known: list[str], wrong
     with psycopg.connect(dsn, row_factory=dict_row) as conn:
         rows = conn.execute(
             "select session_id::text, term, runs_stored, depth_mean, depth_ci95_low, depth_ci95_high, "
-            "classifier_version, judge_mode, stop_early from marts.session_stats "
+            "judge_version, judge_mode, stop_early from marts.session_stats "
             "where session_id::text = any(%s)", (session_ids,)).fetchall()
         by_term = {r["term"]: r for r in rows}
-        versions = sorted({r["classifier_version"] for r in rows})
+        versions = sorted({r["judge_version"] for r in rows})
         groups = conn.execute(
             "select case when term = any(%(known)s) then 'known' else 'wrong' end as grp, "
             "sum(runs) as runs, sum(depth_mean * runs) / sum(runs) as depth_mean "
             "from marts.term_depth_distribution "
-            "where classifier_version = any(%(versions)s) and (term = any(%(known)s) or term = any(%(wrong)s)) "
+            "where judge_version = any(%(versions)s) and (term = any(%(known)s) or term = any(%(wrong)s)) "
             "group by 1 order by 1",
             {"known": known, "wrong": wrong, "versions": versions}).fetchall()
     missing = [t for t in known + wrong if t not in by_term]
     if missing:
         raise SystemExit(f"{label}: no session_stats row for {', '.join(missing)}")
-    lines = [f"judge {label} (classifier_version {', '.join(versions)})", "",
+    lines = [f"judge {label} (judge_version {', '.join(versions)})", "",
              "| term | group | runs | mean depth | 95% interval | judge mode |", "|---|---|---:|---:|---|---|"]
     for group, terms in (("known", known), ("wrong", wrong)):
         for term in terms:

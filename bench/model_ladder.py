@@ -230,7 +230,7 @@ def stored_sessions(dsn: str, ids: list[str]) -> dict[str, dict]:
 
     with psycopg.connect(dsn, row_factory=dict_row) as conn:
         rows = conn.execute(
-            "select s.session_id::text, s.term, s.status, s.dtype, s.classifier_version, "
+            "select s.session_id::text, s.term, s.status, s.dtype, s.judge_version, "
             "(select count(*) from raw.variance_probe_runs as r where r.session_id = s.session_id) as runs "
             "from raw.probe_sessions as s where s.session_id::text = any(%s)", (ids,)).fetchall()
     return {r["session_id"]: r for r in rows}

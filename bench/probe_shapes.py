@@ -64,7 +64,7 @@ def session(lm: LanguageModel, runs: int, batch: int, max_new_tokens: int) -> Se
     return SessionRecord(term="Aufhebung", model_name=lm.name, model_revision=lm.revision, device=lm.device,
                          dtype=lm.dtype, prompt_template='The word "{term}" means', temperature=0.8, top_p=0.95,
                          top_k=50, max_rounds=3, max_new_tokens=max_new_tokens, seed=1, batch_size=batch,
-                         runs_requested=runs, collector_version="bench", classifier_version="bench",
+                         runs_requested=runs, collector_version="bench", judge_version="bench",
                          hostname="bench", pid=0)
 
 

@@ -8,7 +8,7 @@ begin;
 insert into raw.probe_sessions (
     session_id, term, model_name, model_revision, device, dtype, prompt_template, temperature, top_p,
     top_k, max_rounds, max_new_tokens, seed, batch_size, runs_requested, status, started_at, finished_at,
-    collector_version, classifier_version, hostname, pid
+    collector_version, judge_version, hostname, pid
 )
 select
     md5('bench-session-' || s)::uuid,

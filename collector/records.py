@@ -70,7 +70,7 @@ class SessionRecord(BaseModel):
     batch_size: int
     runs_requested: int
     collector_version: str
-    classifier_version: str
+    judge_version: str
     hostname: str
     pid: int
     judge_mode: str = "frame"  # 'reference': judged against glossary_id's reference meaning

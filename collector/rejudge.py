@@ -104,7 +104,7 @@ def _rejudge_one(store, kit: JudgeKit, session_id: uuid.UUID, all_sessions: bool
     row = store.get_session(session_id)
     if row["status"] == "running":
         raise InputError(f"session {session_id} is still running: re-judge it once it has finished")
-    if row["classifier_version"] == kit.version:
+    if row["judge_version"] == kit.version:
         raise InputError(f"session {session_id} was collected with judge {kit.version}: its own judgement is that one")
     if any(j["judge_version"] == kit.version for j in store.session_judgements(session_id)):
         if all_sessions:

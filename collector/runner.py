@@ -137,9 +137,9 @@ def new_session(term: str, params: CollectParams, lm: LanguageModel, backend: st
         collector_version=__version__,
         stop_early=stop_early,
         # without a judge, SessionRecord's defaults describe rules-1
-        **({"classifier_version": judge.version, "judge_mode": judge.mode, "glossary_id": judge.glossary_id,
+        **({"judge_version": judge.version, "judge_mode": judge.mode, "glossary_id": judge.glossary_id,
             "encoder": judge.encoder_name, "judge_settings": judge_settings(judge)}
-           if judge else {"classifier_version": CLASSIFIER_VERSION}),
+           if judge else {"judge_version": CLASSIFIER_VERSION}),
         hostname=socket.gethostname(),
         pid=os.getpid(),
     )
@@ -510,7 +510,7 @@ def resume_session(
                              "wait for it, or pass --force if that collector is gone")
         backend = check_backend(row.get("backend") or "transformers")
         spec = model or (None if row["model_name"] == DEFAULT_MODEL_NAME else row["model_name"])
-        version = row["classifier_version"]
+        version = row["judge_version"]
         if version not in JUDGES:
             raise InputError(f"session {row['session_id']} was judged by {version!r}, which this collector lacks "
                              f"(it has {', '.join(JUDGES)})")
@@ -678,9 +678,9 @@ def power_table(terms: list[str], *, differences: list[float] | None = None, mod
 # version): what `analyze TERM --by PART` may compare. tests/unit/test_settings_parts.py keeps the
 # two lists equal.
 SETTINGS_PARTS = ("model_name", "model_revision", "backend", "prompt_template", "temperature", "top_p", "top_k",
-                  "max_rounds", "max_new_tokens", "stop_early", "classifier_version", "judge_mode", "encoder")
+                  "max_rounds", "max_new_tokens", "stop_early", "judge_version", "judge_mode", "encoder")
 BY_ALIASES = {"model": "model_name", "revision": "model_revision", "prompt": "prompt_template",
-              "judge": "classifier_version", "reference": "reference_version"}
+              "judge": "judge_version", "reference": "reference_version"}
 
 
 def settings_part(name: str) -> str:

@@ -36,7 +36,7 @@ def insert_synthetic_session(dsn: str, term: str, model_name: str, temperature: 
         conn.execute(
             """insert into raw.probe_sessions (session_id, term, model_name, model_revision, device, dtype,
                    prompt_template, temperature, top_p, top_k, max_rounds, max_new_tokens, seed, batch_size,
-                   runs_requested, status, started_at, finished_at, collector_version, classifier_version,
+                   runs_requested, status, started_at, finished_at, collector_version, judge_version,
                    hostname, pid, judge_mode, glossary_id, encoder)
                select %s, %s, %s, 'synthetic', 'cpu', 'float32', 'The word "{term}" means', %s, 0.95, 50, 3,
                       8, 7, 8, %s, 'completed', coalesce(%s::timestamptz, now()), coalesce(%s::timestamptz, now()), 'test',

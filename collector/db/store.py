@@ -352,6 +352,7 @@ class Store:
                 raise DatabaseError(f"{action}: {short_reason(exc)}") from exc
             try:
                 with self._errors(action), backend.lock(timeout=MIGRATION_LOCK_TIMEOUT_S):
+                    self._refuse_newer_schema(backend, migrations, action)
                     pending = backend.to_apply(migrations)
                     ids = [m.id for m in pending]
                     for migration_id in ids:
@@ -366,6 +367,17 @@ class Store:
                 with self._errors(action):
                     self.conn.execute(_q("migrate_unlock"))
         return ids
+
+    def _refuse_newer_schema(self, backend: Any, migrations: Any, action: str) -> None:
+        """A database migrated by a newer collector has columns this one would misname: refuse it."""
+        known = {m.hash for m in migrations}
+        if all(h in known for h in backend.get_applied_migration_hashes()):
+            return
+        with self._errors(action), self.conn.cursor() as cur:
+            applied = [r["migration_id"] for r in cur.execute(_q("applied_migrations")).fetchall()]
+        newer = [m for m in applied if m not in {m.id for m in migrations}]
+        raise DatabaseError(f"{action}: its schema is newer than this collector ({newer[-1]} is not one of its "
+                            f"migrations); upgrade nyx-collect")
 
     # -- writing --------------------------------------------------------------------------
 

@@ -82,7 +82,7 @@ def agreement_line(row: dict[str, Any]) -> str | None:
         return None
     people = row.get("judge_labellers") or 0
     return (f"{n} labelled round{'s' if n != 1 else ''} of this model and term ({people} labeller"
-            f"{'s' if people != 1 else ''}): judge {row['classifier_version']} accuracy {_num(row['judge_accuracy'])}"
+            f"{'s' if people != 1 else ''}): judge {row['judge_version']} accuracy {_num(row['judge_accuracy'])}"
             f" (weighted {_num(row['judge_accuracy_weighted'])}), kappa {_num(row['judge_kappa'])}, "
             f"continue/stop {_num(row['judge_continue_stop_accuracy'])}")
 
@@ -117,7 +117,7 @@ def print_session(console: Console, row: dict[str, Any], patterns: Sequence[dict
         console.print(f"patterns  {top}  (this term under these settings)", markup=False)
     console.print(f"time      {_num(row['duration_s'], 1)} s  {_num(row['runs_per_second'], 2)} runs/s")
     mode = row["judge_mode"] + (" (no reference meaning: weaker)" if row["judge_mode"] == "frame" else "")
-    console.print(f"judge     {row['classifier_version']}, {mode}, "
+    console.print(f"judge     {row['judge_version']}, {mode}, "
                   f"{'stopped at the first break' if row['stop_early'] else 'full chains'}", markup=False)
     agreement = agreement_line(row)
     if agreement:

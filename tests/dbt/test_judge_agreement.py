@@ -32,7 +32,7 @@ def kappa(pairs: list[tuple[str, str]]) -> float | None:
 
 
 def labelled(dsn: str) -> list[dict]:
-    return query(dsn, """select s.model_name, s.term, s.classifier_version as judge_version, l.labeller,
+    return query(dsn, """select s.model_name, s.term, s.judge_version, l.labeller,
                                 l.session_id, l.run_number, l.round, l.label, r.echo_type as judge_type
                          from raw.round_labels as l
                          join raw.probe_rounds as r using (session_id, run_number, round)
@@ -42,7 +42,7 @@ def labelled(dsn: str) -> list[dict]:
 def population(dsn: str) -> Counter:
     """Rounds per stratum, from each run's recorded echo types (the synthetic sessions of the
     fixture have runs without round rows; for collected ones the two agree)."""
-    rows = query(dsn, """select s.model_name, s.term, s.classifier_version as judge_version, r.echo_types
+    rows = query(dsn, """select s.model_name, s.term, s.judge_version, r.echo_types
                          from raw.variance_probe_runs as r join raw.probe_sessions as s using (session_id)""")
     return Counter((r["model_name"], r["term"], r["judge_version"], i, t)
                    for r in rows for i, t in enumerate(r["echo_types"], start=1))
@@ -125,7 +125,7 @@ def test_session_stats_and_term_distribution_carry_the_pooled_agreement(built_db
     (term,) = {(r["model_name"], r["term"], r["judge_version"]) for r in rows}
     stats = query(dsn, "select * from marts.session_stats")
     for s in stats:
-        if (s["model_name"], s["term"], s["classifier_version"]) == term:
+        if (s["model_name"], s["term"], s["judge_version"]) == term:
             assert s["labelled_rounds"] == want["labelled_rounds"] and s["judge_labellers"] == 2
             assert s["judge_accuracy"] == pytest.approx(want["accuracy"])
             assert close(s["judge_kappa"], want["kappa"])
@@ -136,7 +136,7 @@ def test_session_stats_and_term_distribution_carry_the_pooled_agreement(built_db
     assert sum(s["labelled_rounds"] > 0 for s in stats) >= 1
     dist = query(dsn, "select * from marts.term_depth_distribution")
     labelled_rows = [d for d in dist if d["labelled_rounds"]]
-    assert labelled_rows and all((d["model_name"], d["term"], d["classifier_version"]) == term
+    assert labelled_rows and all((d["model_name"], d["term"], d["judge_version"]) == term
                                  for d in labelled_rows)
     assert all(d["judge_accuracy"] == pytest.approx(want["accuracy"]) for d in labelled_rows)
 

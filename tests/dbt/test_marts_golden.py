@@ -32,7 +32,7 @@ from tests.dbt_helpers import run_dbt
 
 GOLDEN = Path(__file__).with_name("golden") / "marts.json"
 SCHEMAS = ("marts", "grafana")
-RENAMED: dict[str, str] = {}  # column name then -> column name now
+RENAMED = {"classifier_version": "judge_version"}  # column name then -> column name now (issue 21)
 START = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 MODEL = "fixed-model"
 
@@ -126,7 +126,12 @@ def _dump(dsn: str) -> dict[str, list[dict]]:
 
 
 def _renamed(recorded: dict[str, list[dict]]) -> dict[str, list[dict]]:
-    return {rel: sorted(({RENAMED.get(k, k): v for k, v in row.items()} for row in rows),
+    """The record with renamed columns under their new names, also where a value names a column
+    (session_comparison.differs_in lists the settings parts two sessions differ in)."""
+    def name(v):
+        return [RENAMED.get(x, x) for x in v] if isinstance(v, list) else v
+
+    return {rel: sorted(({RENAMED.get(k, k): name(v) for k, v in row.items()} for row in rows),
                         key=lambda c: json.dumps(c, sort_keys=True))
             for rel, rows in recorded.items()}
 

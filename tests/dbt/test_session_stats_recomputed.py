@@ -69,7 +69,7 @@ def test_session_stats_equal_an_independent_computation(built_db):
 # what a session's settings key is made of (dbt var settings_parts); a pool adds the term and the
 # reference meaning. Recomputed here from raw.probe_sessions, independently of int_session_settings.
 SETTINGS = ("model_name", "model_revision", "backend", "prompt_template", "temperature", "top_p", "top_k",
-            "max_rounds", "max_new_tokens", "stop_early", "classifier_version", "judge_mode", "encoder")
+            "max_rounds", "max_new_tokens", "stop_early", "judge_version", "judge_mode", "encoder")
 
 
 def pools_of(dsn) -> dict:

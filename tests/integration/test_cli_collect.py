@@ -40,7 +40,7 @@ def test_collect_end_to_end_rows_satisfy_every_invariant(capsys, db_dsn, tiny_mo
 
     session = query(db_dsn, "select * from raw.probe_sessions where session_id = %s", (sid,))[0]
     assert session["term"] == TERM and session["runs_requested"] == 12 and session["seed"] == 11
-    assert session["finished_at"] is not None and session["classifier_version"] == DEFAULT_JUDGE
+    assert session["finished_at"] is not None and session["judge_version"] == DEFAULT_JUDGE
     assert session["stop_early"] is stop_early
     # the term has no reference meaning: judged against the frame, and the collector said so
     assert session["judge_mode"] == "frame" and session["glossary_id"] is None

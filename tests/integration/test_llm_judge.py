@@ -99,7 +99,7 @@ def test_collect_with_the_llm_judge_records_the_instrument(capsys, llama, db_dsn
     assert f"Judge llm-1: model {llama.model_path} at {llama.url}" in result.err
     sid = json.loads(result.out.splitlines()[-1])["session_id"]
     row = _session(db_dsn, sid)
-    assert (row["status"], row["classifier_version"], row["judge_mode"]) == ("completed", "llm-1", "reference")
+    assert (row["status"], row["judge_version"], row["judge_mode"]) == ("completed", "llm-1", "reference")
     assert row["glossary_id"] is not None
     assert row["encoder"] == f"{llama.model_path} ({PROMPT_VERSION})"
     _check_settings(row["judge_settings"], llama.model_path)

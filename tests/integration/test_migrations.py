@@ -60,7 +60,7 @@ EXPECTED_COLUMNS = {
         ("started_at", "timestamptz", False),
         ("finished_at", "timestamptz", True),
         ("collector_version", "text", False),
-        ("classifier_version", "text", False),
+        ("judge_version", "text", False),
         ("hostname", "text", False),
         ("pid", "int4", False),
         ("error", "text", True),
@@ -355,7 +355,7 @@ def session_row(**changes) -> dict:
         session_id=SID, term=TERM, model_name="m", model_revision="r", device="cpu", dtype="float32",
         prompt_template='The word "{term}" means', temperature=0.7, top_p=0.95, top_k=None, max_rounds=3,
         max_new_tokens=64, seed=1, batch_size=8, runs_requested=100, collector_version="0.1.0",
-        classifier_version="1", hostname="h", pid=1,
+        judge_version="1", hostname="h", pid=1,
     )  # fmt: skip
     row.update(changes)
     return row
@@ -722,3 +722,41 @@ def test_glossary_rows_from_before_0012_keep_working_and_rolling_it_back_keeps_t
     assert kept == [{"term": "Pflicht", "reference": "Duty."}]
     assert "glosses" not in {c for c, _, _ in raw_columns(empty_db_dsn)["glossary"]}
     assert fetch(empty_db_dsn, "select 1 from pg_proc where proname = 'glosses_matching'") == []
+
+
+def test_sessions_from_before_0015_keep_their_judge_under_its_new_name(empty_db_dsn, tmp_path):
+    before = tmp_path / "migrations"
+    before.mkdir()
+    for path in migration_files():
+        if path.name < "0015":
+            (before / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    with Store.connect(empty_db_dsn) as store:
+        assert store.migrate(before)[-1] == "0014_mean_depth_interval"
+    old_row = session_row()
+    old_row.pop("judge_version")
+    with psycopg.connect(empty_db_dsn) as old:  # what a collector of that time wrote
+        insert(old, "probe_sessions", {**old_row, "classifier_version": "rules-1"})
+    with Store.connect(empty_db_dsn) as store:
+        assert store.migrate() == ["0015_judge_version"]
+    assert fetch(empty_db_dsn, "select judge_version from raw.probe_sessions") == [{"judge_version": "rules-1"}]
+    with psycopg.connect(empty_db_dsn) as conn, pytest.raises(psycopg.errors.UndefinedColumn):
+        insert(conn, "probe_sessions", {**old_row, "session_id": uuid.uuid4(), "classifier_version": "ref-2"})
+
+
+def test_a_collector_refuses_a_database_migrated_by_a_newer_one(empty_db_dsn, tmp_path):
+    from collector.errors import DatabaseError
+
+    newer = tmp_path / "migrations"
+    newer.mkdir()
+    for path in migration_files():
+        (newer / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    (newer / "0099_from_the_future.sql").write_text(
+        "-- depends: 0015_judge_version\nalter table raw.probe_sessions add column later text;\n", encoding="utf-8")
+    with Store.connect(empty_db_dsn) as store:
+        assert store.migrate(newer)[-1] == "0099_from_the_future"
+    before = schema_snapshot(empty_db_dsn)
+    with Store.connect(empty_db_dsn) as store, pytest.raises(DatabaseError) as refused:
+        store.migrate()
+    assert "0099_from_the_future" in str(refused.value) and "upgrade nyx-collect" in str(refused.value)
+    assert "\n" not in str(refused.value)
+    assert schema_snapshot(empty_db_dsn) == before

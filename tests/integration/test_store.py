@@ -36,7 +36,7 @@ def make_session(term: str = "Geworfenheit", **changes) -> SessionRecord:
         term=term, model_name="tiny/model", model_revision="abc123", device="cpu", dtype="float32",
         prompt_template='The word "{term}" means', temperature=0.8, top_p=0.9, top_k=None, max_rounds=3,
         max_new_tokens=16, seed=42, batch_size=4, runs_requested=10, collector_version="0.1.0",
-        classifier_version="c1", hostname="host", pid=1234,
+        judge_version="c1", hostname="host", pid=1234,
     )  # fmt: skip
     fields.update(changes)
     return SessionRecord(**fields)

@@ -23,7 +23,7 @@ def test_sqlfluff_lints_with_the_same_parts():
 
 
 @pytest.mark.parametrize("given, part", [("temperature", "temperature"), ("top-p", "top_p"), ("TOP_K", "top_k"),
-                                         ("judge", "classifier_version"), ("prompt", "prompt_template"),
+                                         ("judge", "judge_version"), ("prompt", "prompt_template"),
                                          ("reference", "reference_version")])
 def test_by_accepts_parts_and_short_names(given, part):
     assert settings_part(given) == part

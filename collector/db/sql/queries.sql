@@ -6,13 +6,13 @@
 insert into raw.probe_sessions (
     session_id, term, model_name, model_revision, device, dtype, backend, prompt_template,
     temperature, top_p, top_k, max_rounds, max_new_tokens, seed, batch_size, runs_requested,
-    collector_version, classifier_version, hostname, pid, judge_mode, glossary_id, encoder, stop_early,
+    collector_version, judge_version, hostname, pid, judge_mode, glossary_id, encoder, stop_early,
     stopping_rule, target_ci_half_width, min_runs, judge_settings
 ) values (
     %(session_id)s, %(term)s, %(model_name)s, %(model_revision)s, %(device)s, %(dtype)s,
     %(backend)s, %(prompt_template)s, %(temperature)s, %(top_p)s, %(top_k)s, %(max_rounds)s,
     %(max_new_tokens)s, %(seed)s, %(batch_size)s, %(runs_requested)s,
-    %(collector_version)s, %(classifier_version)s, %(hostname)s, %(pid)s,
+    %(collector_version)s, %(judge_version)s, %(hostname)s, %(pid)s,
     %(judge_mode)s, %(glossary_id)s, %(encoder)s, %(stop_early)s,
     %(stopping_rule)s, %(target_ci_half_width)s, %(min_runs)s, %(judge_settings)s
 );
@@ -146,6 +146,10 @@ select pg_advisory_lock(hashtext('nyx.migrate'));
 
 -- name: migrate_unlock
 select pg_advisory_unlock(hashtext('nyx.migrate'));
+
+-- name: applied_migrations
+-- The migrations yoyo has applied to this database, by id (its own bookkeeping table).
+select migration_id from _yoyo_migration order by applied_at_utc, migration_id;
 
 -- name: find_sessions_by_prefix
 -- Sessions whose id starts with a prefix (hex digits and dashes only), newest first.
@@ -405,7 +409,7 @@ select pg_advisory_unlock(
 select s.session_id
 from raw.probe_sessions as s
 where s.status <> 'running'
-  and s.classifier_version <> %(judge_version)s
+  and s.judge_version <> %(judge_version)s
   and not exists (
       select 1 from raw.session_judgements as j
       where j.session_id = s.session_id and j.judge_version = %(judge_version)s

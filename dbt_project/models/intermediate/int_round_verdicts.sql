@@ -28,7 +28,7 @@ verdicts as (
         rounds.session_id,
         rounds.run_number,
         rounds.round_number,
-        sessions.classifier_version as judge_version,
+        sessions.judge_version,
         rounds.echo_type,
         true as is_original
     from rounds

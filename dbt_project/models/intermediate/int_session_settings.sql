@@ -44,7 +44,7 @@ keyed as (
             sessions.max_rounds || ' rounds',
             sessions.max_new_tokens || ' tokens',
             case when sessions.stop_early then 'stop-early' else 'full-chains' end,
-            'judge=' || sessions.classifier_version || '/' || sessions.judge_mode || '/' || sessions.encoder,
+            'judge=' || sessions.judge_version || '/' || sessions.judge_mode || '/' || sessions.encoder,
             'prompt#' || left(md5(sessions.prompt_template), 8)
         ) as settings
     from sessions

@@ -28,13 +28,13 @@ strata as (
     select
         sessions.model_name,
         sessions.term,
-        sessions.classifier_version as judge_version,
+        sessions.judge_version,
         original.round_number,
         original.echo_type,
         sum(original.rounds)::integer as rounds
     from original
     inner join sessions on original.session_id = sessions.session_id
-    group by sessions.model_name, sessions.term, sessions.classifier_version, original.round_number, original.echo_type
+    group by sessions.model_name, sessions.term, sessions.judge_version, original.round_number, original.echo_type
 
     union all
 

@@ -41,7 +41,7 @@ original as (
 
     select
         sessions.session_id,
-        sessions.classifier_version as judge_version,
+        sessions.judge_version,
         sessions.judge_mode,
         sessions.glossary_id,
         sessions.encoder,

@@ -52,7 +52,7 @@ joined as (
         sessions.max_new_tokens,
         sessions.seed,
         sessions.batch_size,
-        sessions.classifier_version,
+        sessions.judge_version,
         sessions.judge_mode,
         sessions.encoder,
         sessions.glossary_id,
@@ -140,7 +140,7 @@ final as (
         moments.max_new_tokens,
         moments.seed,
         moments.batch_size,
-        moments.classifier_version,
+        moments.judge_version,
         moments.judge_mode,
         moments.encoder,
         moments.glossary_id,
@@ -221,7 +221,7 @@ final as (
         on
             moments.model_name = agreement.model_name
             and moments.term = agreement.term
-            and moments.classifier_version = agreement.judge_version
+            and moments.judge_version = agreement.judge_version
 
 )
 

@@ -85,7 +85,7 @@ final as (
         settings.max_rounds,
         settings.max_new_tokens,
         settings.stop_early,
-        settings.classifier_version,
+        settings.judge_version,
         settings.judge_mode,
         settings.encoder,
         settings.glossary_id,
@@ -125,7 +125,7 @@ final as (
         on
             settings.model_name = agreement.model_name
             and settings.term = agreement.term
-            and settings.classifier_version = agreement.judge_version
+            and settings.judge_version = agreement.judge_version
 
 )
 

@@ -23,7 +23,7 @@ renamed as (
         prompt_template,
         status,
         collector_version,
-        classifier_version,
+        judge_version,
         judge_mode,
         encoder,
         judge_settings,
