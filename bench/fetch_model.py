@@ -55,7 +55,7 @@ MODELS = {
 
 
 def model_path(key: str) -> Path:
-    from collector.paths import cache_dir
+    from collector.core.paths import cache_dir
 
     return cache_dir() / "models" / MODELS[key].file_name
 

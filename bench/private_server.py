@@ -34,7 +34,7 @@ NYX = Path(sys.executable).with_name("nyx-collect")
 def private_env(home: Path, dsn: str) -> dict[str, str]:
     """The environment for nyx-collect: the private data dir and server, the user's model cache."""
     from collector.db.dsn import libpq_env
-    from collector.paths import cache_dir
+    from collector.core.paths import cache_dir
 
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("PG") and k not in ("PHOEBE_DSN", "IRIS_URL", "DBT_PROFILES_DIR")}

@@ -24,10 +24,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from collector.judge.judge import Judge  # noqa: E402
-from collector.probe.lm import LanguageModel  # noqa: E402
-from collector.probe.model_source import ModelSource  # noqa: E402
+from collector.model.lm import LanguageModel  # noqa: E402
+from collector.model.source import ModelSource  # noqa: E402
 from collector.probe.echo import Probe  # noqa: E402
-from collector.records import SessionRecord  # noqa: E402
+from collector.core.records import SessionRecord  # noqa: E402
 from collector.probe.sampling import SamplingParams, generate  # noqa: E402
 
 SHAPES = {

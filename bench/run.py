@@ -122,8 +122,8 @@ def bench_ingest(server_dsn: str, runs: int, flush: int) -> list[tuple]:
     """The collector's write path alone (Store.write_runs: COPY, one transaction per flush) with
     realistic rows: depth-3 runs of three 48-token rounds, flushed ``flush`` runs at a time."""
     from collector.runner import new_session
-    from collector.params import DEFAULT_PROMPT_TEMPLATE, validate_params
-    from collector.records import EchoType, RoundRecord, RunRecord
+    from collector.core.params import DEFAULT_PROMPT_TEMPLATE, validate_params
+    from collector.core.records import EchoType, RoundRecord, RunRecord
 
     class _Model:  # what new_session reads of a loaded model
         name, revision, device, dtype, default_batch_size = "bench", "bench", "cpu", "float32", flush
@@ -185,7 +185,7 @@ def bench_collect(server_dsn: str, batched_runs: int, sequential_runs: int, batc
     from collector.judge.judge import Judge
     from collector.probe import echo as probe
     from collector.runner import collect_session, load_probe, new_session
-    from collector.params import DEFAULT_PROMPT_TEMPLATE, frame_term, validate_params
+    from collector.core.params import DEFAULT_PROMPT_TEMPLATE, frame_term, validate_params
     from collector.probe.sampling import SamplingParams, generate
 
     timers = Timers()
@@ -261,7 +261,7 @@ def chain_designs(versions: list[str], default: str, baseline: str) -> list[tupl
 def chain_kits(lm, wanted: list[str] | None) -> dict:
     """A loaded JudgeKit for every judge of ``wanted`` (default: every judge in the registry that loads
     without options, so one that needs an endpoint, such as an LLM judge, is left out with a note)."""
-    from collector.errors import InputError
+    from collector.core.errors import InputError
     from collector.judge.select import REGISTRY, JudgeKit
 
     kits = {}
@@ -307,10 +307,10 @@ def bench_chains(server_dsn: str, runs: int, batch_size: int, terms: list[str], 
     with --stop-early, the old default, as the baseline. Time in generation and in the judge is summed
     over the wrapped calls; the rest (prompt building, sinks, database writes) is the remainder of the
     wall time."""
-    from collector.glossary import shipped_entries
+    from collector.write.glossary import shipped_entries
     from collector.judge.classifier import CLASSIFIER_VERSION
     from collector.judge.select import DEFAULT_JUDGE
-    from collector.params import DEFAULT_PROMPT_TEMPLATE, validate_params
+    from collector.core.params import DEFAULT_PROMPT_TEMPLATE, validate_params
     from collector.probe import echo as probe
     from collector.runner import collect_session, judge_for_term, load_probe, new_session
 
@@ -373,7 +373,7 @@ def table(header: tuple, rows: list[tuple]) -> str:
 
 def judges_arg(text: str) -> list[str]:
     """``--judges``: comma-separated judge versions, each one the registry has."""
-    from collector.errors import InputError
+    from collector.core.errors import InputError
     from collector.judge.select import check_judge
 
     versions = list(dict.fromkeys(v.strip() for v in text.split(",") if v.strip()))

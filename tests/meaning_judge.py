@@ -13,7 +13,7 @@ from collector.judge import select
 from collector.judge.classifier import TextFeatures
 from collector.judge.judge import Verdict
 from collector.judge.meaning import Meaning
-from collector.records import EchoType, JudgeItem
+from collector.core.records import EchoType, JudgeItem
 
 VERSION = "test-meaning"
 

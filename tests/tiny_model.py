@@ -75,7 +75,7 @@ def build_tiny_model(directory: Path) -> Path:
     model.generation_config = GenerationConfig(
         bos_token_id=special_id, eos_token_id=special_id, pad_token_id=special_id
     )
-    from collector.probe.model_source import quiet_transformers
+    from collector.model.source import quiet_transformers
 
     with quiet_transformers():
         model.save_pretrained(str(directory))

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from collector.db.dsn import describe_target, libpq_env, pgpass_lines, resolve_dsn
 from collector.db.embedded_pg import EmbeddedPostgres
 from collector.db.store import Store
-from collector.errors import DatabaseError
-from collector.paths import data_dir, make_data_dir
+from collector.core.errors import DatabaseError
+from collector.core.paths import data_dir, make_data_dir
 
 #: Where ``nyx-collect db env`` keeps the password of a configured DSN (never printed), owner-only.
 DSN_PASSFILE = "dsn.pgpass"

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 
 from psycopg.conninfo import conninfo_to_dict
 
-from collector.errors import InputError
+from collector.core.errors import InputError
 
 DSN_ENV = "PHOEBE_DSN"
 LIBPQ_ENV = ("PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")

@@ -19,7 +19,7 @@ password the same way.
 PostgreSQL refuses to run as root. As root the server runs as the owner of an existing cluster, or
 else as the system user ``nyxpg`` (created on first use); that user must be able to traverse every
 parent directory of the data directory and to run the binaries. ``/root`` is private, which is why
-``collector.paths.data_dir`` uses ``/var/lib/nyx`` for root and ``NYX_HOME`` moves it.
+``collector.core.paths.data_dir`` uses ``/var/lib/nyx`` for root and ``NYX_HOME`` moves it.
 
 Every operation that changes the server holds an exclusive ``flock`` on ``<data_dir>/.lock``, so two
 processes calling ``ensure_running`` at once end up sharing one server.
@@ -50,7 +50,7 @@ from urllib.parse import quote
 
 import psycopg
 
-from collector.errors import EmbeddedServerError
+from collector.core.errors import EmbeddedServerError
 
 DEFAULT_PORT = 54329
 SERVICE_USER = "nyxpg"
@@ -394,8 +394,8 @@ class EmbeddedPostgres:
 
     def _make_data_dir(self) -> None:
         """Create the data directory (and any missing parent) or make it private: 0700, or 0711 as
-        root, whose server's service user must pass through it (``collector.paths.make_data_dir``)."""
-        from collector.paths import make_data_dir
+        root, whose server's service user must pass through it (``collector.core.paths.make_data_dir``)."""
+        from collector.core.paths import make_data_dir
 
         try:
             make_data_dir(self.data_dir)

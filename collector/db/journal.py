@@ -14,9 +14,9 @@ import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from collector.errors import InputError
-from collector.paths import private_dir, private_opener
-from collector.records import RunRecord
+from collector.core.errors import InputError
+from collector.core.paths import private_dir, private_opener
+from collector.core.records import RunRecord
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
 """A run of three 4096-token rounds, JSON-escaped, is far below this; a longer line is not a run."""
@@ -28,7 +28,7 @@ class Journal:
 
     @classmethod
     def for_session(cls, session_id: object) -> Journal:
-        from collector.paths import data_dir
+        from collector.core.paths import data_dir
 
         return cls(data_dir() / "journal" / f"{session_id}.jsonl")
 

@@ -23,8 +23,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from collector.errors import DatabaseError, InputError
-from collector.paths import cache_dir
+from collector.core.errors import DatabaseError, InputError
+from collector.core.paths import cache_dir
 
 ROUTINE = ("build", "--exclude-resource-type", "unit_test")
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the checkout: collector/db/refresh.py

@@ -31,12 +31,12 @@ from psycopg.types.json import Jsonb
 
 import collector
 from collector.db.dsn import describe_dsn, mask_dsn, validate_dsn
-from collector.errors import (DatabaseError, InputError, MartsNotBuilt, RunsAlreadyStored, SessionNotFound,
+from collector.core.errors import (DatabaseError, InputError, MartsNotBuilt, RunsAlreadyStored, SessionNotFound,
                               UnknownRounds)
-from collector.records import RunRecord, SessionRecord, SessionStatus
+from collector.core.records import RunRecord, SessionRecord, SessionStatus
 
 if TYPE_CHECKING:
-    from collector.glossary import GlossaryEntry
+    from collector.write.glossary import GlossaryEntry
 
 log = logging.getLogger(__name__)
 
@@ -718,7 +718,7 @@ class Store:
         version is itself a shipped one that differs from this collector's (an older collector's entry,
         say without glosses); a term whose newest version is the lab's own is never touched. Returns how
         many versions were added."""
-        from collector.glossary import SHIPPED_SOURCE
+        from collector.write.glossary import SHIPPED_SOURCE
 
         newest = {r["term"]: r["source"] or "" for r in self._all("glossary_terms", {}, "cannot read the glossary")}
         todo = [e for e in entries if e.term not in newest or newest[e.term].startswith(SHIPPED_SOURCE)]

@@ -1,7 +1,7 @@
 """The ``nyx-collect`` command line: thin commands over the library modules.
 
 Data (session ids, summaries, URLs) goes to stdout; status, progress and errors go to stderr.
-Expected failures print one ``Error: ...`` line and exit non-zero (see ``collector.errors``);
+Expected failures print one ``Error: ...`` line and exit non-zero (see ``collector.core.errors``);
 tracebacks appear only with ``NYX_DEBUG=1``.
 """
 
@@ -18,7 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from collector import __version__
-from collector.errors import CollectorError, InputError
+from collector.core.errors import CollectorError, InputError
 from collector.face.cli_db import db_app
 from collector.face.cli_messages import message_app
 from collector.face.options import (JUDGE_HELP, DsnOption, IrisOption, JsonLinesOption, JudgeAllowSelfOption,
@@ -28,8 +28,8 @@ from collector.face.cli_judge import glossary_app, rejudge, validate
 from collector.face.cli_label import label_app
 from collector.face.cli_power import power
 from collector.judge.select import DEFAULT_JUDGE
-from collector.params import DEFAULT_PROMPT_TEMPLATE
-from collector.printable import printable
+from collector.core.params import DEFAULT_PROMPT_TEMPLATE
+from collector.core.printable import printable
 
 
 class _TermFirstGroup(TyperGroup):
@@ -139,7 +139,7 @@ def collect(
     Example: nyx-collect Vernunft --runs 200 --judge llm-1 --judge-url http://gpu1:8000/v1
     """
     from collector.face.progress import ConsoleProgress
-    from collector.params import gather_terms, validate_params
+    from collector.core.params import gather_terms, validate_params
     from collector.runner import collect_terms
 
     params = validate_params(
@@ -394,10 +394,10 @@ def similar(
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the CLI and map failures to one line and an exit code."""
-    from collector.interrupts import INTERRUPTS
+    from collector.core.interrupts import INTERRUPTS
 
     # Ctrl-C and SIGTERM stop a collection between writes: committed runs are kept, the session is
-    # marked interrupted. A second signal while stopping is ignored (see collector.interrupts).
+    # marked interrupted. A second signal while stopping is ignored (see collector.core.interrupts).
     INTERRUPTS.reset()
     previous = {sig: signal.signal(sig, INTERRUPTS.handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

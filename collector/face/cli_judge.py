@@ -55,7 +55,7 @@ def glossary_add(
     Example: nyx-collect glossary add Dasein "Heidegger's term for human existence ..." --lang de --source "SEP"
     --gloss "being-there" --gloss existence --gloss-de Existenz
     """
-    from collector.glossary import make_entry
+    from collector.write.glossary import make_entry
 
     entry = make_entry(term, text, german, lang, source, gloss, gloss_de)
     with open_store(dsn, announce=False) as store:
@@ -75,7 +75,7 @@ def glossary_import(
 
     Example: nyx-collect glossary import terms.jsonl
     """
-    from collector.glossary import read_glossary_file
+    from collector.write.glossary import read_glossary_file
 
     entries = read_glossary_file(file)
     with open_store(dsn, announce=False) as store:
@@ -96,7 +96,7 @@ def glossary_list(
 
     Example: nyx-collect glossary list --all
     """
-    from collector.glossary import shipped_entries
+    from collector.write.glossary import shipped_entries
 
     with open_store(dsn, announce=False) as store:
         store.migrate()
@@ -134,7 +134,7 @@ def validate(
     Example: nyx-collect validate labelled.jsonl --judge llm-1 --judge-url http://127.0.0.1:8080/v1
     """
     from collector.face import report
-    from collector.validate import validate_file
+    from collector.judge.validate import validate_file
 
     result = validate_file(file, references=references, judge=judge, model=model, dsn=dsn,
                            use_glossary=not no_glossary,
@@ -169,7 +169,7 @@ def rejudge(
     Example: nyx-collect rejudge --all --judge llm-1 --judge-url http://gpu1:8000/v1 --judge-model Qwen2.5-7B
     """
     from collector.face.options import err
-    from collector.rejudge import rejudge_sessions
+    from collector.write.rejudge import rejudge_sessions
 
     for summary in rejudge_sessions(sessions or [], all_sessions=all_sessions, judge=judge, dsn=dsn,
                                     on_note=err.print,

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 from typer.core import TyperGroup
 
-from collector.errors import InputError
+from collector.core.errors import InputError
 from collector.face.options import DsnOption, echo, err, open_store
-from collector.labels import DEFAULT_SEED
+from collector.write.labels import DEFAULT_SEED
 
 if TYPE_CHECKING:
     from collector.face.labelling import Shown
@@ -73,8 +73,8 @@ def label_start(
     Example: nyx-collect label --term Aufhebung --n 40
     """
     from collector.face.labelling import Keys, run
-    from collector.labels import MAX_SAMPLE, LabelDesk, draw, labeller_name
-    from collector.params import validate_term
+    from collector.write.labels import MAX_SAMPLE, LabelDesk, draw, labeller_name
+    from collector.core.params import validate_term
 
     who = labeller_name(labeller)
     if not 1 <= n <= MAX_SAMPLE:
@@ -133,8 +133,8 @@ def label_export(
 
     Example: nyx-collect label export aufhebung-labels.jsonl --term Aufhebung
     """
-    from collector.labels import export_line, labeller_name
-    from collector.params import validate_term
+    from collector.write.labels import export_line, labeller_name
+    from collector.core.params import validate_term
 
     if str(file) != "-" and file.exists() and not file.is_file():
         raise InputError(f"{file} is not a regular file")
@@ -170,7 +170,7 @@ def label_import(
 
     Example: nyx-collect label import aufhebung-labels.jsonl
     """
-    from collector.labels import import_labels, labeller_name
+    from collector.write.labels import import_labels, labeller_name
 
     default = labeller_name(labeller) if labeller is not None else None
     with open_store(dsn, announce=False) as store:

@@ -45,7 +45,7 @@ def message_read(
     Example: nyx-collect message read --to partnership -n 10
     """
     from collector.api import Phoebe
-    from collector.params import check_limit
+    from collector.core.params import check_limit
 
     check_limit("-n/--limit", limit)
     with Phoebe.from_store(open_store(dsn, announce=False)) as phoebe:

@@ -1,7 +1,7 @@
 """The terminal of ``nyx-collect label``: one round at a time, full width, one key per answer.
 
 The judge's verdict is never shown (blind labelling), and the rounds come in a shuffled order.
-Text from the model is shown through ``collector.printable.printable``, so a completion cannot
+Text from the model is shown through ``collector.core.printable.printable``, so a completion cannot
 move the cursor or recolour the terminal. Keys are read one at a time without echo; Ctrl-C, Ctrl-D and
 a closed terminal end the session like ``q``: every label given so far is already committed.
 """
@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
-from collector.labels import KEYS, MEANINGS, Candidate, LabelDesk
-from collector.printable import printable
+from collector.write.labels import KEYS, MEANINGS, Candidate, LabelDesk
+from collector.core.printable import printable
 
 QUIT_KEYS = {"q", "Q", "\x03", "\x04", ""}  # q, Ctrl-C, Ctrl-D, end of input
 HELP = "1-5 give a type · s skip · u undo · n note · q quit"

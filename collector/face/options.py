@@ -1,5 +1,5 @@
 """What the CLI's commands share: the consoles and ``echo`` (every line they print passes through
-``collector.printable``), the options that recur, opening the database."""
+``collector.core.printable``), the options that recur, opening the database."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from collector.printable import printable
+from collector.core.printable import printable
 
 
 class Screen(Console):

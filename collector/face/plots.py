@@ -5,7 +5,7 @@ depth shares 0..3 with their 95% Wilson intervals, and the echo-type transition 
 map. Nothing here computes a statistic: every point, bar end and cell is a column of a dbt mart
 (``marts.session_stats``, ``term_depth_distribution``, ``echo_type_transitions``). A missing
 column or a NULL interval (one run, an older mart) draws the point or bar without its error bar.
-Terms and model names are data: every label is made printable (``collector.printable``), and every
+Terms and model names are data: every label is made printable (``collector.core.printable``), and every
 text artist is plain text (``_plain_text``), so ``$x^{`` or ``$\\macro$`` in a term is drawn as typed.
 """
 
@@ -20,8 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from collector.errors import InputError
-from collector.printable import printable
+from collector.core.errors import InputError
+from collector.core.printable import printable
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager, contextmanager
 
 from rich.console import Console
 
-from collector.printable import printable
+from collector.core.printable import printable
 from collector.runner import Progress, ProgressCallback
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import torch
 
 if TYPE_CHECKING:
-    from collector.probe.lm import LanguageModel
+    from collector.model.lm import LanguageModel
 
 
 def _unit(x: torch.Tensor) -> torch.Tensor:

@@ -23,8 +23,8 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict
 
-from collector.errors import CollectorError, InputError, IrisError, one_line
-from collector.paths import data_dir, make_data_dir, private_dir, private_files
+from collector.core.errors import CollectorError, InputError, IrisError, one_line
+from collector.core.paths import data_dir, make_data_dir, private_dir, private_files
 
 
 class ChainHit(BaseModel):

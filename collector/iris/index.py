@@ -12,14 +12,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from collector.iris.chains import Spread, chain_texts, embed_chains, spread
-from collector.params import frame_term
-from collector.records import RunRecord, SessionRecord
+from collector.core.params import frame_term
+from collector.core.records import RunRecord, SessionRecord
 
 if TYPE_CHECKING:
     import torch
 
     from collector.iris.chroma import Iris
-    from collector.probe.lm import LanguageModel
+    from collector.model.lm import LanguageModel
 
 
 class ChainIndex:

@@ -30,7 +30,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from collector.records import EchoType
+from collector.core.records import EchoType
 
 CLASSIFIER_VERSION = "rules-1"
 

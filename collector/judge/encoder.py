@@ -14,7 +14,7 @@ from importlib import metadata
 
 import numpy as np
 
-from collector.errors import ModelError
+from collector.core.errors import ModelError
 
 ENCODER_NAME = "intfloat/multilingual-e5-small"
 CACHE_SIZE = 50_000

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from collector.params import DEFAULT_PROMPT_TEMPLATE, frame_term
-from collector.paths import cache_dir
+from collector.core.params import DEFAULT_PROMPT_TEMPLATE, frame_term
+from collector.core.paths import cache_dir
 
 DATA_FILES = ("echo_terms.jsonl", "echo_train.jsonl", "echo_real_train.jsonl", "echo_labelled.jsonl")
 

@@ -21,12 +21,12 @@ from collector.judge import ref3
 from collector.judge import reference as rj
 from collector.judge.classifier import (CLASSIFIER_VERSION, DEFAULT_THRESHOLDS, TextFeatures, Thresholds, classify,
                                         text_features)
-from collector.records import EchoType, JudgeItem
+from collector.core.records import EchoType, JudgeItem
 
 if TYPE_CHECKING:
     from collector.judge.encoder import SentenceEncoder
     from collector.judge.meaning import Meaning
-    from collector.probe.lm import LanguageModel
+    from collector.model.lm import LanguageModel
 
 __all__ = ["FEATURE_NAMES", "Judge", "JudgeItem", "ReferenceJudge", "Verdict"]
 
@@ -68,7 +68,7 @@ class Judge:
         """One verdict per item, in order; all texts of the batch are embedded in one call."""
         if not items:
             return []
-        from collector.probe.lm import similarity
+        from collector.model.lm import similarity
 
         unique: dict[str, int] = {}
         for item in items:

@@ -8,7 +8,7 @@ space counts as that digit), and where none of them is listed, the digit the mod
 llama.cpp server (its ``/v1/models`` says ``owned_by: llamacpp``) the request also carries the
 grammar ``root ::= [1-5]``, so the answer is always a digit; llama.cpp reports the top
 log-probabilities from before the grammar, so both readings agree. Anything else (no choices, no
-digit, a digit outside 1-5, another model answering) is a :class:`~collector.errors.JudgeServerError`.
+digit, a digit outside 1-5, another model answering) is a :class:`~collector.core.errors.JudgeServerError`.
 An empty completion is COLLAPSE without a request.
 
 Loading the judge checks the server before anything is written: its model list (the judge model is
@@ -25,16 +25,16 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from collector.errors import InputError, JudgeServerError
+from collector.core.errors import InputError, JudgeServerError
 from collector.judge.classifier import text_features
 from collector.judge.judge import Verdict
 from collector.judge.llm_client import Endpoint, EndpointConfig, shown
 from collector.judge.llm_prompt import DIGITS, PROMPT_SHA256, PROMPT_VERSION, messages
 from collector.judge.meaning import Meaning
-from collector.records import EchoType, JudgeItem
+from collector.core.records import EchoType, JudgeItem
 
 if TYPE_CHECKING:
-    from collector.probe.lm import LanguageModel
+    from collector.model.lm import LanguageModel
 
 TOP_LOGPROBS = 20
 MAX_TOKENS = 1

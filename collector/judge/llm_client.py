@@ -4,7 +4,7 @@ server, Ollama, OpenAI), named by its base URL (``http://host:8080/v1``) and a m
 Standard library only (urllib and threads): the core needs no HTTP client of its own. Every request
 has a timeout; a transient failure (connection refused or reset, a timeout, HTTP 408, 429, 500, 502,
 503, 504) is tried again a bounded number of times after a short pause; anything else, and a reply
-that is not a JSON object, raises :class:`~collector.errors.JudgeServerError` with one line.
+that is not a JSON object, raises :class:`~collector.core.errors.JudgeServerError` with one line.
 
 The API key comes only from ``NYX_JUDGE_API_KEY`` and is sent as a bearer token; it is never shown.
 A URL is shown only through :func:`mask_url` and refused if it holds a user, password or query (where
@@ -27,8 +27,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from collector.errors import InputError, JudgeServerError
-from collector.printable import printable
+from collector.core.errors import InputError, JudgeServerError
+from collector.core.printable import printable
 
 ENV_URL = "NYX_JUDGE_URL"
 ENV_MODEL = "NYX_JUDGE_MODEL"
@@ -51,7 +51,7 @@ R = TypeVar("R")
 
 
 def shown(text: object, limit: int = 80) -> str:
-    """``text`` safe for one terminal line (``collector.printable``, line feeds as ``\\x0a`` too),
+    """``text`` safe for one terminal line (``collector.core.printable``, line feeds as ``\\x0a`` too),
     cut to ``limit`` characters with an ellipsis."""
     text = printable(text, line=True)
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -7,7 +7,7 @@ version, so that a depth is always read beside the instrument that measured it.
 It shows what the label desk shows a reader (``nyx-collect label``): the term, its reference meaning
 (English, German where there is one) and its accepted short glosses, the text the completion answers
 (for round 1 the frame) and the completion, and the five types with the label desk's meanings
-(:data:`TYPE_MEANINGS`, a pinned copy of ``collector.labels.MEANINGS``; a unit test keeps them equal),
+(:data:`TYPE_MEANINGS`, a pinned copy of ``collector.write.labels.MEANINGS``; a unit test keeps them equal),
 numbered as the desk's keys. It adds the conventions the lab's readers used
 (``../shared/research/echo-probe-notes.md``). The answer is one digit, 1 to 5.
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from collector.records import EchoType, JudgeItem
+from collector.core.records import EchoType, JudgeItem
 
 if TYPE_CHECKING:
     from collector.judge.meaning import Meaning

@@ -14,14 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from collector.errors import InputError, ModelError
+from collector.core.errors import InputError, ModelError
 from collector.judge.classifier import CLASSIFIER_VERSION
 
 if TYPE_CHECKING:
     from collector.judge.judge import Verdict
     from collector.judge.meaning import Meaning
-    from collector.probe.lm import LanguageModel
-    from collector.records import JudgeItem
+    from collector.model.lm import LanguageModel
+    from collector.core.records import JudgeItem
 
 
 class SessionJudge(Protocol):

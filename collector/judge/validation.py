@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from collector.errors import InputError
-from collector.glossary import check_glosses
+from collector.core.errors import InputError
+from collector.write.glossary import check_glosses
 from collector.judge.meaning import Meaning
-from collector.params import validate_term
-from collector.records import EchoType
-from collector.textfiles import json_objects, read_utf8
+from collector.core.params import validate_term
+from collector.core.records import EchoType
+from collector.core.textfiles import json_objects, read_utf8
 
 LABELS: tuple[str, ...] = tuple(t.value for t in EchoType)
 MAX_ITEMS = 100_000

@@ -1,6 +1,4 @@
-"""The probe: the model under study and the echo loop over it.
-
-Loading a model (``model_source``, ``lm``), seeded sampling (``sampling``, ``seeds``, the vLLM
-backend in ``vllm_backend``) and the echo loop that turns a session's parameters into runs
-(``echo``). Knows nothing of databases or vector stores.
+"""The probe: the echo loop over a pool of runs (``echo``) and seeded batched sampling (``sampling``,
+``seeds``). The model under study lives in ``collector.model``. Knows nothing of databases, vector
+stores or the screen.
 """

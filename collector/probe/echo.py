@@ -21,14 +21,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from collector.params import frame_term
-from collector.records import JudgeItem, RoundRecord, RunRecord, SessionRecord
+from collector.core.params import frame_term
+from collector.core.records import JudgeItem, RoundRecord, RunRecord, SessionRecord
 from collector.probe.sampling import Generation, SamplingParams, generate
 from collector.probe.seeds import round_seed, run_seed
 
 if TYPE_CHECKING:
     from collector.judge.select import SessionJudge
-    from collector.probe.lm import LanguageModel
+    from collector.model.lm import LanguageModel
 
 
 Sampler = Callable[[list[str], list[int], SamplingParams], list[Generation]]

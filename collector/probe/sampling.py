@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from collector.errors import ModelError
+from collector.core.errors import ModelError
 
 if TYPE_CHECKING:
-    from collector.probe.lm import LanguageModel
+    from collector.model.lm import LanguageModel
 
 
 @dataclass(frozen=True)

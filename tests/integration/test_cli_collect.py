@@ -12,7 +12,7 @@ import time
 import pytest
 
 from collector.judge.select import DEFAULT_JUDGE
-from collector.records import EchoType
+from collector.core.records import EchoType
 from collector.probe.seeds import run_seed
 from tests.cli_helpers import query, run_cli
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from collector.judge.judge import Judge, JudgeItem
-from collector.records import EchoType
+from collector.core.records import EchoType
 
 pytestmark = [pytest.mark.smollm2, pytest.mark.slow]
 

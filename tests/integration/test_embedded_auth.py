@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from collector.db.embedded_pg import HBA_CONF, EmbeddedPostgres, embedded_bin_dir, scram_verifier
-from collector.errors import EmbeddedServerError
+from collector.core.errors import EmbeddedServerError
 from tests.cli_helpers import run_cli
 
 IS_ROOT = os.geteuid() == 0

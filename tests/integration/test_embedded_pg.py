@@ -17,7 +17,7 @@ import pytest
 
 from collector.db import embedded_pg
 from collector.db.embedded_pg import EmbeddedPostgres
-from collector.errors import EmbeddedServerError
+from collector.core.errors import EmbeddedServerError
 from collector.db.store import Store
 from tests.schema import ALL_MIGRATIONS
 

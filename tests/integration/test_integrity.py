@@ -11,7 +11,7 @@ import pytest
 from psycopg import errors as pg_errors
 
 from collector.db.store import Store
-from collector.errors import DatabaseError
+from collector.core.errors import DatabaseError
 from tests.conftest import create_database, drop_database
 from tests.integration.test_migrations import SID, TERM, insert, round_row, run_row, session_row
 from tests.integration.test_store import CI, CO, E, make_run, make_session

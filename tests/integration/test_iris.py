@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import pytest
 
 from collector.iris.chroma import Iris, collection_name
-from collector.paths import data_dir_mode
+from collector.core.paths import data_dir_mode
 from tests.cli_helpers import query, run_cli
 from tests.modes import open_to_others, usual_umask
 

@@ -12,7 +12,7 @@ import pytest
 
 from collector.db.store import Store
 from collector.judge.validation import read_labelled
-from collector.labels import LabelDesk, draw
+from collector.write.labels import LabelDesk, draw
 from tests.cli_helpers import query, run_cli, table_counts
 
 NYX = str(Path(sys.executable).with_name("nyx-collect"))

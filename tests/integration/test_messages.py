@@ -6,7 +6,7 @@ import psycopg
 import pytest
 
 from collector.api import Message, NewMessage, Phoebe
-from collector.errors import InputError
+from collector.core.errors import InputError
 from tests.cli_helpers import query, run_cli
 
 

@@ -336,7 +336,7 @@ def test_concurrent_migrators_apply_each_migration_once(empty_db_dsn):
 
 
 def test_migrate_reports_an_unreachable_database():
-    from collector.errors import DatabaseError
+    from collector.core.errors import DatabaseError
 
     with pytest.raises(DatabaseError, match="cannot connect"):
         Store.connect("postgresql://nyx:secret@127.0.0.1:1/nyx")
@@ -744,7 +744,7 @@ def test_sessions_from_before_0015_keep_their_judge_under_its_new_name(empty_db_
 
 
 def test_a_collector_refuses_a_database_migrated_by_a_newer_one(empty_db_dsn, tmp_path):
-    from collector.errors import DatabaseError
+    from collector.core.errors import DatabaseError
 
     newer = tmp_path / "migrations"
     newer.mkdir()

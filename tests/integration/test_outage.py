@@ -293,7 +293,7 @@ def test_a_journal_is_its_owners_alone(tmp_path, monkeypatch):
     """A journal holds terms and texts: 0600 in a 0700 directory under the usual umask, and one an
     older nyx left open (0644 in 0755) is closed by the next append."""
     from collector.db.journal import Journal
-    from collector.paths import data_dir_mode
+    from collector.core.paths import data_dir_mode
     from tests.integration.test_store import CO, make_run, make_session
 
     home = tmp_path / "home"

@@ -127,7 +127,7 @@ def test_resume_force_beside_the_collector_that_still_runs(capsys, db_dsn, tiny_
 
 
 def test_a_completed_session_stays_completed(store):
-    from collector.records import SessionStatus
+    from collector.core.records import SessionStatus
     from tests.integration.test_store import make_session
 
     session = make_session()

@@ -12,8 +12,8 @@ from psycopg.conninfo import conninfo_to_dict
 from yoyo.connections import parse_uri
 
 from collector.db.dsn import mask_dsn, resolve_dsn
-from collector.errors import DatabaseError, InputError, SessionNotFound
-from collector.records import EchoType, RoundRecord, RunRecord, SessionRecord, SessionStatus
+from collector.core.errors import DatabaseError, InputError, SessionNotFound
+from collector.core.records import EchoType, RoundRecord, RunRecord, SessionRecord, SessionStatus
 from collector.db.store import Store, queries, short_reason, yoyo_url
 from tests.schema import ALL_MIGRATIONS
 

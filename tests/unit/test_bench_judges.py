@@ -8,7 +8,7 @@ import pytest
 
 from bench import model_ladder as ladder
 from bench import run as bench_run
-from collector.errors import InputError
+from collector.core.errors import InputError
 from collector.judge import select
 from collector.judge.classifier import CLASSIFIER_VERSION
 from collector.judge.select import DEFAULT_JUDGE, REGISTRY, JudgeEntry

@@ -17,7 +17,7 @@ from collector.judge.classifier import (
     text_features,
     words,
 )
-from collector.records import EchoType
+from collector.core.records import EchoType
 
 TERM = "heartbeat"
 PREV = "A heartbeat is one contraction of the heart muscle that pumps blood through the body."

@@ -1,6 +1,6 @@
 """Device defaults: which dtype 'auto' picks on a CPU."""
 
-from collector.probe.lm import resolve_dtype
+from collector.model.lm import resolve_dtype
 
 
 def test_auto_is_float32_on_every_cpu():

@@ -113,7 +113,7 @@ def test_every_command_in_the_docs_exists():
 
 
 def test_readme_exit_codes_are_the_errors_own():
-    from collector import errors
+    from collector.core import errors
 
     line = next(ln for ln in (REPO / "README.md").read_text(encoding="utf-8").split(". ") if "Exit codes:" in ln)
     documented = {int(code) for code in re.findall(r"\b(\d+)\s+[A-Za-z`]", line.split("Exit codes:", 1)[1])}

@@ -7,10 +7,10 @@ from collections import Counter
 
 import pytest
 
-from collector.errors import InputError
+from collector.core.errors import InputError
 from collector.face.labelling import Shown, render
-from collector.printable import printable
-from collector.labels import KEYS, MEANINGS, Candidate, labeller_name, sample_rounds
+from collector.core.printable import printable
+from collector.write.labels import KEYS, MEANINGS, Candidate, labeller_name, sample_rounds
 
 SESSION = uuid.UUID("00000000-0000-0000-0000-0000000000aa")
 

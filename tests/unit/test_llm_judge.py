@@ -9,14 +9,14 @@ import time
 
 import pytest
 
-from collector.errors import InputError, JudgeServerError
+from collector.core.errors import InputError, JudgeServerError
 from collector.judge.llm import model_key, read_answer, same_model
 from collector.judge.llm_client import Endpoint, EndpointConfig, check_url, mask_url, shown
 from collector.judge.llm_prompt import DIGITS, PROMPT_SHA256, PROMPT_VERSION, TYPE_MEANINGS, messages
 from collector.judge.meaning import Meaning
 from collector.judge.select import REGISTRY, check_judge_options
-from collector.labels import KEYS, MEANINGS
-from collector.records import EchoType, JudgeItem
+from collector.write.labels import KEYS, MEANINGS
+from collector.core.records import EchoType, JudgeItem
 
 ANCHOR = 'The word "Pflicht" means'
 FIRST = JudgeItem(anchor=ANCHOR, prev=ANCHOR, text=' "duty".', history=[ANCHOR])

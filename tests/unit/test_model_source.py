@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from collector.probe import model_source
-from collector.errors import InputError, ModelError
+from collector.model import source as model_source
+from collector.core.errors import InputError, ModelError
 from collector.judge.judge import FEATURE_NAMES, Judge, JudgeItem
-from collector.probe.lm import Embeddings, LanguageModel, similarity
-from collector.probe.model_source import ModelSource, fingerprint, resolve_model
-from collector.records import EchoType, RoundRecord
+from collector.model.lm import Embeddings, LanguageModel, similarity
+from collector.model.source import ModelSource, fingerprint, resolve_model
+from collector.core.records import EchoType, RoundRecord
 
 
 def assert_one_line(error: BaseException) -> None:

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from collector.errors import InputError
-from collector.params import (
+from collector.core.errors import InputError
+from collector.core.params import (
     CHAMPIONS,
     DEFAULT_PROMPT_TEMPLATE,
     MAX_LIMIT,

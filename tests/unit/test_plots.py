@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from collector.errors import InputError
+from collector.core.errors import InputError
 from collector.face import plots
 
 matplotlib_image = pytest.importorskip("matplotlib.image")

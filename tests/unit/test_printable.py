@@ -1,4 +1,4 @@
-"""collector.printable: one function makes stored and user text safe to print; the CLI's consoles
+"""collector.core.printable: one function makes stored and user text safe to print; the CLI's consoles
 read no markup and pass every string through it; the plots draw labels as plain text."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from rich.table import Table
 
 from collector.face.options import Screen
-from collector.printable import HIDDEN_CATEGORIES, KEPT, printable
+from collector.core.printable import HIDDEN_CATEGORIES, KEPT, printable
 
 ESC, BEL = "\x1b", "\x07"
 BIDI = ("\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e",

@@ -2,7 +2,7 @@
 
 from collector.db.store import ROUND_COLUMNS
 from collector.judge.judge import FEATURE_NAMES
-from collector.records import RoundRecord
+from collector.core.records import RoundRecord
 
 
 def test_round_columns_are_the_run_key_then_the_round_record_fields():

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from collector.errors import ModelError
+from collector.core.errors import ModelError
 from collector.probe.sampling import SamplingParams, _pick_tokens
 from collector.probe.seeds import round_seed, run_seed
 

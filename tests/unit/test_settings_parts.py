@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from collector.errors import InputError
+from collector.core.errors import InputError
 from collector.runner import SETTINGS_PARTS, settings_part
 
 REPO = Path(__file__).resolve().parents[2]

@@ -2,9 +2,9 @@
 
 import pytest
 
-from collector.errors import InputError
+from collector.core.errors import InputError
 from collector.probe.sampling import SamplingParams
-from collector.probe.vllm_backend import check_backend, finish_reason, request_options
+from collector.model.vllm_backend import check_backend, finish_reason, request_options
 
 
 def test_each_request_carries_its_runs_seed_and_the_session_settings():

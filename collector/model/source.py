@@ -12,7 +12,7 @@ A spec that looks like a path (starts with ``/``, ``.`` or ``~``, ends in ``.ggu
 than one ``/``) but does not exist is an error rather than a hub id. ``org/name`` is ambiguous
 with a relative path; it is taken as a path only if it exists.
 
-Every failure raises :class:`~collector.errors.ModelError` with a one-line message.
+Every failure raises :class:`~collector.core.errors.ModelError` with a one-line message.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from collector.errors import ModelError, one_line
-from collector.paths import cache_dir
+from collector.core.errors import ModelError, one_line
+from collector.core.paths import cache_dir
 
 log = logging.getLogger(__name__)
 

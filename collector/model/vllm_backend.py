@@ -2,7 +2,7 @@
 
 Install with ``pip install 'nyx-collector[vllm]'`` on a machine with a CUDA GPU. vLLM only
 generates: the judge still embeds completions with the transformers copy of the same weights
-(:class:`~collector.probe.lm.LanguageModel`), so both share the GPU; vLLM is told to take
+(:class:`~collector.model.lm.LanguageModel`), so both share the GPU; vLLM is told to take
 ``gpu_memory_utilization`` of it (``NYX_VLLM_GPU_MEMORY``, default 0.6) and leave the rest.
 
 Every run keeps its own seed: each request carries ``SamplingParams(seed=...)``, which vLLM turns
@@ -17,11 +17,11 @@ import importlib.util
 import os
 from typing import TYPE_CHECKING
 
-from collector.errors import InputError, ModelError, one_line
+from collector.core.errors import InputError, ModelError, one_line
 from collector.probe.sampling import Generation, SamplingParams
 
 if TYPE_CHECKING:
-    from collector.probe.lm import LanguageModel
+    from collector.model.lm import LanguageModel
 
 BACKENDS = ("transformers", "vllm")
 DEFAULT_GPU_MEMORY = 0.6

@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from collector.errors import InputError
+from collector.core.errors import InputError
 
 MAX_TERM_CHARS = 200
 MAX_RUNS = 1_000_000

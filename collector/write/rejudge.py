@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 from collector import __version__
 from collector.db.connect import connect
-from collector.errors import InputError
-from collector.glossary import shipped_entries
+from collector.core.errors import InputError
+from collector.write.glossary import shipped_entries
 from collector.judge.judge import FEATURE_NAMES
 from collector.judge.select import DEFAULT_JUDGE, JudgeKit, check_judge, check_judge_options, judge_settings
-from collector.params import frame_term
-from collector.records import JudgeItem
+from collector.core.params import frame_term
+from collector.core.records import JudgeItem
 
 BATCH_ITEMS = 512
 

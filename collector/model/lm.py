@@ -24,9 +24,9 @@ from pathlib import Path
 
 import torch
 
-from collector.errors import InputError, ModelError, one_line
-from collector.probe.model_source import ModelSource, quiet_transformers, resolve_model
-from collector.paths import cache_dir
+from collector.core.errors import InputError, ModelError, one_line
+from collector.model.source import ModelSource, quiet_transformers, resolve_model
+from collector.core.paths import cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class LanguageModel:
 
     @classmethod
     def load(cls, spec: str | None, *, device: str = "auto", dtype: str = "auto") -> LanguageModel:
-        """Resolve ``spec`` (see :func:`~collector.probe.model_source.resolve_model`) and load it.
+        """Resolve ``spec`` (see :func:`~collector.model.source.resolve_model`) and load it.
 
         ``device``: ``auto`` (cuda, else mps, else cpu), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
         ``dtype``: ``auto`` (bfloat16 on cuda where supported, float16 on mps, float32 on cpu),

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from collector.errors import InputError
+from collector.core.errors import InputError
 
 
 def read_utf8(path: Path, max_bytes: int) -> str:

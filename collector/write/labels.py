@@ -22,10 +22,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from collector.errors import InputError, UnknownRounds
-from collector.params import validate_term
-from collector.records import EchoType
-from collector.textfiles import check_text, json_objects, read_utf8
+from collector.core.errors import InputError, UnknownRounds
+from collector.core.params import validate_term
+from collector.core.records import EchoType
+from collector.core.textfiles import check_text, json_objects, read_utf8
 
 if TYPE_CHECKING:
     from collector.db.store import Store
@@ -224,7 +224,7 @@ class LabelDesk:
 
 def clean_note(note: str | None) -> str | None:
     """The note trimmed, its white space collapsed; None when blank; InputError for one PostgreSQL
-    cannot store (:func:`collector.textfiles.check_text`) or one over MAX_NOTE_CHARS."""
+    cannot store (:func:`collector.core.textfiles.check_text`) or one over MAX_NOTE_CHARS."""
     if note is None:
         return None
     note = " ".join(check_text(note, "note").split())

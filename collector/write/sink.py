@@ -20,9 +20,9 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from collector.db.journal import Journal
-from collector.errors import DatabaseError, RunsAlreadyStored
-from collector.interrupts import INTERRUPTS
-from collector.records import RunRecord, SessionRecord
+from collector.core.errors import DatabaseError, RunsAlreadyStored
+from collector.core.interrupts import INTERRUPTS
+from collector.core.records import RunRecord, SessionRecord
 
 if TYPE_CHECKING:
     from collector.db.store import Store

@@ -17,8 +17,8 @@ from pathlib import Path
 from collector.judge.meaning import Meaning
 from collector.judge.select import DEFAULT_JUDGE, JudgeKit, check_judge, check_judge_options
 from collector.judge.validation import Agreement, LabelledItem, agreement, read_labelled, read_references
-from collector.params import DEFAULT_PROMPT_TEMPLATE, frame_term
-from collector.records import JudgeItem
+from collector.core.params import DEFAULT_PROMPT_TEMPLATE, frame_term
+from collector.core.records import JudgeItem
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def validate_file(path: Path, *, references: Path | None = None, judge: str = DE
     from_file = read_references(references) if references is not None else {}
     lm = None
     if JudgeKit.version_needs_probe_model(judge):
-        from collector.probe.lm import LanguageModel
+        from collector.model.lm import LanguageModel
 
         lm = LanguageModel.load(model)
     kit = JudgeKit(judge, lm, options)
@@ -81,7 +81,7 @@ def validate_file(path: Path, *, references: Path | None = None, judge: str = DE
     from_db: dict[str, dict] = {}
     if wanted and use_glossary and kit.uses_references:
         from collector.db.connect import connect
-        from collector.glossary import shipped_entries
+        from collector.write.glossary import shipped_entries
 
         with connect(dsn) as store:
             store.migrate()

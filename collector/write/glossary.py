@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from collector import __version__
-from collector.errors import InputError
-from collector.params import validate_term
-from collector.textfiles import check_text, json_objects, read_utf8
+from collector.core.errors import InputError
+from collector.core.params import validate_term
+from collector.core.textfiles import check_text, json_objects, read_utf8
 
 MAX_REFERENCE_CHARS = 4000
 MAX_SOURCE_CHARS = 1000
