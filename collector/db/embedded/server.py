@@ -23,7 +23,8 @@ class EmbeddedPostgres(Cluster):
         make_data_dir(self.data_dir)
         with locked(self):
             account = account_for(self.pgdata)
-            check_access(account, self.data_dir, self.bin_dir)
+            if not account.is_me:  # only then are the binaries looked up here
+                check_access(account, self.data_dir, self.bin_dir)
             prepare_owned_paths(account, self.data_dir, self.pgdata, self.socket_dir, self.log_file)
             if not (self.pgdata / "PG_VERSION").exists():
                 initdb(self, account)
