@@ -96,7 +96,7 @@ def private_server(directory: Path | None = None, *, keep: bool = False, prefix:
     ``directory`` None: a fresh directory under /tmp, removed at the end unless ``keep`` (then the
     server keeps running too). A ``directory`` is created if missing, never removed, and its server
     is stopped at the end (started again by the next use)."""
-    from collector.db.embedded_pg import EmbeddedPostgres
+    from collector.db.embedded import EmbeddedPostgres
 
     # SIGTERM runs the finally below too (the server is stopped, a temporary directory removed)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -116,7 +116,7 @@ def private_server(directory: Path | None = None, *, keep: bool = False, prefix:
         yield Private(base, dsn, private_env(home, dsn))
         if keep and not fixed:
             print(f"kept: database {dsn}\n  NYX_HOME={home}\n  stop with: .venv/bin/python -c \"from pathlib import "
-                  f"Path; from collector.db.embedded_pg import EmbeddedPostgres; "
+                  f"Path; from collector.db.embedded import EmbeddedPostgres; "
                   f"EmbeddedPostgres(Path('{base / 'data'}')).stop()\" && rm -rf {base}", file=sys.stderr)
     finally:
         if fixed or not keep:

@@ -21,7 +21,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from collector.db.embedded_pg import EmbeddedPostgres
+from collector.db.embedded import EmbeddedPostgres
 from collector.db.store import Store
 
 # Model fixtures and the dbt-built database live in their own modules.

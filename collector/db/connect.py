@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable
 
 from collector.db.dsn import describe_target, libpq_env, pgpass_lines, resolve_dsn
-from collector.db.embedded_pg import EmbeddedPostgres
+from collector.db.embedded import EmbeddedPostgres
 from collector.db.store import Store
 from collector.core.errors import DatabaseError
 from collector.core.paths import data_dir, make_data_dir

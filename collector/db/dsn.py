@@ -6,7 +6,7 @@ Precedence (first match wins):
 2. the ``PHOEBE_DSN`` environment variable;
 3. the standard libpq variables (``PGHOST``, ``PGPORT``, ``PGDATABASE``, ``PGUSER``, ``PGSERVICE``):
    the DSN is then ``""`` and libpq reads the environment itself;
-4. otherwise the embedded server (see ``collector.db.embedded_pg``): the DSN is ``None``.
+4. otherwise the embedded server (see ``collector.db.embedded``): the DSN is ``None``.
 
 Both URL (``postgresql://user:pw@host:5432/db``) and key=value (``host=h dbname=db``) forms are
 accepted and checked for syntax before anything connects.

@@ -138,7 +138,24 @@ def print_analysis(console: Console, found) -> None:
     key with p-values adjusted for the pairs of the family, each session against its pool's
     baseline, with ``--by`` each term's pools that differ in that part alone, and with human labels
     the judge's agreement."""
-    distributions, comparisons, sessions = found.distributions, found.comparisons, found.sessions
+    _print_distributions(console, found)
+    if found.agreement:
+        console.print(_agreement_table(found.agreement))
+    if found.comparisons:
+        console.print(_pair_table("Pairs of terms under the same settings", found.comparisons, ("term a", "term b")))
+        console.print("p: mean depth by Welch's t-test; distribution by chi-square, or exact (Freeman-Halton) where "
+                      "expected counts are small; Holm: adjusted for every pair of terms under these settings in the "
+                      "marts (Benjamini-Hochberg in --json); intervals 95% (JS: bootstrap)", markup=False)
+    if found.by is not None:
+        _print_by_part(console, found)
+    if found.sessions:
+        console.print(_sessions_table(found.sessions))
+
+
+def _print_distributions(console: Console, found) -> None:
+    """One row per pool with its intervals, notes on pools that cannot be compared, then each pool's
+    depth histogram and its labels' agreement line."""
+    distributions = found.distributions
     table = Table(title="Depth distribution per term and settings (95% intervals)", title_justify="left")
     for name in ("term", "settings", "sessions", "runs", "mean", "95% CI", "d0", "d1", "d2", "d3", "entropy",
                  "95% CI "):
@@ -161,40 +178,44 @@ def print_analysis(console: Console, found) -> None:
         line = agreement_line(r)
         if line:
             console.print(f"  labels: {line}", markup=False)
-    if found.agreement:
-        table = Table(title="The judge against human labels (marts.judge_agreement)", title_justify="left")
-        for name in ("term", "model", "judge", "labeller", "labels", "accuracy", "weighted", "kappa", "cont/stop"):
-            table.add_column(name, justify="left" if name in ("term", "model", "judge", "labeller") else "right")
-        for r in found.agreement:
-            table.add_row(r["term"], r["model_name"], r["judge_version"], r["labeller"], str(r["labels"]),
-                          _num(r["accuracy"]), _num(r["accuracy_weighted"]), _num(r["kappa"]),
-                          _num(r["continue_stop_accuracy"]))
-        console.print(table)
-    if comparisons:
-        console.print(_pair_table("Pairs of terms under the same settings", comparisons, ("term a", "term b")))
-        console.print("p: mean depth by Welch's t-test; distribution by chi-square, or exact (Freeman-Halton) where "
-                      "expected counts are small; Holm: adjusted for every pair of terms under these settings in the "
-                      "marts (Benjamini-Hochberg in --json); intervals 95% (JS: bootstrap)", markup=False)
-    if found.by is not None:
-        pools = {r["pool_key"]: r for r in distributions}
-        if found.settings_pairs:
-            console.print(_pair_table(f"Each term by {found.by} (pools that differ in {found.by} alone)",
-                                      found.settings_pairs, (f"{found.by} a", f"{found.by} b"),
-                                      lambda r: (str(pools.get(r["pool_key_a"], {}).get(found.by, "?")),
-                                                 str(pools.get(r["pool_key_b"], {}).get(found.by, "?")))))
-        else:
-            console.print(f"no two pools of {', '.join(sorted({r['term'] for r in distributions}))} differ in "
-                          f"{found.by} alone", markup=False)
-    if sessions:
-        table = Table(title="Sessions against their pool's baseline", title_justify="left")
-        for name in ("term", "session", "temp", "runs", "mean", "diff", "p", "Holm", "dist p", "Holm ", "JS div"):
-            table.add_column(name, justify="left" if name in ("term", "session") else "right")
-        for r in sessions:
-            session = str(r["session_id"])[:8] + (" (baseline)" if r["is_baseline"] else "")
-            table.add_row(r["term"], session, _num(r["temperature"], 2), str(r["runs"]), _num(r["depth_mean"]),
-                          _num(r["depth_mean_diff"]), _p(r["depth_mean_p"]), _p(r["depth_mean_p_holm"]),
-                          _p(r["depth_distribution_p"]), _p(r["depth_distribution_p_holm"]), _num(r["js_divergence"]))
-        console.print(table)
+
+
+def _agreement_table(rows: Sequence[dict[str, Any]]) -> Table:
+    """The judge against human labels (marts.judge_agreement), one row per term, model, judge and labeller."""
+    table = Table(title="The judge against human labels (marts.judge_agreement)", title_justify="left")
+    for name in ("term", "model", "judge", "labeller", "labels", "accuracy", "weighted", "kappa", "cont/stop"):
+        table.add_column(name, justify="left" if name in ("term", "model", "judge", "labeller") else "right")
+    for r in rows:
+        table.add_row(r["term"], r["model_name"], r["judge_version"], r["labeller"], str(r["labels"]),
+                      _num(r["accuracy"]), _num(r["accuracy_weighted"]), _num(r["kappa"]),
+                      _num(r["continue_stop_accuracy"]))
+    return table
+
+
+def _print_by_part(console: Console, found) -> None:
+    """With ``--by PART``: each term's pools that differ in that part alone, or a line saying there are none."""
+    pools = {r["pool_key"]: r for r in found.distributions}
+    if found.settings_pairs:
+        console.print(_pair_table(f"Each term by {found.by} (pools that differ in {found.by} alone)",
+                                  found.settings_pairs, (f"{found.by} a", f"{found.by} b"),
+                                  lambda r: (str(pools.get(r["pool_key_a"], {}).get(found.by, "?")),
+                                             str(pools.get(r["pool_key_b"], {}).get(found.by, "?")))))
+    else:
+        console.print(f"no two pools of {', '.join(sorted({r['term'] for r in found.distributions}))} differ in "
+                      f"{found.by} alone", markup=False)
+
+
+def _sessions_table(rows: Sequence[dict[str, Any]]) -> Table:
+    """Each session against its pool's baseline: the difference in mean depth and in distribution."""
+    table = Table(title="Sessions against their pool's baseline", title_justify="left")
+    for name in ("term", "session", "temp", "runs", "mean", "diff", "p", "Holm", "dist p", "Holm ", "JS div"):
+        table.add_column(name, justify="left" if name in ("term", "session") else "right")
+    for r in rows:
+        session = str(r["session_id"])[:8] + (" (baseline)" if r["is_baseline"] else "")
+        table.add_row(r["term"], session, _num(r["temperature"], 2), str(r["runs"]), _num(r["depth_mean"]),
+                      _num(r["depth_mean_diff"]), _p(r["depth_mean_p"]), _p(r["depth_mean_p_holm"]),
+                      _p(r["depth_distribution_p"]), _p(r["depth_distribution_p_holm"]), _num(r["js_divergence"]))
+    return table
 
 
 def _pair_table(title: str, rows: Sequence[dict[str, Any]], names: tuple[str, str], labels=None) -> Table:

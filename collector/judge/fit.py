@@ -38,16 +38,16 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
 import collector.judge.reference as rj
-from collector.judge.fit_data import EmbedCache, default_cache_path, frame_of, load, read_corpus
-from collector.judge.validation import LABELS
+from collector.judge import fit_report
+from collector.judge.fit_data import EmbedCache, default_cache_path, load
+from collector.judge.fit_features import build_calibration, build_features, to_arrays, truncate_text
+from collector.judge.fit_metrics import CIRC, COLL, CONF, DIV, EXP, LI, is_cont, metrics
 
-L = list(LABELS)
-LI = {k: i for i, k in enumerate(L)}
-COLL, CIRC, DIV, CONF, EXP = (LI[k] for k in ("COLLAPSE", "CIRCULAR", "DIVERGENT", "CONFIRMS", "EXPANDS"))
 PAIRINGS = {"qp": ("query", "passage"), "qq": ("query", "query")}
 """Prefix of (the completions, the references): the completions and the frame always take ``query:``."""
 VARIANTS = ("full", "no_length", "anchor_only", "lr")
@@ -63,65 +63,7 @@ NOTES = ("fitted by fit.py on echo_train.jsonl + agreeing rows of echo_real_trai
 """The ``notes`` of the params file (kept word for word so that a refit reproduces the shipped file)."""
 
 
-# ------------------------------------------------------------------------------ features
-
-def term_refs(t: dict) -> list[str]:
-    """A term's reference descriptions: English, then German where there is one."""
-    return [t["reference"]] + ([t["reference_de"]] if t.get("reference_de") else [])
-
-
-def build_calibration(cache: EmbedCache, ref_prefix: tuple[str, str], train_terms: list[str],
-                      terms: dict) -> rj.Calibration:
-    """The corpus vectors and the distractors (first sentences of the training terms' English references)."""
-    rm = ref_prefix[0]
-    corpus = read_corpus()
-    dist_terms = sorted(train_terms)
-    dist = [rj.first_sentence(terms[k]["reference"]) for k in dist_terms]
-    C, D = cache.get(corpus, rm), cache.get(dist, rm)
-    cache.save()
-    return rj.Calibration(np.asarray(C, np.float32), tuple(rj.sha256(x) for x in corpus),
-                          np.asarray(D, np.float32), tuple(rj.sha256(x) for x in dist), tuple(dist_terms))
-
-
-def build_features(items, terms, cache, text_prefix, ref_prefix, text_override=None, calibration=None):
-    """Feature dicts (:func:`collector.judge.reference.features`) of every item; ``text_override``
-    (id -> text) replaces texts (the truncation check)."""
-    tm, rm = text_prefix[0], ref_prefix[0]
-    texts = [text_override.get(it["id"], it["text"]) if text_override else it["text"] for it in items]
-    allt = set(texts)
-    for it in items:
-        allt.update(it["history"][1:])
-    allt = sorted(allt)
-    E = dict(zip(allt, cache.get(allt, tm)))
-    refs = sorted({r for t in terms.values() for r in term_refs(t)})
-    R = dict(zip(refs, cache.get(refs, rm)))
-    firsts = sorted({rj.first_sentence(r) for r in refs})
-    FS = dict(zip(firsts, cache.get(firsts, rm)))
-    frames = sorted({frame_of(t) for t in terms})
-    FR = dict(zip(frames, cache.get(frames, tm)))
-    cache.save()
-    out = []
-    for it, text in zip(items, texts):
-        t = terms[it["term"]]
-        rv = [R[r] for r in term_refs(t)]
-        earlier = it["history"][2:] if it["round"] > 1 else []  # real: term, frame, then completions
-        if it["set"] != "real" and it["round"] > 1:
-            earlier = it["history"][1:]  # hand-written: [term, prev]
-        fs = [rj.first_sentence(x) for x in term_refs(t)]
-        sims = rj.similarities(E[text], FR[frame_of(it["term"])], rv, [E[e] for e in earlier],
-                               first_vecs=[FS[x] for x in fs], calibration=calibration,
-                               own_first_sha256=[rj.sha256(x) for x in fs])
-        out.append(rj.features(text, it["prev"], it["history"], it["round"], sims))
-    return out
-
-
-def to_arrays(feats: list[dict], mode: str) -> dict[str, np.ndarray]:
-    """Feature dicts as one array per feature (None as -1), plus ``anchor`` / ``prev_anchor`` of the mode."""
-    a = {k: np.array([f[k] if f[k] is not None else -1.0 for f in feats], dtype=float) for k in rj.FEATURE_NAMES}
-    a["anchor"] = a["sim_ref"] if mode == "reference" else a["sim_frame"]
-    a["prev_anchor"] = a["prev_sim_ref"] if mode == "reference" else a["prev_sim_frame"]
-    return a
-
+# ------------------------------------------------------------------------------ rules
 
 def decide_vec(a: dict[str, np.ndarray], p: rj.ModeParams) -> np.ndarray:
     """Vectorised twin of :func:`collector.judge.reference.decide` (label indices; checked against it in main)."""
@@ -159,24 +101,7 @@ def decide_vec(a: dict[str, np.ndarray], p: rj.ModeParams) -> np.ndarray:
     return y
 
 
-# ------------------------------------------------------------------------------ metrics
-
-def is_cont(y):
-    return (y == EXP) | (y == CONF)
-
-
-def kappa(y, p) -> float:
-    if len(y) == 0:
-        return float("nan")
-    po = np.mean(y == p)
-    pe = sum(np.mean(y == c) * np.mean(p == c) for c in range(len(L)))
-    return float((po - pe) / (1 - pe)) if pe < 1 else 1.0
-
-
-def metrics(y, p) -> dict:
-    return {"n": int(len(y)), "accuracy": round(float(np.mean(y == p)), 4), "kappa": round(kappa(y, p), 4),
-            "continue_stop_accuracy": round(float(np.mean(is_cont(y) == is_cont(p))), 4)}
-
+# ------------------------------------------------------------------------------ objective
 
 def objective(y, p, s) -> float:
     """Weighted mean of accuracy and continue/stop accuracy over the hand and the real set."""
@@ -313,184 +238,117 @@ def candidates() -> list[tuple[str, str, str]]:
     return out
 
 
-# ------------------------------------------------------------------------------ report helpers
-
-def per_class(y, p) -> dict:
-    rows = {}
-    for c, name in enumerate(L):
-        tp = int(np.sum((p == c) & (y == c)))
-        rows[name] = {"support": int(np.sum(y == c)),
-                      "precision": round(tp / max(1, int(np.sum(p == c))), 3),
-                      "recall": round(tp / max(1, int(np.sum(y == c))), 3)}
-    return rows
-
-
-def confusion(y, p) -> list[list[int]]:
-    return [[int(np.sum((y == i) & (p == j))) for j in range(len(L))] for i in range(len(L))]
-
-
-def fmt_conf(cm) -> str:
-    w = ["%-10s" % "true\\pred" + "".join("%10s" % n[:9] for n in L)]
-    for i, n in enumerate(L):
-        w.append("%-10s" % n[:9] + "".join("%10d" % v for v in cm[i]))
-    return "\n".join(w)
-
-
-def block(title, y, p, s, sets=("hand", "real", "dev")) -> tuple[dict, str]:
-    out = {}
-    lines = [title, "  %-6s %5s %8s %7s %10s" % ("set", "n", "acc", "kappa", "cont/stop")]
-    for name in sets:
-        m = s == name
-        if not m.any():
-            continue
-        mt = metrics(y[m], p[m])
-        mt["per_class"] = per_class(y[m], p[m])
-        mt["confusion"] = confusion(y[m], p[m])
-        out[name] = mt
-        lines.append("  %-6s %5d %8.3f %7.3f %10.3f" % (name, mt["n"], mt["accuracy"], mt["kappa"],
-                                                       mt["continue_stop_accuracy"]))
-    return out, "\n".join(lines)
-
-
-def truncate_text(text: str, frac: float = 0.6, min_words: int = 8) -> str:
-    """Cut a text mid-sentence after ``frac`` of its whitespace tokens (as a 48-token sampler does)."""
-    toks = text.split(" ")
-    if len(toks) < min_words:
-        return text
-    return " ".join(toks[: max(1, int(round(len(toks) * frac)))]).rstrip(".;:")
-
-
-def cand_line(key, ob, mh, mr) -> str:
-    return "  %-4s %-9s %-12s %7.4f | %6.3f %6.3f %6.3f | %6.3f %6.3f %6.3f" % (
-        *key, ob, mh["accuracy"], mh["kappa"], mh["continue_stop_accuracy"],
-        mr["accuracy"], mr["kappa"], mr["continue_stop_accuracy"])
-
 
 # ------------------------------------------------------------------------------ the fit
 
-def main(argv=None) -> None:
+@dataclasses.dataclass
+class Sets:
+    """The training rows (hand-written and agreeing real) and the dev rows, with their labels, sets and terms."""
+
+    tr: list[dict]
+    dv: list[dict]
+    y_tr: np.ndarray
+    s_tr: np.ndarray
+    g_tr: np.ndarray
+    y_dv: np.ndarray
+    s_dv: np.ndarray
+
+    @classmethod
+    def of(cls, items: list[dict]) -> Sets:
+        tr = [it for it in items if it["set"] in ("hand", "real")]
+        dv = [it for it in items if it["set"] == "dev"]
+        return cls(tr=tr, dv=dv,
+                   y_tr=np.array([LI[it["label"]] for it in tr]), s_tr=np.array([it["set"] for it in tr]),
+                   g_tr=np.array([it["term"] for it in tr]),
+                   y_dv=np.array([LI[it["label"]] for it in dv]), s_dv=np.array([it["set"] for it in dv]))
+
+    @property
+    def real(self) -> np.ndarray:
+        return self.s_tr == "real"
+
+
+Features = dict[str, tuple[list[dict], list[dict]]]
+"""Per encoder pairing, the feature dicts of the training rows and of the dev rows."""
+
+
+def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m collector.judge.fit", description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default="../shared/research", help="folder with the echo_*.jsonl files")
     ap.add_argument("--out", default="collector/judge/params",
                     help="folder for %s.json and %s.calibration.npz" % (rj.JUDGE_VERSION, rj.JUDGE_VERSION))
     ap.add_argument("--cache", default=None, help="embedding cache (.npz; default: under the user cache dir)")
     ap.add_argument("--report-json", default=None, help="also write the full metrics (per class, confusions) here")
-    args = ap.parse_args(argv)
-    t0 = time.time()
-    items, terms, n_disagree = load(args.data)
-    cache = EmbedCache(args.cache or default_cache_path())
-    print("embedding cache %s (%d vectors)" % (cache.path, len(cache.store)), file=sys.stderr, flush=True)
-    tr = [it for it in items if it["set"] in ("hand", "real")]
-    dv = [it for it in items if it["set"] == "dev"]
-    y_tr = np.array([LI[it["label"]] for it in tr])
-    s_tr = np.array([it["set"] for it in tr])
-    g_tr = np.array([it["term"] for it in tr])
-    y_dv = np.array([LI[it["label"]] for it in dv])
-    s_dv = np.array([it["set"] for it in dv])
-    report = {"n_train_hand": int(np.sum(s_tr == "hand")), "n_train_real_agreeing": int(np.sum(s_tr == "real")),
-              "n_real_disagreeing_dropped": n_disagree, "n_dev": len(dv), "n_terms_train": len(set(g_tr))}
-    text = []
+    return ap.parse_args(argv)
 
-    # baselines on real rows
-    real = s_tr == "real"
-    base = {lab: round(float(np.mean(y_tr[real] == LI[lab])), 4) for lab in L}
-    report["baseline_real_always"] = base
-    text.append("baseline on real rows (agreeing, n=%d): always DIVERGENT acc %.3f; always stop cont/stop acc %.3f"
-                % (real.sum(), base["DIVERGENT"], float(np.mean(~is_cont(y_tr[real])))))
 
-    # ---- features per encoder pairing (the calibration's distractors are the training terms)
+def embed(sets: Sets, terms: dict, cache: EmbedCache) -> tuple[Features, dict[str, rj.Calibration]]:
+    """Features per encoder pairing (the calibration's distractors are the training terms), and the calibrations."""
     feats, calib = {}, {}
-    train_terms = sorted(set(g_tr))
+    train_terms = sorted(set(sets.g_tr))
     for pk, (tp, rp) in PAIRINGS.items():
         calib[pk] = build_calibration(cache, rp, train_terms, terms)
-        feats[pk] = (build_features(tr, terms, cache, tp, rp, calibration=calib[pk]),
-                     build_features(dv, terms, cache, tp, rp, calibration=calib[pk]))
+        feats[pk] = (build_features(sets.tr, terms, cache, tp, rp, calibration=calib[pk]),
+                     build_features(sets.dv, terms, cache, tp, rp, calibration=calib[pk]))
+    return feats, calib
 
-    # ---- model selection by LOTO over the candidates
+
+def cross_validate(sets: Sets, feats: Features, text: list[str]) -> dict[tuple[str, str, str], tuple]:
+    """Every candidate's LOTO objective, predictions and fold parameters; its table row goes to ``text``
+    (and to stderr as it comes)."""
     cvres = {}
-    text.append("\nLOTO CV (%d training terms), objective = mean(acc, cont/stop acc), real weighted %g:1 against hand"
-                % (len(train_terms), REAL_WEIGHT))
-    text.append("  %-4s %-9s %-12s %7s | %6s %6s %6s | %6s %6s %6s" % (
-        "enc", "mode", "variant", "obj", "h.acc", "h.kap", "h.cs", "r.acc", "r.kap", "r.cs"))
+    text += fit_report.cv_header(len(set(sets.g_tr)), REAL_WEIGHT)
+    real = sets.real
     for key in candidates():
         pk, mode, variant = key
         a = to_arrays(feats[pk][0], mode)
-        pred, fold_params = loto(a, y_tr, s_tr, g_tr, grids(a, variant), variant)
-        ob = objective(y_tr, pred, s_tr)
+        pred, fold_params = loto(a, sets.y_tr, sets.s_tr, sets.g_tr, grids(a, variant), variant)
+        ob = objective(sets.y_tr, pred, sets.s_tr)
         cvres[key] = (ob, pred, fold_params)
-        text.append(cand_line(key, ob, metrics(y_tr[~real], pred[~real]), metrics(y_tr[real], pred[real])))
+        text.append(fit_report.cand_line(key, ob, metrics(sets.y_tr[~real], pred[~real]),
+                                         metrics(sets.y_tr[real], pred[real])))
         print(text[-1], file=sys.stderr, flush=True)
-    report["candidates"] = {"%s/%s/%s" % k: round(v[0], 4) for k, v in cvres.items()}
-    sel = select(cvres)
-    pk_sel = sel["reference"][0]
-    tp, rp = PAIRINGS[pk_sel]
+    return cvres
 
-    # ---- the selected candidates refitted on all training rows
+
+def refit(sel: dict[str, tuple[str, str, str]], feats: Features, sets: Sets,
+          cache: EmbedCache) -> tuple[dict[str, rj.ModeParams], rj.JudgeParams]:
+    """The selected candidates refitted on all training rows, and the judge's parameters made of them;
+    the vectorised twin must agree with the module's decide on them."""
     final = {}
     for mode in rj.MODES:
         pk, _, variant = sel[mode]
         a = to_arrays(feats[pk][0], mode)
-        final[mode], _ = fit_params(a, y_tr, s_tr, grids(a, variant), variant=variant)
+        final[mode], _ = fit_params(a, sets.y_tr, sets.s_tr, grids(a, variant), variant=variant)
+    tp, rp = PAIRINGS[sel["reference"][0]]
     params = rj.JudgeParams(version=rj.JUDGE_VERSION, encoder=cache.name, text_prefix=tp, reference_prefix=rp,
                             reference=final["reference"], frame=final["frame"], notes=NOTES)
-
-    # ---- the vectorised twin must agree with the module's decide
     for mode in rj.MODES:
         for fs in feats[sel[mode][0]]:
             v = decide_vec(to_arrays(fs, mode), final[mode])
             if list(v) != [LI[rj.decide(f, params, mode)[0]] for f in fs]:
                 raise SystemExit("decide_vec and reference.decide disagree (%s mode)" % mode)
+    return final, params
 
-    # ---- LOTO figures of the selected candidates; the dev set, scored once with the final parameters
-    for mode in rj.MODES:
-        key = sel[mode]
-        ob, pred, fold_params = cvres[key]
-        res, txt = block("\n[%s mode] selected %s/%s  LOTO predictions on training terms" % (mode, key[0], key[2]),
-                         y_tr, pred, s_tr, ("hand", "real"))
-        text.append(txt)
-        pdv = decide_vec(to_arrays(feats[key[0]][1], mode), final[mode])
-        rdv, txt = block("  dev set (final parameters, scored once)", y_dv, pdv, s_dv, ("dev",))
-        text.append(txt)
-        for name in ("hand", "real"):
-            text.append("  confusion LOTO %s (rows true, columns predicted)\n%s"
-                        % (name, fmt_conf(res[name]["confusion"])))
-            text.append("  per class LOTO %s: %s" % (name, ", ".join(
-                "%s P%.2f R%.2f (n=%d)" % (k, v["precision"], v["recall"], v["support"])
-                for k, v in res[name]["per_class"].items())))
-        text.append("  confusion dev\n%s" % fmt_conf(rdv["dev"]["confusion"]))
-        report[mode] = {"selected": "%s/%s/%s" % key, "loto": res, "dev": rdv["dev"],
-                        "fold_param_spread": {f.name: [min(getattr(q, f.name) for q in fold_params.values()),
-                                                       max(getattr(q, f.name) for q in fold_params.values())]
-                                              for f in dataclasses.fields(rj.ModeParams)}}
-        rounds = np.array([it["round"] for it in tr])
-        for rd_name, rm in (("round1", rounds == 1), ("later", rounds > 1)):
-            m = real & rm
-            report[mode]["loto"]["real_" + rd_name] = metrics(y_tr[m], pred[m])
-            text.append("  LOTO real %-7s %s" % (rd_name, metrics(y_tr[m], pred[m])))
 
-    # ---- shortcut checks (reference mode, selected candidate, LOTO predictions)
-    ob, pred, fold_params = cvres[sel["reference"]]
+def shortcut_checks(sets: Sets, terms: dict, cache: EmbedCache, feats: Features, calibration: rj.Calibration,
+                    selected: tuple, final: rj.ModeParams, text: list[str]) -> dict:
+    """Reference mode, selected candidate (``selected``: its LOTO result): accuracy by text length, and
+    on texts cut mid-sentence (training texts each judged with its own fold's parameters)."""
+    pk_sel = selected[0]
+    tp, rp = PAIRINGS[pk_sel]
+    _ob, pred, fold_params = selected[1]
     text.append("\nShortcut checks (reference mode, LOTO predictions)")
     nw = np.array([f["n_words"] for f in feats[pk_sel][0]])
-    sc = {}
-    for name in ("hand", "real"):
-        m = s_tr == name
-        med = np.median(nw[m])
-        for lab, mm in (("short", m & (nw <= med)), ("long", m & (nw > med))):
-            sc["%s_%s" % (name, lab)] = metrics(y_tr[mm], pred[mm])
-            text.append("  %s %-5s (n_words %s %g): %s" % (name, lab, "<=" if lab == "short" else ">", med,
-                                                          sc["%s_%s" % (name, lab)]))
-        r = np.corrcoef(nw[m], is_cont(pred[m]).astype(float))[0, 1]
-        r0 = np.corrcoef(nw[m], is_cont(y_tr[m]).astype(float))[0, 1]
-        sc["%s_corr_nwords_continue" % name] = {"predicted": round(float(r), 3), "true": round(float(r0), 3)}
-        text.append("  %s corr(n_words, continue): predicted %.3f, true %.3f" % (name, r, r0))
+    sc, lines = fit_report.length_checks(sets, nw, pred)
+    text += lines
     # hand-written texts cut mid-sentence, each judged with its own fold's parameters
+    tr, dv, y_tr, s_tr = sets.tr, sets.dv, sets.y_tr, sets.s_tr
     override = {it["id"]: truncate_text(it["text"]) for it in tr if it["set"] == "hand"}
-    a_tr = to_arrays(build_features(tr, terms, cache, tp, rp, text_override=override, calibration=calib[pk_sel]),
+    a_tr = to_arrays(build_features(tr, terms, cache, tp, rp, text_override=override, calibration=calibration),
                      "reference")
     pt = np.full(len(tr), -1)
     for t, p in fold_params.items():
-        m = g_tr == t
+        m = sets.g_tr == t
         pt[m] = decide_vec(sub(a_tr, m), p)
     hm = s_tr == "hand"
     sc["hand_truncated_60pct"] = metrics(y_tr[hm], pt[hm])
@@ -498,39 +356,78 @@ def main(argv=None) -> None:
                 % (sc["hand_truncated_60pct"], metrics(y_tr[hm], pred[hm])))
     override_dv = {it["id"]: truncate_text(it["text"]) for it in dv}
     a_dvt = to_arrays(build_features(dv, terms, cache, tp, rp, text_override=override_dv,
-                                     calibration=calib[pk_sel]), "reference")
-    sc["dev_truncated_60pct"] = metrics(y_dv, decide_vec(a_dvt, final["reference"]))
+                                     calibration=calibration), "reference")
+    sc["dev_truncated_60pct"] = metrics(sets.y_dv, decide_vec(a_dvt, final))
     text.append("  dev texts cut at 60%%: %s" % sc["dev_truncated_60pct"])
-    report["shortcuts"] = sc
+    return sc
 
-    # ---- encoder cost (a timing: it differs between runs and machines)
-    ms = cache.ms_per_text([it["text"] for it in tr[:40]])
+
+def cv_summary(report: dict[str, Any]) -> dict[str, Any]:
+    """The ``cv`` figures the params file keeps from the report."""
+    cv = {k: report[k] for k in ("n_train_hand", "n_train_real_agreeing", "n_terms_train",
+                                 "baseline_real_always", "encoder_ms_per_text")}
+    for mode in rj.MODES:
+        keep = ("n", "accuracy", "kappa", "continue_stop_accuracy")
+        cv[mode] = {"selected": report[mode]["selected"],
+                    "loto": {n: {k: report[mode]["loto"][n][k] for k in keep}
+                             for n in ("hand", "real", "real_round1", "real_later")},
+                    "dev": {k: report[mode]["dev"][k] for k in keep}}
+    cv["candidates_loto_objective"] = report["candidates"]
+    return cv
+
+
+def write(out_dir: str, params: rj.JudgeParams, calibration: rj.Calibration) -> tuple[str, str]:
+    """``<version>.json`` and ``<version>.calibration.npz`` in ``out_dir``; their paths."""
+    os.makedirs(out_dir, exist_ok=True)
+    out_json = os.path.join(out_dir, "%s.json" % rj.JUDGE_VERSION)
+    out_npz = os.path.join(out_dir, "%s.calibration.npz" % rj.JUDGE_VERSION)
+    params.save(out_json)
+    calibration.save(out_npz)
+    return out_json, out_npz
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    t0 = time.time()
+    items, terms, n_disagree = load(args.data)
+    cache = EmbedCache(args.cache or default_cache_path())
+    print("embedding cache %s (%d vectors)" % (cache.path, len(cache.store)), file=sys.stderr, flush=True)
+    sets = Sets.of(items)
+    report = {"n_train_hand": int(np.sum(sets.s_tr == "hand")), "n_train_real_agreeing": int(np.sum(sets.real)),
+              "n_real_disagreeing_dropped": n_disagree, "n_dev": len(sets.dv), "n_terms_train": len(set(sets.g_tr))}
+    report["baseline_real_always"], line = fit_report.baseline(sets)
+    text = [line]
+
+    feats, calib = embed(sets, terms, cache)
+    cvres = cross_validate(sets, feats, text)  # model selection by LOTO over the candidates
+    report["candidates"] = {"%s/%s/%s" % k: round(v[0], 4) for k, v in cvres.items()}
+    sel = select(cvres)
+    pk_sel = sel["reference"][0]
+    final, params = refit(sel, feats, sets, cache)
+
+    # LOTO figures of the selected candidates; the dev set, scored once with the final parameters
+    for mode in rj.MODES:
+        key = sel[mode]
+        _ob, pred, fold_params = cvres[key]
+        pdv = decide_vec(to_arrays(feats[key[0]][1], mode), final[mode])
+        report[mode], lines = fit_report.selected_figures(mode, key, sets, pred, pdv, fold_params)
+        text += lines
+    report["shortcuts"] = shortcut_checks(sets, terms, cache, feats, calib[pk_sel],
+                                          (pk_sel, cvres[sel["reference"]]), final["reference"], text)
+
+    # encoder cost (a timing: it differs between runs and machines)
+    ms = cache.ms_per_text([it["text"] for it in sets.tr[:40]])
     report["encoder_ms_per_text"] = round(ms, 1)
     text.append("\nencoder cost: %.1f ms per text (single text, uncached, this machine)" % ms)
 
-    # ---- write
-    params.cv = {k: report[k] for k in ("n_train_hand", "n_train_real_agreeing", "n_terms_train",
-                                        "baseline_real_always", "encoder_ms_per_text")}
-    for mode in rj.MODES:
-        keep = ("n", "accuracy", "kappa", "continue_stop_accuracy")
-        params.cv[mode] = {"selected": report[mode]["selected"],
-                           "loto": {n: {k: report[mode]["loto"][n][k] for k in keep}
-                                    for n in ("hand", "real", "real_round1", "real_later")},
-                           "dev": {k: report[mode]["dev"][k] for k in keep}}
-    params.cv["candidates_loto_objective"] = report["candidates"]
-    os.makedirs(args.out, exist_ok=True)
-    out_json = os.path.join(args.out, "%s.json" % rj.JUDGE_VERSION)
-    out_npz = os.path.join(args.out, "%s.calibration.npz" % rj.JUDGE_VERSION)
-    params.save(out_json)
-    calib[pk_sel].save(out_npz)
+    params.cv = cv_summary(report)
+    out_json, out_npz = write(args.out, params, calib[pk_sel])
     if args.report_json:
         with open(args.report_json, "w", encoding="utf-8") as f:
             json.dump(report, f, indent=1)
     cache.save()
     text.append("\nwrote %s and %s (%.0f s)" % (out_json, out_npz, time.time() - t0))
-    print("\n".join(text))
-    print("\nfinal parameters:", json.dumps(params.to_dict()["reference"]), json.dumps(params.to_dict()["frame"]),
-          sep="\n")
+    fit_report.print_report(text, params)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from collector.judge import ref3
-from collector.judge.fit import LI, L, confusion, fmt_conf, is_cont, kappa, per_class
+from collector.judge.fit_metrics import LI, L, confusion, fmt_conf, is_cont, kappa, per_class
 from collector.judge.fit_data import EmbedCache, default_cache_path, frame_of, load, read_corpus
 from collector.judge.reference import Calibration, first_sentence, sha256
 
@@ -324,7 +324,7 @@ def table(title, y, p, s, r, sets) -> tuple[dict, list[str]]:
     return out, lines
 
 
-def main(argv=None) -> None:
+def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m collector.judge.fit3", description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default="../shared/research")
     ap.add_argument("--out", default="collector/judge/params")
@@ -334,7 +334,78 @@ def main(argv=None) -> None:
     ap.add_argument("--with-own-labels", action="store_true",
                     help="also fit on the project's own labelled Qwen rounds (MORE_REAL); by default they only "
                          "validate, see docs/validity.md")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+# ------------------------------------------------------------------------------------------- the fit
+
+def cross_validate(F: Features, y, s, g, r, candidates: list[str], text: list[str]) -> dict[str, tuple]:
+    """Each candidate's LOTO objective and predictions (reference and frame mode); its table goes to
+    ``text`` (and to stderr as it comes)."""
+    cv = {}
+    for cand in candidates:
+        pred, pred_frame = loto(F, y, s, g, cand)
+        ob = objective(y, pred, s)
+        cv[cand] = (ob, pred, pred_frame)
+        res, lines = table("\n[%s] LOTO objective %.4f" % (cand, ob), y, pred, s, r, SOURCES)
+        text += lines
+        print("\n".join(lines), file=sys.stderr, flush=True)
+    return cv
+
+
+def own_label_lines(res: dict, tr: list[dict], y, s, pred) -> list[str]:
+    """The Qwen rows split into the shared set and the project's own labels (added to ``res``), when
+    there are own labels; and each source's confusion."""
+    text = []
+    own = np.array([it["id"].startswith("qwen-") for it in tr])  # the project's own labelled Qwen rounds
+    if own.any():
+        for part, m in (("qwen_shared", (s == "qwen") & ~own), ("qwen_own", (s == "qwen") & own)):
+            res[part] = metrics(y[m], pred[m])
+            text.append("  %-26s %5d %7.3f %7.3f %9.3f %9.3f" % (
+                {"qwen_shared": "  of which the shared set", "qwen_own": "  of which our own labels"}[part],
+                res[part]["n"], res[part]["accuracy"], res[part]["kappa"], res[part]["continue_stop_accuracy"],
+                res[part]["continue_stop_kappa"]))
+    for name in SOURCES:
+        m = s == name
+        text.append("  confusion %s (rows readers, columns judge)\n%s" % (SOURCE_NAMES[name], fmt_conf(confusion(y[m], pred[m]))))
+    return text
+
+
+def loto_without_glosses(F: Features, F_ng: Features, y, s, g, train_terms: list[str], best: str) -> np.ndarray:
+    """LOTO predictions of the same kind of judge on anchors read off the references only (``F_ng``)."""
+    pred_ng = np.full(len(y), -1)
+    for t in train_terms:
+        te = g == t
+        p = fit(F.sub(~te), y[~te], s[~te], best)
+        Ft = F_ng.sub(te)
+        pred_ng[te] = decide_vec(Ft.a, scores(Ft, p), p)
+    return pred_ng
+
+
+def check_twin(F: Features, final: ref3.Ref3Params) -> None:
+    """The vectorised twin must agree with :func:`collector.judge.ref3.decide` on every training row."""
+    sc = scores(F, final)
+    for i, row in enumerate(F.rows):
+        row = dict(row)
+        row["prev_own"] = 0.0 if row["first"] >= 1 else final.own.score({k: F.prev[k][i] for k in ref3.OWN_FEATURES})
+        if LI[ref3.decide(row, final)[0]] != decide_vec({k: F.a[k][i:i + 1] for k in F.names}, sc[i:i + 1], final)[0]:
+            raise SystemExit("decide_vec and ref3.decide disagree on row %d" % i)
+
+
+def with_cv(final: ref3.Ref3Params, encoder: str, report: dict, res: dict, res_ng: dict,
+            res_dv: dict) -> ref3.Ref3Params:
+    """The final parameters with the encoder, the notes and the ``cv`` figures the params file keeps."""
+    keep = ("n", "accuracy", "kappa", "continue_stop_accuracy", "continue_stop_kappa")
+    return dataclasses.replace(final, encoder=encoder, notes=NOTES, cv={
+        "selected": report["selected"], "candidates_loto_objective": report["candidates"],
+        "source_weights": SOURCE_WEIGHTS,
+        "loto": {k: {m: v[m] for m in keep} for k, v in res.items()},
+        "loto_without_glosses": {k: {m: v[m] for m in keep} for k, v in res_ng.items()},
+        "dev": {m: res_dv["dev"][m] for m in keep}})
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
     t0 = time.time()
     items, terms, n_disagree = load(args.data, ("real", "qwen"), MORE_REAL if args.with_own_labels else ())
     cache = EmbedCache(args.cache or default_cache_path())
@@ -354,14 +425,7 @@ def main(argv=None) -> None:
     text = ["ref-3 fit: %d hand, %d SmolLM2 real, %d Qwen real (agreeing; %d disagreeing dropped), %d terms"
             % (*(int(np.sum(s == k)) for k in SOURCES), n_disagree, len(train_terms))]
     report = {"n": {k: int(np.sum(s == k)) for k in SOURCES}, "n_disagreeing_dropped": n_disagree}
-    cv = {}
-    for cand in args.candidates.split(","):
-        pred, pred_frame = loto(F, y, s, g, cand)
-        ob = objective(y, pred, s)
-        cv[cand] = (ob, pred, pred_frame)
-        res, lines = table("\n[%s] LOTO objective %.4f" % (cand, ob), y, pred, s, r, SOURCES)
-        text += lines
-        print("\n".join(lines), file=sys.stderr, flush=True)
+    cv = cross_validate(F, y, s, g, r, args.candidates.split(","), text)
     best = max(cv, key=lambda k: (round(cv[k][0], 4), -list(CANDIDATES).index(k)))
     ob, pred, pred_frame = cv[best]
     final = fit(F, y, s, best)
@@ -370,24 +434,9 @@ def main(argv=None) -> None:
     res, lines = table("\nselected %s: LOTO (reference mode)" % best, y, pred, s, r, SOURCES)
     text += lines
     report["loto"] = res
-    own = np.array([it["id"].startswith("qwen-") for it in tr])  # the project's own labelled Qwen rounds
-    if own.any():
-        for part, m in (("qwen_shared", (s == "qwen") & ~own), ("qwen_own", (s == "qwen") & own)):
-            res[part] = metrics(y[m], pred[m])
-            text.append("  %-26s %5d %7.3f %7.3f %9.3f %9.3f" % (
-                {"qwen_shared": "  of which the shared set", "qwen_own": "  of which our own labels"}[part],
-                res[part]["n"], res[part]["accuracy"], res[part]["kappa"], res[part]["continue_stop_accuracy"],
-                res[part]["continue_stop_kappa"]))
-    for name in SOURCES:
-        m = s == name
-        text.append("  confusion %s (rows readers, columns judge)\n%s" % (SOURCE_NAMES[name], fmt_conf(confusion(y[m], pred[m]))))
+    text += own_label_lines(res, tr, y, s, pred)
     # without glosses: the same fold parameters' kind of judge on anchors read off the references only
-    pred_ng = np.full(len(y), -1)
-    for t in train_terms:
-        te = g == t
-        p = fit(F.sub(~te), y[~te], s[~te], best)
-        Ft = F_ng.sub(te)
-        pred_ng[te] = decide_vec(Ft.a, scores(Ft, p), p)
+    pred_ng = loto_without_glosses(F, F_ng, y, s, g, train_terms, best)
     res_ng, lines = table("\nLOTO without the glossary's glosses (only those read off the references)",
                           y, pred_ng, s, r, SOURCES)
     text += lines
@@ -401,19 +450,8 @@ def main(argv=None) -> None:
                           np.array(["dev"] * len(dv)), np.array([it["round"] for it in dv]), ("dev",))
     text += lines + ["  confusion\n%s" % fmt_conf(confusion(y_dv, p_dv))]
     report["dev"] = res_dv["dev"]
-    # the twin check
-    sc = scores(F, final)
-    for i, row in enumerate(F.rows):
-        row = dict(row)
-        row["prev_own"] = 0.0 if row["first"] >= 1 else final.own.score({k: F.prev[k][i] for k in ref3.OWN_FEATURES})
-        if LI[ref3.decide(row, final)[0]] != decide_vec({k: F.a[k][i:i + 1] for k in F.names}, sc[i:i + 1], final)[0]:
-            raise SystemExit("decide_vec and ref3.decide disagree on row %d" % i)
-    keep = ("n", "accuracy", "kappa", "continue_stop_accuracy", "continue_stop_kappa")
-    final = dataclasses.replace(final, encoder=cache.name, notes=NOTES, cv={
-        "selected": best, "candidates_loto_objective": report["candidates"], "source_weights": SOURCE_WEIGHTS,
-        "loto": {k: {m: v[m] for m in keep} for k, v in res.items()},
-        "loto_without_glosses": {k: {m: v[m] for m in keep} for k, v in res_ng.items()},
-        "dev": {m: res_dv["dev"][m] for m in keep}})
+    check_twin(F, final)
+    final = with_cv(final, cache.name, report, res, res_ng, res_dv)
     os.makedirs(args.out, exist_ok=True)
     final.save(os.path.join(args.out, "ref-3.json"))
     calibration.save(os.path.join(args.out, "ref-3.calibration.npz"))

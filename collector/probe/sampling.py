@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -92,6 +92,42 @@ def _pick_tokens(logits: torch.Tensor, uniforms: torch.Tensor, params: SamplingP
 
 
 @torch.inference_mode()
+def _prefill(lm: LanguageModel, prompts: list[str]) -> tuple[Any, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Run each distinct prompt once, then give every run its prompt's row: the KV cache, the last
+    logits, the attention mask and the next positions, one row per entry of ``prompts``."""
+    tokenizer, model, device = lm.tokenizer, lm.model, lm.device
+    distinct: dict[str, int] = {}
+    row_prompt = torch.tensor([distinct.setdefault(p, len(distinct)) for p in prompts], device=device)
+    encoded = tokenizer(list(distinct), return_tensors="pt", padding=True)
+    input_ids = encoded["input_ids"].to(device)
+    attention = encoded["attention_mask"].to(device)
+    positions = (attention.cumsum(-1) - 1).clamp(min=0)
+    last_only = {"logits_to_keep": 1} if _accepts(model, "logits_to_keep") else {}
+    out = model(input_ids=input_ids, attention_mask=attention, position_ids=positions, use_cache=True, **last_only)
+    cache = _cache_of(out)
+    logits = out.logits[:, -1, :]
+    next_positions = positions[:, -1:] + 1
+    if len(distinct) < len(prompts):  # one row per run from here on
+        cache.batch_select_indices(row_prompt)
+        logits, attention, next_positions = logits[row_prompt], attention[row_prompt], next_positions[row_prompt]
+    return cache, logits, attention, next_positions
+
+
+def _record_step(tokens: torch.Tensor, eos: torch.Tensor, live: list[int], produced: list[list[int]],
+                 finish: list[str]) -> list[int]:
+    """Append each live row's token to its run, or mark the run ended at EOS; the rows that go on."""
+    ended = torch.isin(tokens, eos)
+    token_list, ended_list = tokens.tolist(), ended.tolist()
+    keep = []
+    for row, original in enumerate(live):
+        if ended_list[row]:
+            finish[original] = "eos"
+        else:
+            produced[original].append(token_list[row])
+            keep.append(row)
+    return keep
+
+
 def generate(
     lm: LanguageModel, prompts: list[str], seeds: list[int], params: SamplingParams
 ) -> list[Generation]:
@@ -101,12 +137,6 @@ def generate(
     if not prompts:
         return []
     tokenizer, model, device = lm.tokenizer, lm.model, lm.device
-    distinct: dict[str, int] = {}
-    row_prompt = torch.tensor([distinct.setdefault(p, len(distinct)) for p in prompts], device=device)
-    encoded = tokenizer(list(distinct), return_tensors="pt", padding=True)
-    input_ids = encoded["input_ids"].to(device)
-    attention = encoded["attention_mask"].to(device)
-    positions = (attention.cumsum(-1) - 1).clamp(min=0)
     generators = [torch.Generator().manual_seed(int(seed)) for seed in seeds]
     eos = torch.tensor(sorted(lm.eos_token_ids), device=device)
     n = len(prompts)
@@ -114,28 +144,12 @@ def generate(
     finish = ["length"] * n
     live = list(range(n))  # original row index of each row still in the batch
 
-    last_only = {"logits_to_keep": 1} if _accepts(model, "logits_to_keep") else {}
-    out = model(input_ids=input_ids, attention_mask=attention, position_ids=positions, use_cache=True, **last_only)
+    cache, logits, attention, next_positions = _prefill(lm, prompts)
     cache_arg = _cache_kwarg(model)
-    cache = _cache_of(out)
-    logits = out.logits[:, -1, :]
-    next_positions = positions[:, -1:] + 1
-    if len(distinct) < n:  # one row per run from here on
-        cache.batch_select_indices(row_prompt)
-        logits, attention, next_positions = logits[row_prompt], attention[row_prompt], next_positions[row_prompt]
-
     for step in range(params.max_new_tokens):
         uniforms = torch.tensor([float(torch.rand(1, generator=generators[i])) for i in live])
         tokens = _pick_tokens(logits, uniforms, params)
-        ended = torch.isin(tokens, eos)
-        token_list, ended_list = tokens.tolist(), ended.tolist()
-        keep = []
-        for row, original in enumerate(live):
-            if ended_list[row]:
-                finish[original] = "eos"
-            else:
-                produced[original].append(token_list[row])
-                keep.append(row)
+        keep = _record_step(tokens, eos, live, produced, finish)
         if not keep or step == params.max_new_tokens - 1:
             break
         if len(keep) < len(live):

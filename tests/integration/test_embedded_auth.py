@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from collector.db.embedded_pg import HBA_CONF, EmbeddedPostgres, embedded_bin_dir, scram_verifier
+from collector.db.embedded import HBA_CONF, EmbeddedPostgres, embedded_bin_dir, scram_verifier
 from collector.core.errors import EmbeddedServerError
 from tests.cli_helpers import run_cli
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from collector.db import embedded_pg
-from collector.db.embedded_pg import EmbeddedPostgres
+from collector.db.embedded import accounts, process
+from collector.db.embedded import EmbeddedPostgres
 from collector.core.errors import EmbeddedServerError
 from collector.db.store import Store
 from tests.schema import ALL_MIGRATIONS
@@ -97,7 +97,7 @@ def test_start_reuse_stop_and_restart_keeps_the_data(base_dir):
 
 
 def test_concurrent_starts_share_one_server(base_dir):
-    code = "import sys; from pathlib import Path; from collector.db.embedded_pg import EmbeddedPostgres\n" \
+    code = "import sys; from pathlib import Path; from collector.db.embedded import EmbeddedPostgres\n" \
            "print(EmbeddedPostgres(Path(sys.argv[1])).ensure_running())\n"  # fmt: skip
     procs = [
         subprocess.Popen([sys.executable, "-c", code, str(base_dir / "data")], cwd=REPO_ROOT,
@@ -116,7 +116,7 @@ def test_a_busy_default_port_gives_another_port(base_dir, monkeypatch):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         taken = busy.getsockname()[1]
-        monkeypatch.setattr(embedded_pg, "DEFAULT_PORT", taken)
+        monkeypatch.setattr(process, "DEFAULT_PORT", taken)
         server = EmbeddedPostgres(base_dir / "data")
         dsn = server.ensure_running()
         assert server.status()["port"] != taken
@@ -161,7 +161,7 @@ def test_runs_as_the_service_user_when_root(base_dir):
     server = EmbeddedPostgres(base_dir / "data")
     dsn = server.ensure_running()
     owner = pwd.getpwuid((base_dir / "data" / "pgdata").stat().st_uid).pw_name
-    assert owner == embedded_pg.SERVICE_USER
+    assert owner == accounts.SERVICE_USER
     pid = server.status()["pid"]
     assert pwd.getpwuid(os.stat(f"/proc/{pid}").st_uid).pw_name == owner
     assert scalar(dsn, "select current_user") == "nyx"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.db.embedded_pg import EmbeddedPostgres
+from collector.db.embedded import EmbeddedPostgres
 from collector.db.store import Store
 from tests.cli_helpers import query, run_cli
 from tests.modes import open_to_others, usual_umask
