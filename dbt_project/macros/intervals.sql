@@ -42,3 +42,9 @@
 {% macro depth_mean_ci_high(mean, variance, n, max_rounds) -%}
     stats.depth_mean_ci_high({{ mean }}, {{ variance }}, ({{ n }})::bigint, ({{ max_rounds }})::double precision)
 {%- endmacro %}
+
+{# The columns depth_ci95_low and depth_ci95_high: the 95% interval of a mean depth (above) #}
+{% macro depth_mean_interval_columns(mean, variance, n, max_rounds) -%}
+    {{ depth_mean_ci_low(mean, variance, n, max_rounds) }} as depth_ci95_low,
+        {{ depth_mean_ci_high(mean, variance, n, max_rounds) }} as depth_ci95_high
+{%- endmacro %}
