@@ -127,7 +127,7 @@ final as (
         moments.judge_version,
         moments.judge_mode,
         moments.glossary_id,
-        glossary.version as reference_version,
+        glossary.reference_version,
         moments.encoder,
         moments.judge_settings,
         moments.is_original,
