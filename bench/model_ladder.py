@@ -50,6 +50,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.private_server import Private, private_server  # noqa: E402
+from collector.core.dbt_vars import dbt_var  # noqa: E402
 
 CHAMPIONS = ("Geworfenheit", "Vernunft", "Erkenntnis", "Pflicht", "Aufhebung", "Wille")
 CHAINS = REPO / "bench" / "ladder_chains.jsonl"
@@ -380,7 +381,7 @@ def judge_rows(dsn: str, sessions: dict[tuple[str, str], str], judge: str) -> tu
         pooled = {}
         for model in {m for m, _t in sessions}:
             ids = [sid for (m, _t), sid in sessions.items() if m == model]
-            # the interval as the marts compute it (stats.depth_mean_ci_low/high, migration 0014)
+            # the interval as the marts compute it (stats.depth_mean_ci_low/high, migrations 0014 and 0016, at z95)
             pooled[model] = conn.execute(
                 "with c as (select sum(runs) as n, sum(depth_1 + 2 * depth_2 + 3 * depth_3) as s, "
                 "sum(depth_1 + 4 * depth_2 + 9 * depth_3) as q from marts.session_judgements "
@@ -390,9 +391,9 @@ def judge_rows(dsn: str, sessions: dict[tuple[str, str], str], judge: str) -> tu
                 "m as (select n, s::double precision / nullif(n, 0) as mean, "
                 "case when n >= 2 then (n * q - s * s)::double precision / (n * (n - 1)) end as var from c) "
                 "select n as runs, mean as depth_mean, "
-                "stats.depth_mean_ci_low(mean, var, n, max_rounds) as depth_ci95_low, "
-                "stats.depth_mean_ci_high(mean, var, n, max_rounds) as depth_ci95_high from m cross join r",
-                (judge, ids, ids)).fetchone()
+                "stats.depth_mean_ci_low(mean, var, n, max_rounds, %s) as depth_ci95_low, "
+                "stats.depth_mean_ci_high(mean, var, n, max_rounds, %s) as depth_ci95_high from m cross join r",
+                (judge, ids, ids, dbt_var("z95"), dbt_var("z95"))).fetchone()
     return per, pooled
 
 

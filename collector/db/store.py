@@ -476,7 +476,9 @@ class Store:
         """The session's stored runs: n, top (highest run number), mean, variance, variance_floor,
         half_width of the 95% interval of the mean depth (None below 2 runs), target, min_runs and
         may_stop (its until_ci rule is met), all computed in SQL (queries.sql depth_precision)."""
-        row = self._one("depth_precision", {"session_id": session_id},
+        from collector.core.dbt_vars import dbt_var  # z95 of the marts' intervals, one value (issue 21)
+
+        row = self._one("depth_precision", {"session_id": session_id, "z95": dbt_var("z95")},
                         f"cannot read the precision of session {session_id}")
         if row is None:
             raise SessionNotFound(f"no session {session_id}")

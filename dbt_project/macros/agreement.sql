@@ -204,3 +204,14 @@ coalesce({{ agreement }}.labelled_rounds, 0) as labelled_rounds,
         {{ agreement }}.continue_stop_accuracy as judge_continue_stop_accuracy,
         {{ agreement }}.accuracy_weighted as judge_accuracy_weighted
 {%- endmacro %}
+
+
+{% macro judge_agreement_join(agreement, rows) -%}
+{#- The left join that gives each row of `rows` (with model_name, term and judge_version) its
+    row of int_judge_agreement_by_term aliased `agreement`, for judge_agreement_columns. -#}
+left join {{ agreement }}
+        on
+            {{ rows }}.model_name = {{ agreement }}.model_name
+            and {{ rows }}.term = {{ agreement }}.term
+            and {{ rows }}.judge_version = {{ agreement }}.judge_version
+{%- endmacro %}

@@ -119,3 +119,22 @@
         {%- endfor %}
     )
 {%- endmacro %}
+
+{# The columns depth_mean and depth_variance of the runs counted in prefix0..prefix3, n runs #}
+{% macro depth_moment_columns(n, prefix='depth_') -%}
+    {{ mean_from_sums(n, depth_sum(prefix)) }} as depth_mean,
+        {{ sample_variance_from_sums(n, depth_sum(prefix), depth_sum_of_squares(prefix)) }} as depth_variance
+{%- endmacro %}
+
+{# The columns share_depth_0..3 (counts prefix0..3 over n), each with its Wilson 95% interval unless intervals=false #}
+{% macro depth_share_columns(n, prefix='depth_', intervals=true) -%}
+    {%- for d in range(4) %}
+        {{ safe_ratio(prefix ~ d, n) }} as share_depth_{{ d }}
+        {%- if intervals -%}
+            ,
+        {{ wilson_low(prefix ~ d, n) }} as share_depth_{{ d }}_ci95_low,
+        {{ wilson_high(prefix ~ d, n) }} as share_depth_{{ d }}_ci95_high
+        {%- endif -%}
+        {{ "," if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}

@@ -49,14 +49,25 @@
     {{ return(rebuilt) }}
 {%- endmacro %}
 
-{# The previous_counts and merged CTEs of a per-session counter model: the counts already stored for the sessions in new_counts, added to the new ones #}
-{% macro added_to_previous_counts(keys, count_column, rebuilt) -%}
+{#
+    The previous_counts and merged CTEs of a per-session counter model: the counts already stored for
+    the sessions in new_counts, added to the new ones. counts is one integer column (summed), or a list
+    of the columns of new_counts after the keys and before loaded_at, in its order: a name is an integer
+    summed, [name, aggregate, type] is merged with that aggregate and cast to type (none: no cast).
+#}
+{% macro added_to_previous_counts(keys, counts, rebuilt) -%}
+{%- set columns = [] -%}
+{%- for column in ([counts] if counts is string else counts) -%}
+    {%- do columns.append([column, 'sum', 'integer'] if column is string else column) -%}
+{%- endfor -%}
 previous_counts as (
 
     {% if is_incremental() and not rebuilt %}
         select
             {{ keys | join(',\n            ') }},
-            {{ count_column }},
+            {%- for column in columns %}
+            {{ column[0] }},
+            {%- endfor %}
             loaded_at
         from {{ this }}
         where session_id in (select new_counts.session_id from new_counts)
@@ -71,7 +82,9 @@ merged as (
 
     select
         {{ keys | join(',\n        ') }},
-        sum({{ count_column }})::integer as {{ count_column }},
+        {%- for name, aggregate, type in columns %}
+        {{ aggregate }}({{ name }}){{ '::' ~ type if type }} as {{ name }},
+        {%- endfor %}
         max(loaded_at) as loaded_at
     from (
         select * from new_counts

@@ -10,6 +10,11 @@
     {{ _wilson(count, n, '+') }}
 {%- endmacro %}
 
+{# var('z95') as a double precision argument of the interval functions in schema stats #}
+{% macro z95_argument() -%}
+    ({{ var('z95') }})::double precision
+{%- endmacro %}
+
 {% macro _wilson(count, n, sign) -%}
     {%- set z = var('z95') -%}
     {#- n is NULL where it is 0: every division by it is NULL, never an error (a session that has not
@@ -32,13 +37,23 @@
 {#
     The 95% interval of a mean depth (each depth in [0, max_rounds]): the normal interval with the
     variance floored at the rule of three and clipped to [0, max_rounds]. One definition, the
-    functions stats.depth_mean_ci_low/high of migration 0014, which --until-ci uses as well
-    (docs/statistics.md, "Intervals"). NULL without runs.
+    functions stats.depth_mean_ci_low/high of migrations 0014 and 0016, which --until-ci uses as
+    well (docs/statistics.md, "Intervals"), given z = var('z95'). NULL without runs.
 #}
 {% macro depth_mean_ci_low(mean, variance, n, max_rounds) -%}
-    stats.depth_mean_ci_low({{ mean }}, {{ variance }}, ({{ n }})::bigint, ({{ max_rounds }})::double precision)
+    stats.depth_mean_ci_low(
+        {{ mean }}, {{ variance }}, ({{ n }})::bigint, ({{ max_rounds }})::double precision, {{ z95_argument() }}
+    )
 {%- endmacro %}
 
 {% macro depth_mean_ci_high(mean, variance, n, max_rounds) -%}
-    stats.depth_mean_ci_high({{ mean }}, {{ variance }}, ({{ n }})::bigint, ({{ max_rounds }})::double precision)
+    stats.depth_mean_ci_high(
+        {{ mean }}, {{ variance }}, ({{ n }})::bigint, ({{ max_rounds }})::double precision, {{ z95_argument() }}
+    )
+{%- endmacro %}
+
+{# The columns depth_ci95_low and depth_ci95_high: the 95% interval of a mean depth (above) #}
+{% macro depth_mean_interval_columns(mean, variance, n, max_rounds) -%}
+    {{ depth_mean_ci_low(mean, variance, n, max_rounds) }} as depth_ci95_low,
+        {{ depth_mean_ci_high(mean, variance, n, max_rounds) }} as depth_ci95_high
 {%- endmacro %}

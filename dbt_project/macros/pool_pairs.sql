@@ -100,9 +100,13 @@ final as (
         adjusted.b_mean as depth_mean_b,
         adjusted.depth_mean_diff,
         adjusted.depth_mean_diff_se,
-        stats.depth_mean_diff_ci_low(adjusted.depth_mean_diff, adjusted.depth_mean_diff_se, adjusted.b_max_rounds)
+        stats.depth_mean_diff_ci_low(
+            adjusted.depth_mean_diff, adjusted.depth_mean_diff_se, adjusted.b_max_rounds, {{ z95_argument() }}
+        )
             as depth_mean_diff_ci95_low,
-        stats.depth_mean_diff_ci_high(adjusted.depth_mean_diff, adjusted.depth_mean_diff_se, adjusted.a_max_rounds)
+        stats.depth_mean_diff_ci_high(
+            adjusted.depth_mean_diff, adjusted.depth_mean_diff_se, adjusted.a_max_rounds, {{ z95_argument() }}
+        )
             as depth_mean_diff_ci95_high,
         adjusted.depth_mean_welch_df,
         adjusted.depth_mean_p,

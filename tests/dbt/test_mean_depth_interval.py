@@ -1,5 +1,5 @@
 """The 95% interval of a mean depth (docs/statistics.md, "Intervals"; issue 20, "intervals that a
-reader can trust"): one definition, stats.depth_mean_ci_low/high (migration 0014), used by every mart
+reader can trust"): one definition, stats.depth_mean_ci_low/high (migrations 0014, 0016), used by every mart
 that reports a mean depth, by `stats` and `analyze` (which print the marts) and by --until-ci. It
 never leaves [0, max_rounds], never shrinks to a point when every run has one depth, keeps its
 coverage in a simulation, and matches the scipy reference (tests/interval_reference.py).
@@ -30,13 +30,13 @@ def depths_of(counts) -> list[int]:
 
 
 def intervals(dsn: str, rows: list[tuple[float | None, float | None, int, int]]) -> list[dict]:
-    """stats.depth_mean_ci_low/high and the half-width for (mean, variance, n, max_rounds) rows, in order."""
+    """stats.depth_mean_ci_low/high and the half-width at z95 for (mean, variance, n, max_rounds) rows, in order."""
     means, variances, ns, tops = (list(x) for x in zip(*rows))
     return query(dsn, """
-        select stats.depth_mean_ci_low(m, v, n, r) as low, stats.depth_mean_ci_high(m, v, n, r) as high,
-               stats.depth_mean_ci_half_width(v, n, r) as half
-        from unnest(%s::float8[], %s::float8[], %s::int8[], %s::float8[]) with ordinality as t(m, v, n, r, i)
-        order by i""", (means, variances, ns, tops))
+        select stats.depth_mean_ci_low(m, v, n, r, %(z)s) as low, stats.depth_mean_ci_high(m, v, n, r, %(z)s) as high,
+               stats.depth_mean_ci_half_width(v, n, r, %(z)s) as half
+        from unnest(%(m)s::float8[], %(v)s::float8[], %(n)s::int8[], %(r)s::float8[]) with ordinality as t(m, v, n, r, i)
+        order by i""", {"m": means, "v": variances, "n": ns, "r": tops, "z": Z95})
 
 
 def count_vectors(max_rounds: int, max_n: int):

@@ -737,7 +737,7 @@ def test_sessions_from_before_0015_keep_their_judge_under_its_new_name(empty_db_
     with psycopg.connect(empty_db_dsn) as old:  # what a collector of that time wrote
         insert(old, "probe_sessions", {**old_row, "classifier_version": "rules-1"})
     with Store.connect(empty_db_dsn) as store:
-        assert store.migrate() == ["0015_judge_version"]
+        assert store.migrate() == ["0015_judge_version", "0016_interval_z"]
     assert fetch(empty_db_dsn, "select judge_version from raw.probe_sessions") == [{"judge_version": "rules-1"}]
     with psycopg.connect(empty_db_dsn) as conn, pytest.raises(psycopg.errors.UndefinedColumn):
         insert(conn, "probe_sessions", {**old_row, "session_id": uuid.uuid4(), "classifier_version": "ref-2"})
@@ -760,3 +760,44 @@ def test_a_collector_refuses_a_database_migrated_by_a_newer_one(empty_db_dsn, tm
     assert "0099_from_the_future" in str(refused.value) and "upgrade nyx-collect" in str(refused.value)
     assert "\n" not in str(refused.value)
     assert schema_snapshot(empty_db_dsn) == before
+
+
+INTERVAL_CALLS = {  # function: (arguments before 0016, the same with z)
+    "depth_mean_ci_half_width": ("v, n, r", "v, n, r, %(z)s"),
+    "depth_mean_ci_low": ("m, v, n, r", "m, v, n, r, %(z)s"),
+    "depth_mean_ci_high": ("m, v, n, r", "m, v, n, r, %(z)s"),
+    "depth_mean_diff_ci_low": ("m - 1.5, sqrt(v / nullif(n, 0)), r", "m - 1.5, sqrt(v / nullif(n, 0)), r, %(z)s"),
+    "depth_mean_diff_ci_high": ("m - 1.5, sqrt(v / nullif(n, 0)), r", "m - 1.5, sqrt(v / nullif(n, 0)), r, %(z)s"),
+}
+INTERVAL_GRID = """from unnest(array[null, 0, 0.25, 1, 1.5, 2.75, 3]::float8[]) as m
+                   cross join unnest(array[null, 0, 0.01, 0.5, 1.25, 2.25, 4]::float8[]) as v
+                   cross join unnest(array[0, 1, 2, 3, 7, 12, 100, 20000]::int8[]) as n
+                   cross join unnest(array[0, 1, 3, 10]::float8[]) as r
+                   order by m nulls first, v nulls first, n, r"""
+
+
+def test_0016_gives_the_interval_functions_z_and_keeps_their_values_at_z95(empty_db_dsn, tmp_path):
+    from collector.core.dbt_vars import dbt_var
+
+    z95 = dbt_var("z95")
+    assert z95 == 1.959963984540054
+    before = tmp_path / "migrations"
+    before.mkdir()
+    for path in migration_files():
+        if path.name < "0016":
+            (before / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    with Store.connect(empty_db_dsn) as store:
+        assert store.migrate(before)[-1] == "0015_judge_version"
+    columns = ", ".join(f"stats.{f}({old}) as {f}" for f, (old, _new) in INTERVAL_CALLS.items())
+    old_values = fetch(empty_db_dsn, f"select {columns} {INTERVAL_GRID}")
+    with Store.connect(empty_db_dsn) as store:
+        assert store.migrate() == ["0016_interval_z"]
+    columns = ", ".join(f"stats.{f}({new}) as {f}" for f, (_old, new) in INTERVAL_CALLS.items())
+    assert fetch(empty_db_dsn, f"select {columns} {INTERVAL_GRID}", {"z": z95}) == old_values  # exactly
+    assert len(old_values) == 7 * 7 * 8 * 4 and any(row["depth_mean_ci_low"] for row in old_values)
+    wider = fetch(empty_db_dsn, "select stats.depth_mean_ci_half_width(1.0, 4, 3, %(z)s) as half", {"z": 2 * z95})
+    assert wider == [{"half": pytest.approx(2 * z95 * math.sqrt(2.25 / 4))}]  # z is used, not a copy of z95
+    # the old signatures are gone: nothing can use a second copy of z95
+    for f, (old, _new) in INTERVAL_CALLS.items():
+        with psycopg.connect(empty_db_dsn) as conn, pytest.raises(psycopg.errors.UndefinedFunction):
+            conn.execute(f"select stats.{f}({old}) {INTERVAL_GRID}")

@@ -43,8 +43,9 @@ returning session_id;
 
 -- name: depth_precision
 -- The 95% interval of a session's mean depth over its stored runs, and whether its until_ci rule
--- may stop. half_width comes from stats.depth_mean_ci_half_width (migration 0014), the function
--- whose interval the marts report: z95 * sqrt(max(s^2, floor) / n), the floor
+-- may stop. half_width comes from stats.depth_mean_ci_half_width (migrations 0014 and 0016), the
+-- function whose interval the marts report: z95 * sqrt(max(s^2, floor) / n), with %(z95)s the dbt var
+-- z95 (the caller reads it from dbt_project.yml, as the marts do), the floor
 -- max_rounds^2 * min(3 / n, 1/4) (the rule of three: a sample in which every run has one depth still
 -- leaves up to 3/n of runs elsewhere, at 95%; capped at the largest variance on [0, max_rounds]),
 -- so a zero-variance sample never gives a zero-width interval. variance_floor is that floor, for
@@ -71,7 +72,9 @@ widths as (
         runs.mean,
         runs.variance,
         stats.depth_variance_floored(null, runs.n, session.max_rounds) as variance_floor,
-        case when runs.n >= 2 then stats.depth_mean_ci_half_width(runs.variance, runs.n, session.max_rounds) end
+        case when runs.n >= 2 then stats.depth_mean_ci_half_width(
+            runs.variance, runs.n, session.max_rounds, %(z95)s::double precision
+        ) end
             as half_width,
         session.target_ci_half_width as target,
         session.min_runs

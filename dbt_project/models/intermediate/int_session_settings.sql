@@ -29,7 +29,7 @@ keyed as (
             {%- endfor %}
         )::text) as settings_key,
         sessions.glossary_id,
-        glossary.version as reference_version,
+        glossary.reference_version,
         {%- for part in var('settings_parts') %}
             sessions.{{ part }},
         {%- endfor %}

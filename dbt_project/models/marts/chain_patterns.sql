@@ -18,19 +18,7 @@ counts as (
 
 summed as (
 
-    select
-        sessions.term,
-        sessions.model_name,
-        sessions.pool_key,
-        sessions.settings_key,
-        sessions.settings,
-        counts.echo_pattern,
-        sum(counts.runs)::integer as runs
-    from counts
-    inner join sessions on counts.session_id = sessions.session_id
-    group by
-        sessions.term, sessions.model_name, sessions.pool_key, sessions.settings_key, sessions.settings,
-        counts.echo_pattern
+    {{ summed_per_pool(['echo_pattern'], 'runs') }}
 
 ),
 

@@ -18,20 +18,7 @@ counts as (
 
 summed as (
 
-    select
-        sessions.term,
-        sessions.model_name,
-        sessions.pool_key,
-        sessions.settings_key,
-        sessions.settings,
-        counts.round_number,
-        counts.echo_type,
-        sum(counts.rounds)::integer as rounds
-    from counts
-    inner join sessions on counts.session_id = sessions.session_id
-    group by
-        sessions.term, sessions.model_name, sessions.pool_key, sessions.settings_key, sessions.settings,
-        counts.round_number, counts.echo_type
+    {{ summed_per_pool(['round_number', 'echo_type'], 'rounds') }}
 
 ),
 

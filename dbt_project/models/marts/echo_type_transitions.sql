@@ -19,20 +19,7 @@ counts as (
 
 summed as (
 
-    select
-        sessions.term,
-        sessions.model_name,
-        sessions.pool_key,
-        sessions.settings_key,
-        sessions.settings,
-        counts.from_echo_type,
-        counts.to_echo_type,
-        sum(counts.transitions)::integer as transitions
-    from counts
-    inner join sessions on counts.session_id = sessions.session_id
-    group by
-        sessions.term, sessions.model_name, sessions.pool_key, sessions.settings_key, sessions.settings,
-        counts.from_echo_type, counts.to_echo_type
+    {{ summed_per_pool(['from_echo_type', 'to_echo_type'], 'transitions') }}
 
 ),
 

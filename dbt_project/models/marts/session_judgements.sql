@@ -106,9 +106,7 @@ moments as (
 
     select
         judgements.*,
-        {{ mean_from_sums('judgements.runs', depth_sum('judgements.depth_')) }} as depth_mean,
-        {{ sample_variance_from_sums('judgements.runs', depth_sum('judgements.depth_'),
-                                     depth_sum_of_squares('judgements.depth_')) }} as depth_variance,
+        {{ depth_moment_columns('judgements.runs', 'judgements.depth_') }},
         row_number() over (
             partition by judgements.session_id
             order by judgements.judged_at desc, judgements.is_original asc, judgements.judge_version desc
@@ -129,7 +127,7 @@ final as (
         moments.judge_version,
         moments.judge_mode,
         moments.glossary_id,
-        glossary.version as reference_version,
+        glossary.reference_version,
         moments.encoder,
         moments.judge_settings,
         moments.is_original,
@@ -144,16 +142,11 @@ final as (
         moments.depth_1,
         moments.depth_2,
         moments.depth_3,
-        {{ safe_ratio('moments.depth_0', 'moments.runs') }} as share_depth_0,
-        {{ safe_ratio('moments.depth_1', 'moments.runs') }} as share_depth_1,
-        {{ safe_ratio('moments.depth_2', 'moments.runs') }} as share_depth_2,
-        {{ safe_ratio('moments.depth_3', 'moments.runs') }} as share_depth_3,
+        {{ depth_share_columns('moments.runs', 'moments.depth_', intervals=false) }},
         moments.depth_mean,
         moments.depth_variance,
-        {{ depth_mean_ci_low('moments.depth_mean', 'moments.depth_variance', 'moments.runs', 'sessions.max_rounds') }}
-            as depth_ci95_low,
-        {{ depth_mean_ci_high('moments.depth_mean', 'moments.depth_variance', 'moments.runs', 'sessions.max_rounds') }}
-            as depth_ci95_high,
+        {{ depth_mean_interval_columns('moments.depth_mean', 'moments.depth_variance', 'moments.runs',
+                                       'sessions.max_rounds') }},
 
         ---------- echo types over all rounds
         moments.rounds_sum as rounds_total,

@@ -84,9 +84,8 @@ moments as (
 
     select
         joined.*,
-        {{ mean_from_sums('runs_stored', depth_sum()) }} as depth_mean,
+        {{ depth_moment_columns('runs_stored') }},
         {{ depth_median() }} as depth_median,
-        {{ sample_variance_from_sums('runs_stored', depth_sum(), depth_sum_of_squares()) }} as depth_variance,
         {{ mean_from_sums('runs_stored', 'chain_length_sum') }} as chain_length_mean,
         {{ sample_variance_from_sums('runs_stored', 'chain_length_sum', 'chain_length_sum_of_squares') }}
             as chain_length_variance,
@@ -162,19 +161,13 @@ final as (
         moments.depth_1,
         moments.depth_2,
         moments.depth_3,
-        {%- for d in range(4) %}
-            {{ safe_ratio('moments.depth_' ~ d, 'moments.runs_stored') }} as share_depth_{{ d }},
-            {{ wilson_low('moments.depth_' ~ d, 'moments.runs_stored') }} as share_depth_{{ d }}_ci95_low,
-            {{ wilson_high('moments.depth_' ~ d, 'moments.runs_stored') }} as share_depth_{{ d }}_ci95_high,
-        {%- endfor %}
+        {{ depth_share_columns('moments.runs_stored', 'moments.depth_') }},
         moments.depth_mean,
         moments.depth_median,
         moments.depth_variance,
         sqrt(moments.depth_variance) as depth_stddev,
-        {{ depth_mean_ci_low('moments.depth_mean', 'moments.depth_variance', 'moments.runs_stored',
-                             'moments.max_rounds') }} as depth_ci95_low,
-        {{ depth_mean_ci_high('moments.depth_mean', 'moments.depth_variance', 'moments.runs_stored',
-                              'moments.max_rounds') }} as depth_ci95_high,
+        {{ depth_mean_interval_columns('moments.depth_mean', 'moments.depth_variance', 'moments.runs_stored',
+                                       'moments.max_rounds') }},
         -- NULL without runs
         case
             when moments.runs_stored > 0 then {{ depth_entropy_bits('moments.depth_', 'moments.runs_stored') }}
@@ -217,11 +210,7 @@ final as (
     left join most_common on moments.session_id = most_common.session_id
     left join semantic on moments.session_id = semantic.session_id
     left join settings on moments.session_id = settings.session_id
-    left join agreement
-        on
-            moments.model_name = agreement.model_name
-            and moments.term = agreement.term
-            and moments.judge_version = agreement.judge_version
+    {{ judge_agreement_join('agreement', 'moments') }}
 
 )
 

@@ -34,16 +34,11 @@ agreement as (
 
 ),
 
-shares as (
+moments as (
 
     select
         pools.*,
-        {{ safe_ratio('depth_0', 'runs') }} as share_depth_0,
-        {{ safe_ratio('depth_1', 'runs') }} as share_depth_1,
-        {{ safe_ratio('depth_2', 'runs') }} as share_depth_2,
-        {{ safe_ratio('depth_3', 'runs') }} as share_depth_3,
-        {{ mean_from_sums('runs', depth_sum()) }} as depth_mean,
-        {{ sample_variance_from_sums('runs', depth_sum(), depth_sum_of_squares()) }} as depth_variance
+        {{ depth_moment_columns('runs') }}
     from pools
 
 ),
@@ -72,7 +67,7 @@ final as (
     select
         ---------- the pool and its settings
         settings.term,
-        shares.pool_key,
+        moments.pool_key,
         settings.settings_key,
         settings.settings,
         settings.model_name,
@@ -92,40 +87,30 @@ final as (
         settings.reference_version,
 
         ---------- depth distribution
-        shares.sessions,
-        shares.runs,
-        shares.depth_0,
-        shares.depth_1,
-        shares.depth_2,
-        shares.depth_3,
-        {%- for d in range(4) %}
-            shares.share_depth_{{ d }},
-            {{ wilson_low('shares.depth_' ~ d, 'shares.runs') }} as share_depth_{{ d }}_ci95_low,
-            {{ wilson_high('shares.depth_' ~ d, 'shares.runs') }} as share_depth_{{ d }}_ci95_high,
-        {%- endfor %}
-        shares.depth_mean,
-        {{ depth_mean_ci_low('shares.depth_mean', 'shares.depth_variance', 'shares.runs', 'settings.max_rounds') }}
-            as depth_ci95_low,
-        {{ depth_mean_ci_high('shares.depth_mean', 'shares.depth_variance', 'shares.runs', 'settings.max_rounds') }}
-            as depth_ci95_high,
-        shares.depth_variance,
-        sqrt(shares.depth_variance) as depth_stddev,
-        {{ depth_entropy_bits('shares.share_depth_') }} as depth_entropy_bits,
+        moments.sessions,
+        moments.runs,
+        moments.depth_0,
+        moments.depth_1,
+        moments.depth_2,
+        moments.depth_3,
+        {{ depth_share_columns('moments.runs', 'moments.depth_') }},
+        moments.depth_mean,
+        {{ depth_mean_interval_columns('moments.depth_mean', 'moments.depth_variance', 'moments.runs',
+                                       'settings.max_rounds') }},
+        moments.depth_variance,
+        sqrt(moments.depth_variance) as depth_stddev,
+        {{ depth_entropy_bits('moments.depth_', 'moments.runs') }} as depth_entropy_bits,
         entropy_intervals.depth_entropy_ci95_low,
         entropy_intervals.depth_entropy_ci95_high,
-        shares.first_run_at,
-        shares.last_run_at,
+        moments.first_run_at,
+        moments.last_run_at,
 
         ---------- the judge's agreement with human labels on this model and term (null: none labelled)
         {{ judge_agreement_columns('agreement') }}
-    from shares
-    inner join settings on shares.pool_key = settings.pool_key
-    left join entropy_intervals on shares.pool_key = entropy_intervals.pool_key
-    left join agreement
-        on
-            settings.model_name = agreement.model_name
-            and settings.term = agreement.term
-            and settings.judge_version = agreement.judge_version
+    from moments
+    inner join settings on moments.pool_key = settings.pool_key
+    left join entropy_intervals on moments.pool_key = entropy_intervals.pool_key
+    {{ judge_agreement_join('agreement', 'settings') }}
 
 )
 

@@ -21,7 +21,7 @@ renamed as (
         added_by,
 
         ---------- numerics
-        version,
+        version as reference_version,
 
         ---------- booleans
         version = max(version) over (partition by term) as is_current,
