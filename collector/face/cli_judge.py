@@ -12,7 +12,7 @@ import typer
 from collector.face.options import (DsnOption, JsonLinesOption, JudgeAllowSelfOption, JudgeConcurrencyOption,
                                     JudgeModelOption, JudgeTimeoutOption, JudgeUrlOption, echo, judge_options,
                                     open_store, out)
-from collector.judge.select import DEFAULT_JUDGE
+from collector.judge.registry import DEFAULT_JUDGE
 
 glossary_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                            help="Reference meanings of terms (raw.glossary in phoebe), which the judge compares "
