@@ -308,7 +308,7 @@ def bench_chains(server_dsn: str, runs: int, batch_size: int, terms: list[str], 
     with --stop-early, the old default, as the baseline. Time in generation and in the judge is summed
     over the wrapped calls; the rest (prompt building, sinks, database writes) is the remainder of the
     wall time."""
-    from collector.write.glossary import shipped_entries
+    from collector.core.glossary import shipped_entries
     from collector.judge.classifier import CLASSIFIER_VERSION
     from collector.judge.registry import DEFAULT_JUDGE
     from collector.core.params import DEFAULT_PROMPT_TEMPLATE, validate_params

@@ -83,7 +83,7 @@ def validate_file(path: Path, *, references: Path | None = None, judge: str = DE
     from_db: dict[str, dict] = {}
     if wanted and use_glossary and kit.uses_references:
         from collector.db.connect import connect
-        from collector.write.glossary import shipped_entries
+        from collector.core.glossary import shipped_entries
 
         with connect(dsn) as store:
             store.migrate()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from collector import __version__
 from collector.db.connect import connect
 from collector.core.errors import InputError
-from collector.write.glossary import shipped_entries
+from collector.core.glossary import shipped_entries
 from collector.judge.judge import FEATURE_NAMES
 from collector.judge import registry
 from collector.judge.registry import DEFAULT_JUDGE, check_judge
