@@ -103,5 +103,5 @@ def validate_file(path: Path, *, references: Path | None = None, judge: str = DE
             predicted[n] = (verdict.echo_type.value, verdict.reason)
         modes[session_judge.mode] += len(numbers)
     result = agreement([i.label for i in items], [p for p, _ in predicted])
-    return ValidationReport(judge=kit.judge_version, encoder=encoder, file=str(path), modes=dict(modes), agreement=result,
-                            predictions=[(i, p, r) for i, (p, r) in zip(items, predicted, strict=True)])
+    return ValidationReport(judge=kit.judge_version, encoder=encoder, file=str(path), modes=dict(modes),
+                            agreement=result, predictions=[(i, p, r) for i, (p, r) in zip(items, predicted, strict=True)])

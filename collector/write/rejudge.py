@@ -107,7 +107,8 @@ def _rejudge_one(store, kit: JudgeKit, session_id: uuid.UUID, all_sessions: bool
     if row["status"] == "running":
         raise InputError(f"session {session_id} is still running: re-judge it once it has finished")
     if row["judge_version"] == kit.judge_version:
-        raise InputError(f"session {session_id} was collected with judge {kit.judge_version}: its own judgement is that one")
+        raise InputError(f"session {session_id} was collected with judge {kit.judge_version}: its own judgement is "
+                         "that one")
     if any(j["judge_version"] == kit.judge_version for j in store.session_judgements(session_id)):
         if all_sessions:
             return None
