@@ -91,22 +91,21 @@ def _load_shipped() -> dict[str, JudgeEntry]:
     if not _shipped_loaded:
         with _lock:
             if not _shipped_loaded:
-                shipped = {}
                 for name in _MODULES:
-                    entry = importlib.import_module(name).ENTRY
-                    shipped[entry.judge_version] = entry
-                _entries.update(shipped)
+                    found = importlib.import_module(name).ENTRY
+                    _entries[found.judge_version] = found
                 _shipped_loaded = True
     return _entries
 
 
 def register(new: JudgeEntry, *, replace: bool = False) -> JudgeEntry:
     """Add judge ``new.judge_version`` (a test's or a bench's); a version the registry has already is
-    refused unless ``replace``. Returns the entry."""
-    entries = _load_shipped()
-    if new.judge_version in entries and not replace:
-        raise InputError(f"judge {new.judge_version} is registered already")
-    entries[new.judge_version] = new
+    refused unless ``replace`` (ValueError: two modules claiming one version is a programming error).
+    Returns the entry."""
+    known = _load_shipped()
+    if new.judge_version in known and not replace:
+        raise ValueError(f"judge {new.judge_version} is registered already")
+    known[new.judge_version] = new
     return new
 
 

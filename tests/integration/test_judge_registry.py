@@ -74,3 +74,12 @@ def test_an_unregistered_judge_is_refused_like_any_unknown_one(capsys, db_dsn, t
     assert result.err.strip().splitlines() == [
         f"Error: unknown judge {TOY!r}: choose one of {', '.join(registry.versions())}"]
     assert table_counts(db_dsn) == before
+
+
+def test_the_shipped_judges_come_from_their_modules_in_order_and_a_version_is_claimed_once():
+    assert registry.versions()[:4] == ("ref-3", "ref-2", "rules-1", "llm-1")
+    assert registry.DEFAULT_JUDGE in registry.versions()
+    assert [registry.entry(v).judge_version for v in registry.versions()] == list(registry.versions())
+    with pytest.raises(ValueError, match="judge ref-3 is registered already"):
+        registry.register(registry.JudgeEntry("ref-3", "an impostor", _ToyJudges))
+    assert registry.entry("ref-3").load is not _ToyJudges
