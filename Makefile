@@ -42,8 +42,10 @@ refresh: setup
 stats: setup
 	$(BIN)/nyx-collect stats latest
 
+# SQL style, and the import contracts between the rooms of collector/ (pyproject.toml, docs/architecture.md).
 lint: setup
 	$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests/singular
+	$(BIN)/lint-imports
 
 test: setup lint
 	$(PY) -m pytest

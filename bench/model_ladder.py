@@ -506,7 +506,7 @@ def list_arg(choices: set[str] | None = None):
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    from collector.judge.select import REGISTRY
+    from collector.judge import registry
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=16, help="runs a term and model (default 16)")
@@ -520,9 +520,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--terms", type=list_arg(), default=list(CHAMPIONS), help="comma-separated (default: champions)")
     parser.add_argument("--models", type=list_arg(set(MODELS)), default=list(MODELS),
                         help="comma-separated, of smollm2, qwen (default both)")
-    parser.add_argument("--judges", type=list_arg(set(REGISTRY)), default=["ref-2"],
+    parser.add_argument("--judges", type=list_arg(set(registry.versions())), default=["ref-2"],
                         help="judges to report (comma-separated); each but --collect-judge rejudges the stored rounds")
-    parser.add_argument("--collect-judge", default="ref-2", choices=sorted(REGISTRY),
+    parser.add_argument("--collect-judge", default="ref-2", choices=sorted(registry.versions()),
                         help="the judge while collecting (default ref-2; part of the settings a reuse matches)")
     parser.add_argument("--db", type=Path, help="keep the server in DIR and reuse its sessions (created if missing)")
     parser.add_argument("--keep", action="store_true", help="without --db: keep the temporary server afterwards")
@@ -543,7 +543,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.collect_judge not in args.judges:
         args.judges.insert(0, args.collect_judge)
     for judge in args.judges:
-        if judge != args.collect_judge and REGISTRY[judge].needs_probe_model:
+        if judge != args.collect_judge and registry.entry(judge).needs_probe_model:
             parser.error(f"judge {judge} needs the probe model's hidden states and cannot judge stored rounds again; "
                          "give it as --collect-judge instead")
     if args.keep and args.db:

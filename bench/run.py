@@ -262,10 +262,11 @@ def chain_kits(lm, wanted: list[str] | None) -> dict:
     """A loaded JudgeKit for every judge of ``wanted`` (default: every judge in the registry that loads
     without options, so one that needs an endpoint, such as an LLM judge, is left out with a note)."""
     from collector.core.errors import InputError
-    from collector.judge.select import REGISTRY, JudgeKit
+    from collector.judge import registry
+    from collector.judge.select import JudgeKit
 
     kits = {}
-    for version in wanted or list(REGISTRY):
+    for version in wanted or list(registry.versions()):
         try:
             kits[version] = JudgeKit(version, lm)
         except InputError as exc:
@@ -307,9 +308,9 @@ def bench_chains(server_dsn: str, runs: int, batch_size: int, terms: list[str], 
     with --stop-early, the old default, as the baseline. Time in generation and in the judge is summed
     over the wrapped calls; the rest (prompt building, sinks, database writes) is the remainder of the
     wall time."""
-    from collector.write.glossary import shipped_entries
+    from collector.core.glossary import shipped_entries
     from collector.judge.classifier import CLASSIFIER_VERSION
-    from collector.judge.select import DEFAULT_JUDGE
+    from collector.judge.registry import DEFAULT_JUDGE
     from collector.core.params import DEFAULT_PROMPT_TEMPLATE, validate_params
     from collector.probe import echo as probe
     from collector.runner import collect_session, judge_for_term, load_probe, new_session
@@ -374,7 +375,7 @@ def table(header: tuple, rows: list[tuple]) -> str:
 def judges_arg(text: str) -> list[str]:
     """``--judges``: comma-separated judge versions, each one the registry has."""
     from collector.core.errors import InputError
-    from collector.judge.select import check_judge
+    from collector.judge.registry import check_judge
 
     versions = list(dict.fromkeys(v.strip() for v in text.split(",") if v.strip()))
     if not versions:

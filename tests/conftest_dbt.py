@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from collector.judge.select import DEFAULT_JUDGE
+from collector.judge.registry import DEFAULT_JUDGE
 from collector.judge.validation import LABELS
 from tests.cli_helpers import query, run_cli
 from tests.conftest import _unique, create_database, drop_database

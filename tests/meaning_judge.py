@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from collector.judge import select
+from collector.judge import registry
 from collector.judge.classifier import TextFeatures
 from collector.judge.judge import Verdict
 from collector.judge.meaning import Meaning
@@ -19,7 +19,7 @@ VERSION = "test-meaning"
 
 
 class _TermJudge:
-    version = VERSION
+    judge_version = VERSION
     encoder_name = "none (test judge)"
 
     def __init__(self, term: str, meaning: Meaning | None, glossary_id: int | None) -> None:
@@ -37,7 +37,7 @@ class MeaningJudges:
 
     seen: dict[str, Meaning | None] = {}
 
-    def __init__(self, version: str, lm=None, options: dict | None = None) -> None:
+    def __init__(self, judge_version: str, lm=None, options: dict | None = None) -> None:
         MeaningJudges.seen = {}
 
     def for_term(self, term: str, meaning: Meaning | None, glossary_id: int | None) -> _TermJudge:
@@ -46,8 +46,10 @@ class MeaningJudges:
 
 
 @pytest.fixture
-def meaning_judge(monkeypatch) -> Iterator[type[MeaningJudges]]:
+def meaning_judge() -> Iterator[type[MeaningJudges]]:
     """Judge version ``test-meaning`` registered for one test."""
-    monkeypatch.setitem(select.REGISTRY, VERSION, select.JudgeEntry(VERSION, "records the meaning it is given",
-                                                                    MeaningJudges))
-    yield MeaningJudges
+    registry.register(registry.JudgeEntry(VERSION, "records the meaning it is given", MeaningJudges))
+    try:
+        yield MeaningJudges
+    finally:
+        registry.unregister(VERSION)

@@ -41,6 +41,26 @@ class JudgeItem:
     history: list[str]
 
 
+@dataclass(frozen=True)
+class SamplingParams:
+    """How a sampler continues a prompt (the probe's loop in ``collector.probe.sampling``, or a
+    backend of the model such as vLLM's)."""
+
+    temperature: float
+    top_p: float
+    top_k: int | None
+    max_new_tokens: int
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One row's result: decoded text (special tokens removed), token count and why it stopped."""
+
+    text: str
+    tokens: int
+    finish_reason: str  # "eos" or "length"
+
+
 class SessionStatus(str, Enum):
     RUNNING = "running"
     COMPLETED = "completed"

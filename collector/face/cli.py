@@ -27,7 +27,7 @@ from collector.face.options import (JUDGE_HELP, DsnOption, IrisOption, JsonLines
 from collector.face.cli_judge import glossary_app, rejudge, validate
 from collector.face.cli_label import label_app
 from collector.face.cli_power import power
-from collector.judge.select import DEFAULT_JUDGE
+from collector.judge.registry import DEFAULT_JUDGE
 from collector.core.params import DEFAULT_PROMPT_TEMPLATE
 from collector.core.printable import printable
 

@@ -12,7 +12,7 @@ import typer
 from collector.face.options import (DsnOption, JsonLinesOption, JudgeAllowSelfOption, JudgeConcurrencyOption,
                                     JudgeModelOption, JudgeTimeoutOption, JudgeUrlOption, echo, judge_options,
                                     open_store, out)
-from collector.judge.select import DEFAULT_JUDGE
+from collector.judge.registry import DEFAULT_JUDGE
 
 glossary_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                            help="Reference meanings of terms (raw.glossary in phoebe), which the judge compares "
@@ -55,7 +55,7 @@ def glossary_add(
     Example: nyx-collect glossary add Dasein "Heidegger's term for human existence ..." --lang de --source "SEP"
     --gloss "being-there" --gloss existence --gloss-de Existenz
     """
-    from collector.write.glossary import make_entry
+    from collector.core.glossary import make_entry
 
     entry = make_entry(term, text, german, lang, source, gloss, gloss_de)
     with open_store(dsn, announce=False) as store:
@@ -75,7 +75,7 @@ def glossary_import(
 
     Example: nyx-collect glossary import terms.jsonl
     """
-    from collector.write.glossary import read_glossary_file
+    from collector.core.glossary import read_glossary_file
 
     entries = read_glossary_file(file)
     with open_store(dsn, announce=False) as store:
@@ -96,7 +96,7 @@ def glossary_list(
 
     Example: nyx-collect glossary list --all
     """
-    from collector.write.glossary import shipped_entries
+    from collector.core.glossary import shipped_entries
 
     with open_store(dsn, announce=False) as store:
         store.migrate()

@@ -80,7 +80,7 @@ JudgeAllowSelfOption = Annotated[
 
 def judge_options(url: str | None, model: str | None, concurrency: int | None, timeout_s: float | None,
                   allow_self: bool) -> dict:
-    """The options of a judge with a server, as the library takes them (see judge.select.ENDPOINT_OPTIONS)."""
+    """The options of a judge with a server, as the library takes them (see judge.registry.ENDPOINT_OPTIONS)."""
     return {"url": url, "model": model, "concurrency": concurrency, "timeout_s": timeout_s, "allow_self": allow_self}
 
 

@@ -84,7 +84,7 @@ def read_jsonl(path) -> list[dict]:
 
 def meanings(terms: dict[str, dict]) -> dict[str, tuple[list[str], list[str]]]:
     """term -> (references, glosses): training glosses from the fit's file, the others from the shipped glossary."""
-    from collector.write.glossary import shipped_entries
+    from collector.core.glossary import shipped_entries
 
     glosses = {g["term"]: [*g.get("glosses", ()), *g.get("glosses_de", ())] for g in read_jsonl(GLOSSES_FILE)}
     for e in shipped_entries():

@@ -1,6 +1,6 @@
 """The judges: each embeds a batch of completions and decides their echo types.
 
-Two judges share one interface (``version``, ``mode``, ``encoder``, :meth:`judge`):
+The judges share one interface (``judge_version``, ``mode``, ``encoder``, :meth:`judge`):
 
 * :class:`ReferenceJudge` (the default, ``ref-2``): a fixed multilingual sentence encoder
   (:mod:`collector.judge.encoder`) and fitted rules (:mod:`collector.judge.reference`) that compare
@@ -55,7 +55,7 @@ FEATURE_NAMES = (*(f.name for f in fields(TextFeatures)), "sim_term", "sim_prev"
 class Judge:
     """rules-1: the model's own embeddings and the rules of :mod:`collector.judge.classifier`."""
 
-    version = CLASSIFIER_VERSION
+    judge_version = CLASSIFIER_VERSION
     mode = "frame"
     encoder_name = "probe-model-hidden-states"
     glossary_id = None
@@ -105,7 +105,7 @@ class ReferenceJudge:
         self.references = [r for r in (meaning.references if meaning else []) if r and r.strip()]
         self.mode = "reference" if self.references else "frame"
         self.glossary_id = glossary_id if self.references else None
-        self.version = params.version
+        self.judge_version = params.version
         prefix = params.reference_prefix
         firsts = [rj.first_sentence(r) for r in self.references]
         self._reference_vecs = encoder.embed(self.references, prefix) if self.references else []
@@ -157,7 +157,7 @@ class Ref3Judge:
         references = [r for r in (meaning.references if meaning else []) if r and r.strip()]
         self.mode = "reference" if references else "frame"
         self.glossary_id = glossary_id if references else None
-        self.version = params.version
+        self.judge_version = params.version
         glosses = meaning.all_glosses if meaning and references else []
         self.anchors = ref3.build_anchors(term, references, glosses, lambda texts: encoder.embed(texts, "query"),
                                           calibration)

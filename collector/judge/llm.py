@@ -31,6 +31,7 @@ from collector.judge.judge import Verdict
 from collector.judge.llm_client import Endpoint, EndpointConfig, shown
 from collector.judge.llm_prompt import DIGITS, PROMPT_SHA256, PROMPT_VERSION, messages
 from collector.judge.meaning import Meaning
+from collector.judge.registry import JudgeEntry
 from collector.core.records import EchoType, JudgeItem
 
 if TYPE_CHECKING:
@@ -119,9 +120,10 @@ def _digit_logprobs(logprobs: object) -> dict[str, float]:
 class LlmJudges:
     """llm-1 loaded for a process: the server checked, the judge model chosen, the settings recorded."""
 
-    def __init__(self, version: str, lm: LanguageModel | None = None, options: dict[str, Any] | None = None) -> None:
+    def __init__(self, judge_version: str, lm: LanguageModel | None = None, options: dict[str, Any] | None = None,
+                 ) -> None:
         options = options or {}
-        self.version = version
+        self.judge_version = judge_version
         self.endpoint = Endpoint(EndpointConfig.from_options(options))
         self.allow_self = bool(options.get("allow_self"))
         self.model, listed = self._discover()
@@ -141,7 +143,7 @@ class LlmJudges:
         meta = listed.get("meta") if isinstance(listed.get("meta"), dict) else {}
         fingerprint = reply.get("system_fingerprint")
         return {
-            "judge": self.version,
+            "judge": self.judge_version,
             "server": self.endpoint.where,
             "model": self.model,
             "model_owned_by": shown(listed.get("owned_by", ""), 80) or None,
@@ -217,7 +219,7 @@ class LlmJudge:
         self.meaning = meaning if meaning is not None and meaning.reference.strip() else None
         self.mode = "reference" if self.meaning else "frame"
         self.glossary_id = glossary_id if self.meaning else None
-        self.version = judges.version
+        self.judge_version = judges.judge_version
         self.settings = judges.settings
 
     @property
@@ -233,10 +235,14 @@ class LlmJudge:
             features = text_features(item.text, item.history)
             if not item.text.strip():
                 verdicts.append(Verdict(EchoType.COLLAPSE, features, None, None,
-                                        reason=f"{self.version}: empty completion, COLLAPSE without a request"))
+                                        reason=f"{self.judge_version}: empty completion, COLLAPSE without a request"))
                 continue
             answer = next(answers)
             p = f", p {answer.probability:.2f} among the five digits" if answer.probability is not None else ""
             verdicts.append(Verdict(answer.label, features, None, None,
-                                    reason=f"{self.version}: answered {answer.digit} {answer.label.value}{p}"))
+                                    reason=f"{self.judge_version}: answered {answer.digit} {answer.label.value}{p}"))
         return verdicts
+
+
+ENTRY = JudgeEntry("llm-1", "an LLM on an OpenAI-compatible server (--judge-url, --judge-model) with a pinned prompt",
+                   LlmJudges, has_endpoint=True)

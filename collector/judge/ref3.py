@@ -49,11 +49,13 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
 from collector.judge.classifier import content_stems, is_stopword, text_features, words
-from collector.judge.reference import Calibration, first_sentence, sha256
+from collector.judge.reference import Calibration, first_sentence, load_parts, sha256
+from collector.judge.registry import JudgeEntry
 
 JUDGE_VERSION = "ref-3"
 OWN_FEATURES = ("z_ref", "z_sent", "z_gloss", "z_best", "sim_first", "ctr_first", "lex", "mention")
@@ -331,3 +333,23 @@ def decide(f: dict, params: Ref3Params, mode: str = "reference") -> tuple[str, s
     kind = "CONFIRMS" if f["new_stems"] <= k else "EXPANDS"
     return kind, "on-meaning score %.2f >= %.2f (%s; %s); %d new stems %s %d" % (
         score, t, where, evidence, f["new_stems"], "<=" if kind == "CONFIRMS" else ">", k)
+
+
+# ---------------------------------------------------------------------------------------------
+# The judge (its registry entry)
+
+
+class Ref3Judges:
+    """ref-3 loaded for a process: builds :class:`collector.judge.judge.Ref3Judge` per term."""
+
+    def __init__(self, judge_version: str, lm: Any = None, options: dict | None = None) -> None:
+        self.encoder, self.params, self.calibration = load_parts(judge_version, Ref3Params.load)
+
+    def for_term(self, term: str, meaning: Any, glossary_id: int | None) -> Any:
+        from collector.judge.judge import Ref3Judge
+
+        return Ref3Judge(self.encoder, self.params, self.calibration, term, meaning, glossary_id)
+
+
+ENTRY = JudgeEntry(JUDGE_VERSION, "reference meaning, its sentences and accepted glosses, multilingual-e5-small, "
+                   "fitted on hand-written, SmolLM2 and Qwen-Coder rounds", Ref3Judges)

@@ -61,15 +61,19 @@ and a one-line reason naming the rule and the numbers that triggered it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.resources
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
 from collector.judge.classifier import text_features
+from collector.judge.registry import JudgeEntry
 
 JUDGE_VERSION = "ref-2"
 MODES = ("reference", "frame")
@@ -362,3 +366,45 @@ def decide(feats: dict, params: JudgeParams | ModeParams, mode: str = "reference
     if f["new_stems"] <= k:
         return "CONFIRMS", "%s %.3f >= %.3f; %d new stems <= %d" % (anchor_name, anchor, t, f["new_stems"], k)
     return "EXPANDS", "%s %.3f >= %.3f; %d new stems > %d" % (anchor_name, anchor, t, f["new_stems"], k)
+
+
+# ---------------------------------------------------------------------------------------------
+# The judge (its registry entry): the fitted parameters in collector/judge/params
+
+
+@functools.cache
+def load_parts(judge_version: str, load_params: Callable[[str], Any]) -> tuple[Any, Any, Calibration]:
+    """The encoder, the parameters (read by ``load_params``) and the calibration of the fitted judge
+    ``judge_version`` (``collector/judge/params/VERSION.json`` + ``VERSION.calibration.npz``), loaded
+    once per process."""
+    from collector.core.errors import ModelError
+    from collector.judge.encoder import SentenceEncoder
+
+    folder = importlib.resources.files("collector.judge").joinpath("params")
+    try:
+        with importlib.resources.as_file(folder.joinpath(f"{judge_version}.json")) as path:
+            params = load_params(str(path))
+        with importlib.resources.as_file(folder.joinpath(f"{judge_version}.calibration.npz")) as path:
+            calibration = Calibration.load(str(path))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"the parameters of judge {judge_version} are missing or unreadable: {exc}") from None
+    if params.version != judge_version:
+        raise ModelError(f"collector/judge/params/{judge_version}.json holds judge {params.version}, "
+                         f"not {judge_version}")
+    return SentenceEncoder(), params, calibration
+
+
+class ReferenceJudges:
+    """ref-2 loaded for a process: builds :class:`collector.judge.judge.ReferenceJudge` per term."""
+
+    def __init__(self, judge_version: str, lm: Any = None, options: dict | None = None) -> None:
+        self.encoder, self.params, self.calibration = load_parts(judge_version, JudgeParams.load)
+
+    def for_term(self, term: str, meaning: Any, glossary_id: int | None) -> Any:
+        from collector.judge.judge import ReferenceJudge
+
+        return ReferenceJudge(self.encoder, self.params, self.calibration, term, meaning, glossary_id)
+
+
+ENTRY = JudgeEntry(JUDGE_VERSION, "reference meaning, multilingual-e5-small, fitted on hand-written and SmolLM2 "
+                   "rounds", ReferenceJudges, uses_glosses=False)

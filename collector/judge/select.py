@@ -1,186 +1,55 @@
-"""Which judge a session uses: the registry of judge versions, each loaded once per process and
-built per term.
+"""The judge of a process and of each session: :class:`JudgeKit` loads one judge version from the
+registry (:mod:`collector.judge.registry`) once, and builds the judge of each term from it.
 
-Adding a judge is one module that builds it and one entry in :data:`REGISTRY`; nothing else names
-judges. A reference judge (``ref-*``) is a parameter file pair in ``collector/judge/params/``
-(``VERSION.json`` + ``VERSION.calibration.npz``) read by :mod:`collector.judge.reference`.
+Nothing here names a judge: what a judge needs (the glossary, the probe model, a server) is read off
+its registry entry.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib.resources
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
-from collector.core.errors import InputError, ModelError
-from collector.judge.classifier import CLASSIFIER_VERSION
+from collector.core.errors import InputError
+from collector.judge import registry
+from collector.judge.registry import DEFAULT_JUDGE, ENDPOINT_OPTIONS, SessionJudge, TermJudges, check_judge
 
 if TYPE_CHECKING:
-    from collector.judge.judge import Verdict
     from collector.judge.meaning import Meaning
     from collector.model.lm import LanguageModel
-    from collector.core.records import JudgeItem
+
+__all__ = ["DEFAULT_JUDGE", "ENDPOINT_OPTIONS", "JUDGES", "JudgeKit", "SessionJudge", "TermJudges", "check_judge",
+           "check_judge_options", "judge_settings"]
 
 
-class SessionJudge(Protocol):
-    """What the probe and the session row need of a judge."""
+class _Versions:
+    """The registered judge versions, read when asked (a judge registered later is in it)."""
 
-    version: str
-    mode: str
-    glossary_id: int | None
+    def __contains__(self, judge_version: object) -> bool:
+        return judge_version in registry.versions()
 
-    @property
-    def encoder_name(self) -> str: ...
+    def __iter__(self) -> Iterator[str]:
+        return iter(registry.versions())
 
-    def judge(self, items: list[JudgeItem]) -> list[Verdict]: ...
-
-
-class TermJudges(Protocol):
-    """One judge version loaded for a process: builds the judge of one term."""
-
-    def for_term(self, term: str, meaning: Meaning | None, glossary_id: int | None) -> SessionJudge: ...
+    def __len__(self) -> int:
+        return len(registry.versions())
 
 
-@dataclass(frozen=True)
-class JudgeEntry:
-    """A judge version the collector has."""
-
-    version: str
-    summary: str
-    load: Callable[..., TermJudges]
-    """``load(version, lm, options)`` -> the loaded judge (called once per process)."""
-    uses_references: bool = True
-    """Compares with the term's meaning from the glossary (else: with the frame only)."""
-    uses_glosses: bool = True
-    """Reads the meaning's glosses too (``validate`` then looks them up in the glossary for terms whose
-    reference comes from elsewhere; a judge that reads only the references spares it that database)."""
-    needs_probe_model: bool = False
-    """Needs the probe model's hidden states (so ``rejudge`` and ``validate`` must load a model)."""
-    endpoint: bool = False
-    """Talks to a model server (``--judge-url``, ``--judge-model``, ...; see :data:`ENDPOINT_OPTIONS`),
-    checked when it loads, before anything is written."""
+JUDGES = _Versions()
+"""Every judge version (for collector/runner.py until its split reads :func:`registry.versions`)."""
 
 
-# --- the reference judges: fitted parameters in collector/judge/params ------------------------------
-
-
-@functools.cache
-def _reference_parts(version: str, load_params: Callable[[str], Any]):
-    """The encoder, the parameters (read by ``load_params``) and the calibration of reference judge
-    ``version``, loaded once per process."""
-    from collector.judge import reference as rj
-    from collector.judge.encoder import SentenceEncoder
-
-    folder = importlib.resources.files("collector.judge").joinpath("params")
-    try:
-        with importlib.resources.as_file(folder.joinpath(f"{version}.json")) as path:
-            params = load_params(str(path))
-        with importlib.resources.as_file(folder.joinpath(f"{version}.calibration.npz")) as path:
-            calibration = rj.Calibration.load(str(path))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ModelError(f"the parameters of judge {version} are missing or unreadable: {exc}") from None
-    if params.version != version:
-        raise ModelError(f"collector/judge/params/{version}.json holds judge {params.version}, not {version}")
-    return SentenceEncoder(), params, calibration
-
-
-class _ReferenceJudges:
-    """ref-2: the fitted rules of :mod:`collector.judge.reference`."""
-
-    def __init__(self, version: str, lm: LanguageModel | None = None, options: dict | None = None) -> None:
-        self.encoder, self.params, self.calibration = _reference_parts(version, self.load_params())
-
-    @staticmethod
-    def load_params() -> Callable[[str], Any]:
-        from collector.judge.reference import JudgeParams
-
-        return JudgeParams.load
-
-    @staticmethod
-    def judge_class() -> type:
-        from collector.judge.judge import ReferenceJudge
-
-        return ReferenceJudge
-
-    def for_term(self, term: str, meaning: Meaning | None, glossary_id: int | None) -> SessionJudge:
-        return self.judge_class()(self.encoder, self.params, self.calibration, term, meaning, glossary_id)
-
-
-class _Ref3Judges(_ReferenceJudges):
-    """ref-3: :mod:`collector.judge.ref3` (reference sentences, glosses, shared words)."""
-
-    @staticmethod
-    def load_params() -> Callable[[str], Any]:
-        from collector.judge.ref3 import Ref3Params
-
-        return Ref3Params.load
-
-    @staticmethod
-    def judge_class() -> type:
-        from collector.judge.judge import Ref3Judge
-
-        return Ref3Judge
-
-
-class _RulesJudges:
-    def __init__(self, version: str, lm: LanguageModel | None = None, options: dict | None = None) -> None:
-        if lm is None:
-            raise InputError(f"judge {version} needs the probe model's hidden states: load a model")
-        self.lm = lm
-
-    def for_term(self, term: str, meaning: Meaning | None, glossary_id: int | None) -> SessionJudge:
-        from collector.judge.judge import Judge
-
-        return Judge(self.lm)
-
-
-def _llm_judges(version: str, lm: LanguageModel | None = None, options: dict | None = None) -> TermJudges:
-    from collector.judge.llm import LlmJudges
-
-    return LlmJudges(version, lm, options)
-
-
-REGISTRY: dict[str, JudgeEntry] = {entry.version: entry for entry in (
-    JudgeEntry("ref-3", "reference meaning, its sentences and accepted glosses, multilingual-e5-small, fitted on "
-               "hand-written, SmolLM2 and Qwen-Coder rounds", _Ref3Judges),
-    JudgeEntry("ref-2", "reference meaning, multilingual-e5-small, fitted on hand-written and SmolLM2 rounds",
-               _ReferenceJudges, uses_glosses=False),
-    JudgeEntry(CLASSIFIER_VERSION, "the first judge: the probe model's hidden states against the frame",
-               _RulesJudges, uses_references=False, uses_glosses=False, needs_probe_model=True),
-    JudgeEntry("llm-1", "an LLM on an OpenAI-compatible server (--judge-url, --judge-model) with a pinned prompt",
-               _llm_judges, endpoint=True),
-)}
-"""Every judge version, by name; the order is the order help texts list them in."""
-
-JUDGES = tuple(REGISTRY)
-DEFAULT_JUDGE = "ref-3"
-
-
-def check_judge(name: str) -> str:
-    """``name`` if it is a judge this collector has, else one line naming the ones it has."""
-    if name not in REGISTRY:
-        raise InputError(f"unknown judge {name!r}: choose one of {', '.join(JUDGES)}")
-    return name
-
-
-ENDPOINT_OPTIONS = {"url": "--judge-url", "model": "--judge-model", "concurrency": "--judge-concurrency",
-                    "timeout_s": "--judge-timeout", "allow_self": "--judge-allow-self"}
-"""The options of a judge that talks to a model server, and the command-line option of each."""
-
-
-def check_judge_options(version: str, options: dict[str, Any] | None) -> dict[str, Any]:
-    """The options given for judge ``version``, checked before anything loads: the server's options
-    are refused for a judge without one (conflicting options), and bounded for one with a server."""
+def check_judge_options(judge_version: str, options: dict[str, Any] | None) -> dict[str, Any]:
+    """The options given for judge ``judge_version``, checked before anything loads: the server's
+    options are refused for a judge without one (conflicting options), and bounded for one with a
+    server."""
     given = {k: v for k, v in (options or {}).items() if not (v is None or v is False or v == "")}
-    entry = REGISTRY[check_judge(version)]
-    if not entry.endpoint:
+    if not registry.entry(judge_version).has_endpoint:
         stray = [ENDPOINT_OPTIONS[k] for k in given if k in ENDPOINT_OPTIONS]
         if stray:
-            endpoint_judges = ", ".join(e.version for e in REGISTRY.values() if e.endpoint)
+            endpoint_judges = ", ".join(e.judge_version for e in registry.entries() if e.has_endpoint)
             raise InputError(f"{', '.join(stray)} {'is' if len(stray) == 1 else 'are'} for a judge with a server "
-                             f"({endpoint_judges}), not for {version}")
+                             f"({endpoint_judges}), not for {judge_version}")
     else:
         from collector.judge.llm_client import EndpointConfig
 
@@ -199,11 +68,18 @@ class JudgeKit:
     session (with the term's meaning, if any). ``options`` are the judge's own settings (an LLM
     judge's endpoint, say); ``lm`` the probe model, for a judge that needs it."""
 
-    def __init__(self, version: str, lm: LanguageModel | None = None, options: dict[str, Any] | None = None) -> None:
-        self.entry = REGISTRY[check_judge(version)]
-        self.version = version
+    def __init__(self, judge_version: str, lm: LanguageModel | None = None,
+                 options: dict[str, Any] | None = None) -> None:
+        self.entry = registry.entry(judge_version)
+        self.judge_version = judge_version
         self.lm = lm
-        self._judges = self.entry.load(version, lm, options or {})
+        self._judges = self.entry.load(judge_version, lm, options or {})
+
+    @property
+    def version(self) -> str:
+        """Transitional: collector/runner.py reads ``kit.version`` until its split applies the rename to
+        :attr:`judge_version`; remove then."""
+        return self.judge_version
 
     @property
     def uses_references(self) -> bool:
@@ -214,14 +90,9 @@ class JudgeKit:
         return self.entry.uses_references and self.entry.uses_glosses
 
     @staticmethod
-    def version_needs_probe_model(version: str) -> bool:
-        """Whether judge ``version`` needs the probe model loaded."""
-        return REGISTRY[check_judge(version)].needs_probe_model
-
-    @staticmethod
-    def version_has_endpoint(version: str) -> bool:
-        """Whether judge ``version`` talks to a model server (then load it before anything is written)."""
-        return REGISTRY[check_judge(version)].endpoint
+    def version_has_endpoint(judge_version: str) -> bool:
+        """Transitional, for collector/runner.py until its split reads ``registry.entry(v).has_endpoint``."""
+        return registry.entry(judge_version).has_endpoint
 
     @property
     def settings(self) -> dict[str, Any] | None:
@@ -242,4 +113,9 @@ class JudgeKit:
     def for_term(self, term: str, meaning: Meaning | None = None, glossary_id: int | None = None) -> SessionJudge:
         if not self.uses_references:
             meaning, glossary_id = None, None
-        return self._judges.for_term(term, meaning, glossary_id)
+        judge = self._judges.for_term(term, meaning, glossary_id)
+        if not hasattr(judge, "version"):
+            # Transitional: collector/runner.py reads ``judge.version`` until its split applies the
+            # rename to ``judge_version``; remove then.
+            judge.version = judge.judge_version
+        return judge

@@ -15,7 +15,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from collector.judge.meaning import Meaning
-from collector.judge.select import DEFAULT_JUDGE, JudgeKit, check_judge, check_judge_options
+from collector.judge import registry
+from collector.judge.registry import DEFAULT_JUDGE, check_judge
+from collector.judge.select import JudgeKit, check_judge_options
 from collector.judge.validation import Agreement, LabelledItem, agreement, read_labelled, read_references
 from collector.core.params import DEFAULT_PROMPT_TEMPLATE, frame_term
 from collector.core.records import JudgeItem
@@ -70,7 +72,7 @@ def validate_file(path: Path, *, references: Path | None = None, judge: str = DE
     items = read_labelled(path)
     from_file = read_references(references) if references is not None else {}
     lm = None
-    if JudgeKit.version_needs_probe_model(judge):
+    if registry.entry(judge).needs_probe_model:
         from collector.model.lm import LanguageModel
 
         lm = LanguageModel.load(model)
@@ -81,7 +83,7 @@ def validate_file(path: Path, *, references: Path | None = None, judge: str = DE
     from_db: dict[str, dict] = {}
     if wanted and use_glossary and kit.uses_references:
         from collector.db.connect import connect
-        from collector.write.glossary import shipped_entries
+        from collector.core.glossary import shipped_entries
 
         with connect(dsn) as store:
             store.migrate()
@@ -101,5 +103,5 @@ def validate_file(path: Path, *, references: Path | None = None, judge: str = DE
             predicted[n] = (verdict.echo_type.value, verdict.reason)
         modes[session_judge.mode] += len(numbers)
     result = agreement([i.label for i in items], [p for p, _ in predicted])
-    return ValidationReport(judge=kit.version, encoder=encoder, file=str(path), modes=dict(modes), agreement=result,
-                            predictions=[(i, p, r) for i, (p, r) in zip(items, predicted, strict=True)])
+    return ValidationReport(judge=kit.judge_version, encoder=encoder, file=str(path), modes=dict(modes),
+                            agreement=result, predictions=[(i, p, r) for i, (p, r) in zip(items, predicted, strict=True)])

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from collector.core.errors import InputError
-from collector.write.glossary import check_glosses
+from collector.core.glossary import check_glosses
 from collector.judge.meaning import Meaning
 from collector.core.params import validate_term
 from collector.core.records import EchoType

@@ -18,7 +18,7 @@ import os
 from typing import TYPE_CHECKING
 
 from collector.core.errors import InputError, ModelError, one_line
-from collector.probe.sampling import Generation, SamplingParams
+from collector.core.records import Generation, SamplingParams
 
 if TYPE_CHECKING:
     from collector.model.lm import LanguageModel

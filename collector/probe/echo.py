@@ -27,7 +27,7 @@ from collector.probe.sampling import Generation, SamplingParams, generate
 from collector.probe.seeds import round_seed, run_seed
 
 if TYPE_CHECKING:
-    from collector.judge.select import SessionJudge
+    from collector.judge.registry import SessionJudge
     from collector.model.lm import LanguageModel
 
 

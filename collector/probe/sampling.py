@@ -17,32 +17,15 @@ for every prompt position made a 64 x 45-token prompt pass 1.5x slower and cost 
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
 
 from collector.core.errors import ModelError
+from collector.core.records import Generation, SamplingParams
 
 if TYPE_CHECKING:
     from collector.model.lm import LanguageModel
-
-
-@dataclass(frozen=True)
-class SamplingParams:
-    temperature: float
-    top_p: float
-    top_k: int | None
-    max_new_tokens: int
-
-
-@dataclass(frozen=True)
-class Generation:
-    """One row's result: decoded text (special tokens removed), token count and why it stopped."""
-
-    text: str
-    tokens: int
-    finish_reason: str  # "eos" or "length"
 
 
 def _accepts(model, name: str) -> bool:

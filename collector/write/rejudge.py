@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from collector import __version__
 from collector.db.connect import connect
 from collector.core.errors import InputError
-from collector.write.glossary import shipped_entries
+from collector.core.glossary import shipped_entries
 from collector.judge.judge import FEATURE_NAMES
-from collector.judge.select import DEFAULT_JUDGE, JudgeKit, check_judge, check_judge_options, judge_settings
+from collector.judge import registry
+from collector.judge.registry import DEFAULT_JUDGE, check_judge
+from collector.judge.select import JudgeKit, check_judge_options, judge_settings
 from collector.core.params import frame_term
 from collector.core.records import JudgeItem
 
@@ -69,7 +71,7 @@ def rejudge_sessions(refs: list[str], *, all_sessions: bool = False, judge: str 
     judged since the listing) is skipped, which ``on_note`` hears as one line at the end."""
     check_judge(judge)
     options = check_judge_options(judge, judge_options)
-    if JudgeKit.version_needs_probe_model(judge):
+    if registry.entry(judge).needs_probe_model:
         raise InputError(f"judge {judge} needs the probe model's hidden states; rejudge takes a reference "
                          "judge (the ones that need no model)")
     if bool(refs) == all_sessions:
@@ -86,14 +88,14 @@ def rejudge_sessions(refs: list[str], *, all_sessions: bool = False, judge: str 
             kit.check_probed_model((store.get_session(session_id) or {}).get("model_name", ""))
         elsewhere = 0
         for session_id in ids:
-            with store.rejudge_lock(session_id, kit.version) as mine:
+            with store.rejudge_lock(session_id, kit.judge_version) as mine:
                 summary = _rejudge_one(store, kit, session_id, all_sessions) if mine else None
             if summary is None:
                 elsewhere += 1
             else:
                 yield summary
         if elsewhere and on_note:
-            on_note(f"skipped {elsewhere} session(s) being judged by {kit.version} in another process")
+            on_note(f"skipped {elsewhere} session(s) being judged by {kit.judge_version} in another process")
 
 
 def _rejudge_one(store, kit: JudgeKit, session_id: uuid.UUID, all_sessions: bool) -> RejudgeSummary | None:
@@ -104,12 +106,13 @@ def _rejudge_one(store, kit: JudgeKit, session_id: uuid.UUID, all_sessions: bool
     row = store.get_session(session_id)
     if row["status"] == "running":
         raise InputError(f"session {session_id} is still running: re-judge it once it has finished")
-    if row["judge_version"] == kit.version:
-        raise InputError(f"session {session_id} was collected with judge {kit.version}: its own judgement is that one")
-    if any(j["judge_version"] == kit.version for j in store.session_judgements(session_id)):
+    if row["judge_version"] == kit.judge_version:
+        raise InputError(f"session {session_id} was collected with judge {kit.judge_version}: its own judgement is "
+                         "that one")
+    if any(j["judge_version"] == kit.judge_version for j in store.session_judgements(session_id)):
         if all_sessions:
             return None
-        raise InputError(f"session {session_id} is already judged by {kit.version}")
+        raise InputError(f"session {session_id} is already judged by {kit.judge_version}")
     rounds = store.fetch_rounds(session_id)
     if not rounds:
         raise InputError(f"session {session_id} has no stored rounds to judge")
@@ -119,14 +122,14 @@ def _rejudge_one(store, kit: JudgeKit, session_id: uuid.UUID, all_sessions: bool
     for start in range(0, len(items), BATCH_ITEMS):
         verdicts += session_judge.judge(items[start:start + BATCH_ITEMS])
     rows = [
-        (session_id, r["run_number"], r["round"], kit.version, v.echo_type.value,
+        (session_id, r["run_number"], r["round"], kit.judge_version, v.echo_type.value,
          *(v.features[name] for name in FEATURE_NAMES))
         for r, v in zip(rounds, verdicts, strict=True)
     ]
     store.write_rejudgement({
-        "session_id": session_id, "judge_version": kit.version, "judge_mode": session_judge.mode,
+        "session_id": session_id, "judge_version": kit.judge_version, "judge_mode": session_judge.mode,
         "glossary_id": session_judge.glossary_id, "encoder": session_judge.encoder_name,
         "rounds_judged": len(rows), "collector_version": __version__,
         "judge_settings": judge_settings(session_judge),
     }, rows)
-    return RejudgeSummary(str(session_id), row["term"], kit.version, session_judge.mode, len(rows))
+    return RejudgeSummary(str(session_id), row["term"], kit.judge_version, session_judge.mode, len(rows))

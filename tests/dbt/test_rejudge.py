@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from collector.judge.select import DEFAULT_JUDGE
+from collector.judge.registry import DEFAULT_JUDGE
 from tests.cli_helpers import query, run_cli
 from tests.dbt_helpers import run_dbt
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from statsmodels.stats.power import NormalIndPower
 
-from collector.judge.select import DEFAULT_JUDGE
+from collector.judge.registry import DEFAULT_JUDGE
 from tests.cli_helpers import query, run_cli
 from tests.conftest import _unique, create_database, drop_database
 from tests.conftest_dbt import insert_synthetic_session

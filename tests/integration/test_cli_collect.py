@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from collector.judge.select import DEFAULT_JUDGE
+from collector.judge.registry import DEFAULT_JUDGE
 from collector.core.records import EchoType
 from collector.probe.seeds import run_seed
 from tests.cli_helpers import query, run_cli

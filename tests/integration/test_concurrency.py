@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 
-from collector.judge.select import DEFAULT_JUDGE
+from collector.judge.registry import DEFAULT_JUDGE
 from tests.cli_helpers import query
 
 EXE = Path(sys.executable).with_name("nyx-collect")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from collector.write.glossary import shipped_entries
+from collector.core.glossary import shipped_entries
 from tests.cli_helpers import query, run_cli
 from tests.meaning_judge import meaning_judge  # noqa: F401  (a fixture)
 

@@ -83,25 +83,42 @@ REFUSED = [
      "sessions_runs_requested_fixed"),
 ]  # fmt: skip
 
+SEEDED = {"sessions": 1, "runs": 1, "rounds": 2, "requested": 100, "failed": 0, "novelty_025": 0}
+"""The counts of the seeded database (rows, requested runs, failed sessions, rounds of novelty 0.25)."""
+
+
+def after(**changes: int) -> dict[str, int]:
+    """The row counts after an accepted transaction: the seeded ones with ``changes``."""
+    return {**SEEDED, **changes}
+
+
+# (case, what the transaction does, the counts it leaves: rows, requested runs, failed sessions and
+# rounds whose novelty is 0.25)
 ACCEPTED = [
-    ("the last requested run with its rounds", lambda c: add_run(c, 100)),
-    ("a batch of runs with their rounds", lambda c: [add_run(c, n) for n in range(2, 60)]),
-    ("a full chain with its three rounds", lambda c: add_run(c, 2, **FULL)),
+    ("the last requested run with its rounds", lambda c: add_run(c, 100), after(runs=2, rounds=4)),
+    ("a batch of runs with their rounds", lambda c: [add_run(c, n) for n in range(2, 60)],
+     after(runs=59, rounds=118)),
+    ("a full chain with its three rounds", lambda c: add_run(c, 2, **FULL), after(runs=2, rounds=5)),
     ("runs first, then their rounds, in one transaction",
      lambda c: (insert(c, "variance_probe_runs", run_row(run_number=2)),
                 insert(c, "variance_probe_runs", run_row(run_number=3)),
-                [insert(c, "probe_rounds", round_row(run_number=n, round=r)) for n in (2, 3) for r in (1, 2)])),
+                [insert(c, "probe_rounds", round_row(run_number=n, round=r)) for n in (2, 3) for r in (1, 2)]),
+     after(runs=3, rounds=6)),
     ("a run inserted and deleted again without rounds",
      lambda c: (add_run(c, 2, stored=[]), sql("delete from raw.variance_probe_runs "
-                                              "where session_id = %(sid)s and run_number = 2")(c))),
-    ("a run deleted with its rounds", sql("delete from raw.variance_probe_runs where session_id = %(sid)s")),
-    ("the session deleted with its runs and rounds", sql("delete from raw.probe_sessions where session_id = %(sid)s")),
+                                              "where session_id = %(sid)s and run_number = 2")(c)), after()),
+    ("a run deleted with its rounds", sql("delete from raw.variance_probe_runs where session_id = %(sid)s"),
+     after(runs=0, rounds=0)),
+    ("the session deleted with its runs and rounds", sql("delete from raw.probe_sessions where session_id = %(sid)s"),
+     after(sessions=0, runs=0, rounds=0, requested=0)),
     ("a session's status changed", sql("update raw.probe_sessions set status = 'failed', finished_at = now() "
-                                       "where session_id = %(sid)s")),
+                                       "where session_id = %(sid)s"), after(failed=1)),
     ("runs_requested set to what it is", sql("update raw.probe_sessions set runs_requested = 100 "
-                                             "where session_id = %(sid)s")),
-    ("a round's features changed", sql("update raw.probe_rounds set novelty = 0.25 where session_id = %(sid)s")),
-    ("runs and rounds truncated together", sql("truncate raw.probe_rounds, raw.variance_probe_runs cascade")),
+                                             "where session_id = %(sid)s"), after()),
+    ("a round's features changed", sql("update raw.probe_rounds set novelty = 0.25 where session_id = %(sid)s"),
+     after(novelty_025=2)),
+    ("runs and rounds truncated together", sql("truncate raw.probe_rounds, raw.variance_probe_runs cascade"),
+     after(runs=0, rounds=0)),
 ]  # fmt: skip
 
 
@@ -125,7 +142,6 @@ def _in_a_transaction(dsn: str, change) -> dict[str, int]:
 
 
 _LAST_COUNTS: dict[str, int] = {}
-SEEDED = {"sessions": 1, "runs": 1, "rounds": 2, "requested": 100}
 
 
 def restore(conn) -> None:
@@ -147,9 +163,9 @@ def test_the_database_refuses(seeded, case, change, constraint):
     assert _LAST_COUNTS == SEEDED  # nothing of the transaction was stored
 
 
-@pytest.mark.parametrize("case, change", ACCEPTED, ids=[c[0] for c in ACCEPTED])
-def test_the_database_accepts(seeded, case, change):
-    _in_a_transaction(seeded, change)
+@pytest.mark.parametrize("case, change, counts", ACCEPTED, ids=[c[0] for c in ACCEPTED])
+def test_the_database_accepts(seeded, case, change, counts):
+    assert _in_a_transaction(seeded, change) == counts  # committed: the counts show the change
 
 
 def _counts(dsn: str) -> dict[str, int]:
@@ -159,6 +175,8 @@ def _counts(dsn: str) -> dict[str, int]:
             "runs": conn.execute("select count(*) from raw.variance_probe_runs").fetchone()[0],
             "rounds": conn.execute("select count(*) from raw.probe_rounds").fetchone()[0],
             "requested": conn.execute("select coalesce(sum(runs_requested), 0) from raw.probe_sessions").fetchone()[0],
+            "failed": conn.execute("select count(*) from raw.probe_sessions where status = 'failed'").fetchone()[0],
+            "novelty_025": conn.execute("select count(*) from raw.probe_rounds where novelty = 0.25").fetchone()[0],
         }
 
 

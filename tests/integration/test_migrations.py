@@ -389,6 +389,15 @@ def insert(conn: psycopg.Connection, table: str, row: dict) -> None:
     conn.execute(query, row)
 
 
+def stored(conn: psycopg.Connection, table: str, row: dict, where: str) -> dict:
+    """The columns of ``row`` as the one row of ``table`` in session SID matching ``where`` holds them."""
+    columns = sql.SQL(", ").join(map(sql.Identifier, row))
+    query = sql.SQL("select {} from raw.{} where session_id = %s and " + where).format(columns, sql.Identifier(table))
+    rows = conn.cursor(row_factory=dict_row).execute(query, [SID]).fetchall()
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
 @pytest.fixture(scope="module")
 def seeded_dsn(pg_dsn, template_db) -> Iterator[str]:
     """A migrated database holding one valid session, run (number 1) and round (1)."""
@@ -590,7 +599,9 @@ VALID_RUNS = [
 
 @pytest.mark.parametrize("case, changes", VALID_RUNS, ids=[c[0] for c in VALID_RUNS])
 def test_valid_run_rows_are_accepted(conn, case, changes):
-    insert(conn, "variance_probe_runs", run_row(run_number=2, **changes))
+    row = run_row(run_number=2, **changes)
+    insert(conn, "variance_probe_runs", row)
+    assert stored(conn, "variance_probe_runs", row, "run_number = 2") == row
 
 
 INVALID_ROUNDS = [
@@ -637,9 +648,10 @@ def test_invalid_round_rows_are_refused(open_run, case, changes, error, constrai
 
 
 def test_valid_round_rows_are_accepted(open_run):
-    insert(open_run, "probe_rounds", round_row(run_number=2, round=2, echo_type="CIRCULAR", sim_term=-1.0,
-                                               sim_prev=1.0, distinct_ratio=0.0, novelty=1.0,
-                                               finish_reason="length"))  # fmt: skip
+    row = round_row(run_number=2, round=2, echo_type="CIRCULAR", sim_term=-1.0, sim_prev=1.0, distinct_ratio=0.0,
+                    novelty=1.0, finish_reason="length")  # fmt: skip
+    insert(open_run, "probe_rounds", row)
+    assert stored(open_run, "probe_rounds", row, "run_number = 2 and round = 2") == row
 
 
 def test_deleting_a_session_removes_its_runs_and_rounds(conn):

@@ -15,6 +15,7 @@ from collector.db.dsn import mask_dsn, resolve_dsn
 from collector.core.errors import DatabaseError, InputError, SessionNotFound
 from collector.core.records import EchoType, RoundRecord, RunRecord, SessionRecord, SessionStatus
 from collector.db.store import Store, queries, short_reason, yoyo_url
+from tests.cli_helpers import table_counts
 from tests.schema import ALL_MIGRATIONS
 
 E, C, CI, D, CO = EchoType.EXPANDS, EchoType.CONFIRMS, EchoType.CIRCULAR, EchoType.DIVERGENT, EchoType.COLLAPSE
@@ -229,8 +230,13 @@ def test_write_runs_for_an_unknown_session(store):
         store.write_runs([make_run(make_session(), 1, [CO])])
 
 
-def test_write_no_runs_is_a_no_op(store):
+def test_write_no_runs_is_a_no_op(store, db_dsn):
+    store.create_session(make_session())
+    store.conn.commit()
+    before = table_counts(db_dsn)
     store.write_runs([])
+    assert not store.conn.info.transaction_status  # idle: nothing was begun, nothing is pending
+    assert table_counts(db_dsn) == before and before["probe_sessions"] == 1
 
 
 def test_create_session_twice_and_invalid_session(store):

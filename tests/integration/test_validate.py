@@ -105,7 +105,7 @@ def test_bad_labelled_files_get_one_line_and_exit_2(capsys, tmp_path, case, cont
 
 def test_glosses_come_from_the_item_the_file_or_the_glossary_row_of_the_term(capsys, tmp_path, db_dsn,
                                                                             meaning_judge):
-    from collector.write.glossary import shipped_entries
+    from collector.core.glossary import shipped_entries
     from collector.judge.meaning import Meaning
 
     shipped = {e.term: e for e in shipped_entries()}["photosynthesis"]

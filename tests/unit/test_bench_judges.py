@@ -9,9 +9,9 @@ import pytest
 from bench import model_ladder as ladder
 from bench import run as bench_run
 from collector.core.errors import InputError
-from collector.judge import select
+from collector.judge import registry
 from collector.judge.classifier import CLASSIFIER_VERSION
-from collector.judge.select import DEFAULT_JUDGE, REGISTRY, JudgeEntry
+from collector.judge.registry import DEFAULT_JUDGE, JudgeEntry
 
 # --- bench/run.py chains -------------------------------------------------------------------------
 
@@ -23,9 +23,9 @@ def test_chains_measures_every_judge_with_full_chains_then_the_stop_early_design
 
 
 def test_chains_takes_its_judges_from_the_registry():
-    designs = bench_run.chain_designs(list(REGISTRY), DEFAULT_JUDGE, CLASSIFIER_VERSION)
+    designs = bench_run.chain_designs(list(registry.versions()), DEFAULT_JUDGE, CLASSIFIER_VERSION)
     full = [v for v, stop_early in designs if not stop_early]
-    assert full == [v for v in REGISTRY if v != CLASSIFIER_VERSION]
+    assert full == [v for v in registry.versions() if v != CLASSIFIER_VERSION]
     assert (CLASSIFIER_VERSION, True) in designs
 
 
@@ -39,14 +39,18 @@ def _needs_endpoint(version, lm, options):
 
 
 def test_a_judge_that_needs_an_endpoint_is_left_out_unless_asked_for(monkeypatch, capsys):
-    monkeypatch.setattr(select, "REGISTRY", {
-        "ref-x": JudgeEntry("ref-x", "loads", _Loaded),
-        "llm-x": JudgeEntry("llm-x", "needs an endpoint", _needs_endpoint),
-    })
-    assert list(bench_run.chain_kits(None, None)) == ["ref-x"]
-    assert "judge llm-x left out" in capsys.readouterr().err
-    with pytest.raises(SystemExit, match="llm-x needs an endpoint"):
-        bench_run.chain_kits(None, ["llm-x"])
+    toys = (JudgeEntry("ref-x", "loads", _Loaded), JudgeEntry("llm-x", "needs an endpoint", _needs_endpoint))
+    for toy in toys:
+        registry.register(toy)
+    monkeypatch.setattr(registry, "versions", lambda: ("ref-x", "llm-x"))  # these two alone
+    try:
+        assert list(bench_run.chain_kits(None, None)) == ["ref-x"]
+        assert "judge llm-x left out" in capsys.readouterr().err
+        with pytest.raises(SystemExit, match="llm-x needs an endpoint"):
+            bench_run.chain_kits(None, ["llm-x"])
+    finally:
+        for toy in toys:
+            registry.unregister(toy.judge_version)
 
 
 def test_chains_empties_the_encoder_caches_and_times_each_judge_once():

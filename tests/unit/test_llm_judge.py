@@ -14,7 +14,8 @@ from collector.judge.llm import model_key, read_answer, same_model
 from collector.judge.llm_client import Endpoint, EndpointConfig, check_url, mask_url, shown
 from collector.judge.llm_prompt import DIGITS, PROMPT_SHA256, PROMPT_VERSION, TYPE_MEANINGS, messages
 from collector.judge.meaning import Meaning
-from collector.judge.select import REGISTRY, check_judge_options
+from collector.judge import registry
+from collector.judge.select import check_judge_options
 from collector.write.labels import KEYS, MEANINGS
 from collector.core.records import EchoType, JudgeItem
 
@@ -164,7 +165,7 @@ def test_the_endpoint_comes_from_options_else_the_environment_and_the_key_only_f
 
 
 def test_judge_options_are_refused_where_they_do_not_belong_and_bounded_where_they_do():
-    assert REGISTRY["llm-1"].endpoint and not REGISTRY["llm-1"].needs_probe_model
+    assert registry.entry("llm-1").has_endpoint and not registry.entry("llm-1").needs_probe_model
     with pytest.raises(InputError, match="--judge-url, --judge-model are for a judge with a server"):
         check_judge_options("ref-2", {"url": "http://h/v1", "model": "m", "allow_self": False})
     assert check_judge_options("ref-2", {"url": None, "allow_self": False}) == {}
