@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from collector.core.errors import InputError
-from collector.runner import SETTINGS_PARTS, settings_part
+from collector.read.reports import SETTINGS_PARTS, settings_part
 
 REPO = Path(__file__).resolve().parents[2]
 
