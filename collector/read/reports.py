@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 
 from collector.core.errors import InputError, MartsNotBuilt
 from collector.core.params import check_limit, validate_term
+from collector.core.dbt_vars import dbt_var
 from collector.db.connect import connect
 
-__all__ = ["SETTINGS_PARTS", "SessionReport", "TermAnalysis", "analyze_terms", "echo_transitions",
+__all__ = ["BY_PARTS", "SETTINGS_KEY_PARTS", "SessionReport", "TermAnalysis", "analyze_terms", "echo_transitions",
            "list_sessions", "power_table", "session_report", "settings_part"]
 
 
@@ -62,11 +63,12 @@ def power_table(terms: list[str], *, differences: list[float] | None = None, mod
     return rows
 
 
-# The parts of a session's settings key (dbt var settings_parts, plus the reference meaning's
-# version): what `analyze TERM --by PART` may compare. tests/unit/test_settings_parts.py keeps the
-# two lists equal.
-SETTINGS_PARTS = ("model_name", "model_revision", "backend", "prompt_template", "temperature", "top_p", "top_k",
-                  "max_rounds", "max_new_tokens", "stop_early", "judge_version", "judge_mode", "encoder")
+#: The parts of a session's settings key, as dbt fingerprints them (dbt var settings_parts, read
+#: from dbt_project.yml; .sqlfluff repeats them for the linter, tests/unit/test_settings_parts.py
+#: keeps the two equal).
+SETTINGS_KEY_PARTS: tuple[str, ...] = tuple(dbt_var("settings_parts"))
+#: What `analyze TERM --by PART` may compare: the settings key's parts and the reference meaning's version.
+BY_PARTS = (*SETTINGS_KEY_PARTS, "reference_version")
 BY_ALIASES = {"model": "model_name", "revision": "model_revision", "prompt": "prompt_template",
               "judge": "judge_version", "reference": "reference_version"}
 
@@ -75,8 +77,8 @@ def settings_part(name: str) -> str:
     """The settings part ``--by`` names (``top-p`` and ``top_p`` alike, a few short aliases)."""
     part = name.strip().lower().replace("-", "_")
     part = BY_ALIASES.get(part, part)
-    if part not in (*SETTINGS_PARTS, "reference_version"):
-        raise InputError(f"--by takes one of {', '.join((*SETTINGS_PARTS, 'reference_version'))}, got {name!r}")
+    if part not in BY_PARTS:
+        raise InputError(f"--by takes one of {', '.join(BY_PARTS)}, got {name!r}")
     return part
 
 
