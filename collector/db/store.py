@@ -31,7 +31,7 @@ from psycopg.types.json import Jsonb
 
 import collector
 from collector.db.dsn import describe_dsn, mask_dsn, validate_dsn
-from collector.core.errors import (DatabaseError, InputError, MartsNotBuilt, RunsAlreadyStored, SessionNotFound,
+from collector.core.errors import (DatabaseError, InputError, RunsAlreadyStored, SessionNotFound,
                               UnknownRounds)
 from collector.core.records import RunRecord, SessionRecord, SessionStatus
 
@@ -678,11 +678,6 @@ class Store:
         params = {"session_id": session_id, "term": term, "labeller": labeller}
         return self._all("labels_export", params, "cannot read the labels")
 
-    def judge_agreement(self, terms: list[str], model_name: str | None = None) -> list[dict[str, Any]]:
-        """Rows of marts.judge_agreement for the terms (one per model, judge version and labeller)."""
-        params = {"terms": terms, "model_name": model_name}
-        return self._mart_all("mart_judge_agreement", params, "cannot read the judge's agreement")
-
     # -- the glossary (reference meanings, versioned) ----------------------------------------
 
     def add_reference(self, entry: GlossaryEntry) -> dict[str, Any]:
@@ -736,72 +731,6 @@ class Store:
         sid = _as_uuid(session_id)
         return self._one("get_semantic_variance", {"session_id": sid}, f"cannot read the semantic variance of {sid}")
 
-    # -- the dbt marts (read-only; dbt builds them) ---------------------------------------
-
-    def _mart_all(self, name: str, params: dict[str, Any], action: str) -> list[dict[str, Any]]:
-        try:
-            with self.conn.cursor() as cur:
-                cur.execute(_q(name), params)
-                return cur.fetchall()
-        except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName) as exc:
-            raise MartsNotBuilt(
-                "the dbt marts are not built in this database: run `dbt build` (see README)"
-            ) from exc
-        except psycopg.Error as exc:
-            raise DatabaseError(f"{action}: {_first_line(str(exc)) or type(exc).__name__}") from exc
-
-    def session_stats(self, session_id: uuid.UUID) -> dict[str, Any]:
-        """The session's row of marts.session_stats; MartsNotBuilt when dbt has not seen it yet."""
-        rows = self._mart_all("mart_session_stats", {"session_id": session_id}, "cannot read session stats")
-        if not rows:
-            raise MartsNotBuilt(f"session {session_id} is not in the marts yet: run `dbt build` to refresh them")
-        return rows[0]
-
-    def session_judgements_mart(self, session_id: uuid.UUID) -> list[dict[str, Any]]:
-        """The session's rows of marts.session_judgements (the original judgement and later ones)."""
-        return self._mart_all("mart_session_judgements", {"session_id": session_id}, "cannot read judgements")
-
-    def top_patterns(self, pool_key: str, limit: int = 5) -> list[dict[str, Any]]:
-        """The most frequent echo-type sequences of a pool (a term under one settings key)."""
-        params = {"pool_key": pool_key, "limit": limit}
-        return self._mart_all("mart_top_patterns", params, "cannot read chain patterns")
-
-    def term_distributions(self, terms: list[str], model_name: str | None = None) -> list[dict[str, Any]]:
-        """Rows of marts.term_depth_distribution for the terms."""
-        params = {"terms": terms, "model_name": model_name}
-        return self._mart_all("mart_term_distributions", params, "cannot read term distributions")
-
-    def settings_comparisons(self, term: str, part: str | None = None,
-                             model_name: str | None = None) -> list[dict[str, Any]]:
-        """Rows of marts.settings_comparison for one term (only those differing in ``part`` alone)."""
-        params = {"term": term, "part": part, "model_name": model_name}
-        return self._mart_all("mart_settings_comparisons", params, "cannot read settings comparisons")
-
-    def term_power(self, terms: list[str], model_name: str | None = None,
-                   differences: list[float] | None = None) -> list[dict[str, Any]]:
-        """Rows of marts.term_power for the terms (one per settings key and difference)."""
-        params = {"terms": terms, "model_name": model_name, "differences": differences}
-        return self._mart_all("mart_term_power", params, "cannot read the power table")
-
-    def power_differences(self) -> list[float]:
-        """The differences marts.term_power holds (the dbt var power_differences it was built with)."""
-        rows = self._mart_all("mart_power_differences", {}, "cannot read the power table")
-        return [r["difference"] for r in rows]
-
-    def term_comparisons(self, terms: list[str], model_name: str | None = None) -> list[dict[str, Any]]:
-        """Rows of marts.term_comparison among the terms."""
-        params = {"terms": terms, "model_name": model_name}
-        return self._mart_all("mart_term_comparisons", params, "cannot read term comparisons")
-
-    def session_comparisons(self, terms: list[str], model_name: str | None = None) -> list[dict[str, Any]]:
-        """Rows of marts.session_comparison for the terms' sessions."""
-        params = {"terms": terms, "model_name": model_name}
-        return self._mart_all("mart_session_comparisons", params, "cannot read session comparisons")
-
-    def echo_type_transitions(self, terms: list[str], model_name: str | None = None) -> list[dict[str, Any]]:
-        """Rows of marts.echo_type_transitions for the terms (P(type | previous type))."""
-        params = {"terms": terms, "model_name": model_name}
-        return self._mart_all("mart_echo_type_transitions", params, "cannot read echo-type transitions")
 
 
 __all__ = [

@@ -10,6 +10,7 @@ from collector.core.errors import InputError, MartsNotBuilt
 from collector.core.params import check_limit, validate_term
 from collector.core.dbt_vars import dbt_var
 from collector.db.connect import connect
+from collector.read.marts import read_mart
 
 __all__ = ["BY_PARTS", "SETTINGS_KEY_PARTS", "SessionReport", "TermAnalysis", "analyze_terms", "echo_transitions",
            "list_sessions", "power_table", "session_report", "settings_part"]
@@ -26,6 +27,10 @@ def list_sessions(*, limit: int = 20, dsn: str | None = None) -> list[dict]:
     return [{**row, "state": session_state(row)} for row in rows]
 
 
+#: How many of a pool's most frequent echo-type sequences a session report shows.
+TOP_PATTERNS = 5
+
+
 @dataclass(frozen=True)
 class SessionReport:
     stats: dict
@@ -36,9 +41,16 @@ class SessionReport:
 def session_report(ref: str, *, dsn: str | None = None) -> SessionReport:
     """A session's row of marts.session_stats and its term's most frequent echo-type sequences."""
     with connect(dsn) as store:
-        row = store.session_stats(store.resolve_session(ref))
-        return SessionReport(row, store.top_patterns(row["pool_key"]),
-                             store.session_judgements_mart(row["session_id"]))
+        session_id = store.resolve_session(ref)
+        rows = read_mart(store, "session_stats", where={"session_id": session_id})
+        if not rows:
+            raise MartsNotBuilt(f"session {session_id} is not in the marts yet: run `dbt build` to refresh them")
+        row = rows[0]
+        patterns = read_mart(store, "chain_patterns", where={"pool_key": row["pool_key"]}, order_by=["pattern_rank"],
+                             columns=["echo_pattern", "runs", "share", "pattern_rank"], limit=TOP_PATTERNS)
+        judgements = read_mart(store, "session_judgements", where={"session_id": row["session_id"]},
+                               order_by=["is_original desc", "judged_at", "judge_version"])
+        return SessionReport(row, patterns, judgements)
 
 
 def power_table(terms: list[str], *, differences: list[float] | None = None, model: str | None = None,
@@ -52,13 +64,17 @@ def power_table(terms: list[str], *, differences: list[float] | None = None, mod
             raise InputError(f"--difference must be above 0 and at most 3, got {difference}")
     with connect(dsn) as store:
         if differences:
-            built = store.power_differences()
+            built = [r["difference"] for r in read_mart(store, "term_power", columns=["difference"], distinct=True,
+                                                        order_by=["difference"])]
             missing = [d for d in differences if d not in built]
             if missing:
                 raise InputError(f"marts.term_power holds the differences {', '.join(f'{d:g}' for d in built)}, "
                                  f"not {', '.join(f'{d:g}' for d in missing)}: add them to the dbt var "
                                  "power_differences (dbt_project.yml) and run `dbt build`")
-        rows = store.term_power(terms, model, list(dict.fromkeys(differences)) if differences else None)
+        rows = read_mart(store, "term_power",
+                         where={"term": terms, "model_name": model,
+                                "difference": list(dict.fromkeys(differences)) if differences else None},
+                         order_by=["term", "model_name", "settings_key", "difference"])
     _require_terms(terms, rows, model, "marts.term_power")
     return rows
 
@@ -100,13 +116,26 @@ def analyze_terms(terms: list[str], *, model: str | None = None, by: str | None 
     terms = list(dict.fromkeys(validate_term(t) for t in terms))
     part = settings_part(by) if by is not None else None
     with connect(dsn) as store:
-        distributions = store.term_distributions(terms, model)
-        settings_pairs = [row for t in terms for row in store.settings_comparisons(t, part, model)] if part else []
-        found = TermAnalysis(distributions, store.term_comparisons(terms, model),
-                             store.session_comparisons(terms, model), store.judge_agreement(terms, model),
-                             part, settings_pairs, _unpaired(terms, distributions))
+        distributions = read_mart(store, "term_depth_distribution", where={"term": terms, "model_name": model},
+                                  order_by=["term", "model_name", "settings", "pool_key"])
+        settings_pairs = [row for t in terms for row in _settings_pairs(store, t, part, model)] if part else []
+        comparisons = read_mart(store, "term_comparison",
+                                where={"term_a": terms, "term_b": terms, "model_name": model},
+                                order_by=["model_name", "settings_a", "term_a", "term_b"])
+        sessions = read_mart(store, "session_comparison", where={"term": terms, "model_name": model},
+                             order_by=["term", "started_at"])
+        agreement = read_mart(store, "judge_agreement", where={"term": terms, "model_name": model},
+                              order_by=["term", "model_name", "judge_version", "labeller"])
+        found = TermAnalysis(distributions, comparisons, sessions, agreement, part, settings_pairs,
+                             _unpaired(terms, distributions))
     _require_terms(terms, found.distributions, model, "the marts")
     return found
+
+
+def _settings_pairs(store, term: str, part: str, model: str | None) -> list[dict]:
+    """Rows of marts.settings_comparison: pairs of pools of ``term`` that differ in ``part`` alone."""
+    return read_mart(store, "settings_comparison", where={"term_a": term, "differs_in": [part], "model_name": model},
+                     order_by=["settings_a", "settings_b"])
 
 
 def _require_terms(terms: list[str], rows: list[dict], model: str | None, where: str) -> None:
@@ -131,4 +160,5 @@ def echo_transitions(terms: list[str], *, model: str | None = None, dsn: str | N
     """The rows of marts.echo_type_transitions of ``terms`` (the heat maps of ``--png``)."""
     terms = list(dict.fromkeys(validate_term(t) for t in terms))
     with connect(dsn) as store:
-        return store.echo_type_transitions(terms, model)
+        return read_mart(store, "echo_type_transitions", where={"term": terms, "model_name": model},
+                         order_by=["term", "model_name", "from_echo_type", "to_echo_type"])
