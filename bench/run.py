@@ -121,7 +121,7 @@ def bench_dbt(server_dsn: str, sizes: list[int]) -> list[tuple]:
 def bench_ingest(server_dsn: str, runs: int, flush: int) -> list[tuple]:
     """The collector's write path alone (Store.write_runs: COPY, one transaction per flush) with
     realistic rows: depth-3 runs of three 48-token rounds, flushed ``flush`` runs at a time."""
-    from collector.runner import new_session
+    from collector.write.session import new_session
     from collector.core.params import DEFAULT_PROMPT_TEMPLATE, validate_params
     from collector.core.records import EchoType, RoundRecord, RunRecord
 
@@ -184,7 +184,8 @@ def bench_collect(server_dsn: str, batched_runs: int, sequential_runs: int, batc
     from collector.judge.classifier import CLASSIFIER_VERSION
     from collector.judge.judge import Judge
     from collector.probe import echo as probe
-    from collector.runner import collect_session, load_probe, new_session
+    from collector.write.collect import collect_session
+    from collector.write.session import load_probe, new_session
     from collector.core.params import DEFAULT_PROMPT_TEMPLATE, frame_term, validate_params
     from collector.probe.sampling import SamplingParams, generate
 
@@ -313,7 +314,8 @@ def bench_chains(server_dsn: str, runs: int, batch_size: int, terms: list[str], 
     from collector.judge.registry import DEFAULT_JUDGE
     from collector.core.params import DEFAULT_PROMPT_TEMPLATE, validate_params
     from collector.probe import echo as probe
-    from collector.runner import collect_session, judge_for_term, load_probe, new_session
+    from collector.write.collect import collect_session
+    from collector.write.session import judge_for_term, load_probe, new_session
 
     timers = Timers()
     timers.wrap(probe, "generate", "generation")

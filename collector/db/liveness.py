@@ -5,7 +5,7 @@ when a process with that pid is alive and either
 
 * was already running when the session began: pids are not reused while a process lives, so it is
   the very process that created the session (whatever its name: a script that collects through
-  ``collector.runner`` is as much a collector as ``nyx-collect``), or
+  ``collector.write.collect`` is as much a collector as ``nyx-collect``), or
 * names the collector on its command line (a resumed session keeps its first start time).
 
 Otherwise the pid has been taken by some other process since, and the session is stale.

@@ -20,10 +20,12 @@ import os
 import shutil
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from collector.core.errors import DatabaseError, InputError
+from collector.core.errors import DatabaseError, InputError, Interrupted, RefreshFailed
+from collector.core.params import check_limit
 from collector.core.paths import cache_dir
 
 ROUTINE = ("build", "--exclude-resource-type", "unit_test")
@@ -101,3 +103,35 @@ class Refresher:
         if not outcome.success and not failed:
             failed = ["dbt reported a failure (see logs/dbt.log)"]
         return RefreshResult(elapsed, dict(counts), failed)
+
+
+def check_refresh_options(every: float | None, times: int | None) -> None:
+    """InputError unless ``every`` is 0..86400 seconds and ``times`` 1..MAX_LIMIT (checked before
+    anything connects)."""
+    if every is not None and not 0 <= every <= 86400:
+        raise InputError(f"--every must be between 0 and 86400 seconds, got {every}")
+    if times is not None:
+        check_limit("--times", times)
+
+
+def refresh_marts(*, every: float | None = None, times: int | None = None, full_refresh: bool = False,
+                  project_dir: Path | None = None) -> Iterator[RefreshResult]:
+    """Refresh the dbt models and data tests once, or every ``every`` seconds (``times`` at most);
+    yield each result. dbt reads the server from the PG* variables of the process environment.
+    A failed refresh raises RefreshFailed when it runs once; on a timer the next one follows."""
+    check_refresh_options(every, times)
+    limit = times if times is not None else (None if every is not None else 1)
+    refresher = Refresher(find_project(project_dir))
+    done = 0
+    try:
+        while True:
+            result = refresher.run(full_refresh=full_refresh and done == 0)
+            done += 1
+            yield result
+            if not result.ok and every is None:
+                raise RefreshFailed(f"{len(result.failed)} node(s) failed: {', '.join(result.failed[:5])}")
+            if limit is not None and done >= limit:
+                break
+            time.sleep(every or 0)
+    except KeyboardInterrupt:
+        raise Interrupted(f"stopped after {done} refresh(es)") from None

@@ -140,7 +140,7 @@ def collect(
     """
     from collector.face.progress import ConsoleProgress
     from collector.core.params import gather_terms, validate_params
-    from collector.runner import collect_terms
+    from collector.write.collect import collect_terms
 
     params = validate_params(
         runs=runs, temperature=temperature, top_p=top_p, top_k=top_k, max_rounds=max_rounds,
@@ -202,7 +202,7 @@ def resume(
     Example: nyx-collect resume 3f2a --json
     """
     from collector.face.progress import ConsoleProgress
-    from collector.runner import resume_session
+    from collector.write.resume import resume_session
 
     summary = resume_session(session, model=model, device=device, dtype=dtype, force=force, dsn=dsn, iris=iris,
                              use_iris=not no_iris, progress=ConsoleProgress(err, quiet=quiet),
@@ -220,7 +220,7 @@ def replay(
 
     Example: nyx-collect replay ~/.local/share/nyx/journal/3f2a...jsonl
     """
-    from collector.runner import replay_journal
+    from collector.write.resume import replay_journal
 
     done = replay_journal(journal, dsn=dsn)
     echo(f"replayed {done.replayed} run(s); {done.already_stored} already stored")
@@ -250,7 +250,7 @@ def sessions(
 
     Example: nyx-collect sessions --limit 5
     """
-    from collector.runner import list_sessions
+    from collector.read.reports import list_sessions
 
     for row in list_sessions(limit=limit, dsn=dsn):
         if as_json:
@@ -279,7 +279,7 @@ def stats(
     Example: nyx-collect stats latest --png depth.png
     """
     from collector.face import report
-    from collector.runner import echo_transitions, session_report
+    from collector.read.reports import echo_transitions, session_report
 
     found = session_report(session, dsn=dsn)
     row = found.stats
@@ -314,7 +314,7 @@ def analyze(
     Example: nyx-collect analyze Aufhebung --by temperature
     """
     from collector.face import report
-    from collector.runner import analyze_terms, echo_transitions
+    from collector.read.reports import analyze_terms, echo_transitions
 
     found = analyze_terms(terms, model=model, by=by, dsn=dsn)
     if png is not None:
@@ -349,7 +349,7 @@ def refresh(
     Example: nyx-collect refresh --every 60
     """
     from collector.db.connect import connection_env
-    from collector.runner import check_refresh_options, refresh_marts
+    from collector.db.refresh import check_refresh_options, refresh_marts
 
     check_refresh_options(every, times)
     os.environ.update(connection_env(dsn))  # dbt, in this process, reads its server from PG* (see db.refresh)
@@ -377,7 +377,7 @@ def similar(
 
     Example: nyx-collect similar "cancelled and preserved" --term Aufhebung -k 5
     """
-    from collector.runner import similar_chains
+    from collector.read.similar import similar_chains
 
     hits = similar_chains(text, k=k, term=term, model=model, iris=iris)
     for hit in hits:

@@ -25,7 +25,7 @@ def power(
 
     Example: nyx-collect power Aufhebung Wille --difference 0.1 --difference 0.2
     """
-    from collector.runner import power_table
+    from collector.read.reports import power_table
 
     rows = power_table(terms, differences=difference, model=model, dsn=dsn)
     if as_json:

@@ -86,7 +86,7 @@ def judge_options(url: str | None, model: str | None, concurrency: int | None, t
 
 def open_store(dsn_option: str | None, *, announce: bool = True):
     """The configured database, or the embedded server (started if need be)."""
-    from collector.runner import connect
+    from collector.db.connect import connect
 
     return connect(dsn_option, on_note=err.print if announce else None)
 

@@ -30,9 +30,10 @@ DEPTHS = (0, 1, 2, 3)
 ECHO_TYPES = ("EXPANDS", "CONFIRMS", "CIRCULAR", "DIVERGENT", "COLLAPSE")
 FIGSIZE = (12.0, 5.0)  # inches; at DPI a PNG of 1200 x 500 pixels
 DPI = 100
-# the readable parts of a settings key, shown where two rows of one term and model differ in them
-SETTINGS_PARTS = ("temperature", "top_p", "top_k", "max_rounds", "max_new_tokens", "prompt_template", "backend",
-                  "model_revision")
+# the settings a plot's labels name where two rows of one term and model differ in them: the readable
+# ones of the settings key (its parts are read.reports.SETTINGS_KEY_PARTS)
+SETTINGS_IN_LABELS = ("temperature", "top_p", "top_k", "max_rounds", "max_new_tokens", "prompt_template", "backend",
+                      "model_revision")
 
 
 PLAIN_TEXT = {"text.parse_math": False, "text.usetex": False}
@@ -113,7 +114,7 @@ def short_model(name: str) -> str:
 
 
 def _differing(rows: Sequence[dict[str, Any]]) -> list[str]:
-    return [p for p in SETTINGS_PARTS if len({str(r.get(p)) for r in rows}) > 1]
+    return [p for p in SETTINGS_IN_LABELS if len({str(r.get(p)) for r in rows}) > 1]
 
 
 def term_labels(rows: Sequence[dict[str, Any]]) -> list[str]:

@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager, contextmanager
 from rich.console import Console
 
 from collector.core.printable import printable
-from collector.runner import Progress, ProgressCallback
+from collector.write.progress import Progress, ProgressCallback
 
 
 class ConsoleProgress(Progress):

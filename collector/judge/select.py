@@ -7,36 +7,17 @@ its registry entry.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from collector.core.errors import InputError
 from collector.judge import registry
-from collector.judge.registry import DEFAULT_JUDGE, ENDPOINT_OPTIONS, SessionJudge, TermJudges, check_judge
+from collector.judge.registry import ENDPOINT_OPTIONS, SessionJudge
 
 if TYPE_CHECKING:
     from collector.judge.meaning import Meaning
     from collector.model.lm import LanguageModel
 
-__all__ = ["DEFAULT_JUDGE", "ENDPOINT_OPTIONS", "JUDGES", "JudgeKit", "SessionJudge", "TermJudges", "check_judge",
-           "check_judge_options", "judge_settings"]
-
-
-class _Versions:
-    """The registered judge versions, read when asked (a judge registered later is in it)."""
-
-    def __contains__(self, judge_version: object) -> bool:
-        return judge_version in registry.versions()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(registry.versions())
-
-    def __len__(self) -> int:
-        return len(registry.versions())
-
-
-JUDGES = _Versions()
-"""Every judge version (for collector/runner.py until its split reads :func:`registry.versions`)."""
+__all__ = ["JudgeKit", "check_judge_options", "judge_settings"]
 
 
 def check_judge_options(judge_version: str, options: dict[str, Any] | None) -> dict[str, Any]:
@@ -76,23 +57,12 @@ class JudgeKit:
         self._judges = self.entry.load(judge_version, lm, options or {})
 
     @property
-    def version(self) -> str:
-        """Transitional: collector/runner.py reads ``kit.version`` until its split applies the rename to
-        :attr:`judge_version`; remove then."""
-        return self.judge_version
-
-    @property
     def uses_references(self) -> bool:
         return self.entry.uses_references
 
     @property
     def uses_glosses(self) -> bool:
         return self.entry.uses_references and self.entry.uses_glosses
-
-    @staticmethod
-    def version_has_endpoint(judge_version: str) -> bool:
-        """Transitional, for collector/runner.py until its split reads ``registry.entry(v).has_endpoint``."""
-        return registry.entry(judge_version).has_endpoint
 
     @property
     def settings(self) -> dict[str, Any] | None:
@@ -113,9 +83,4 @@ class JudgeKit:
     def for_term(self, term: str, meaning: Meaning | None = None, glossary_id: int | None = None) -> SessionJudge:
         if not self.uses_references:
             meaning, glossary_id = None, None
-        judge = self._judges.for_term(term, meaning, glossary_id)
-        if not hasattr(judge, "version"):
-            # Transitional: collector/runner.py reads ``judge.version`` until its split applies the
-            # rename to ``judge_version``; remove then.
-            judge.version = judge.judge_version
-        return judge
+        return self._judges.for_term(term, meaning, glossary_id)

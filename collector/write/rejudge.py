@@ -101,7 +101,7 @@ def rejudge_sessions(refs: list[str], *, all_sessions: bool = False, judge: str 
 def _rejudge_one(store, kit: JudgeKit, session_id: uuid.UUID, all_sessions: bool) -> RejudgeSummary | None:
     """Judge one session (its rejudge lock held); None when, with ``all_sessions``, another process
     judged it between the listing and the lock."""
-    from collector.runner import judge_for_term
+    from collector.write.session import judge_for_term
 
     row = store.get_session(session_id)
     if row["status"] == "running":

@@ -285,7 +285,7 @@ def test_every_reader_of_the_glossary_gives_a_judge_the_glosses(capsys, db_dsn, 
     from collector.db.store import Store
     from collector.judge.meaning import Meaning
     from collector.judge.select import JudgeKit
-    from collector.runner import judge_for_term, judge_of_session
+    from collector.write.session import judge_for_term, judge_of_session
 
     assert run_cli(capsys, "glossary", "add", "Lichtung", "Clearing.", "--de", "Die Lichtung.", "--gloss", "clearing",
                    "--gloss-de", "Waldlichtung", "--dsn", db_dsn).code == 0

@@ -6,20 +6,20 @@ import pytest
 import yaml
 
 from collector.core.errors import InputError
-from collector.runner import SETTINGS_PARTS, settings_part
+from collector.read.reports import SETTINGS_KEY_PARTS, settings_part
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_cli_knows_every_part_dbt_puts_in_the_settings_key():
     project = yaml.safe_load((REPO / "dbt_project.yml").read_text(encoding="utf-8"))
-    assert tuple(project["vars"]["settings_parts"]) == SETTINGS_PARTS
+    assert tuple(project["vars"]["settings_parts"]) == SETTINGS_KEY_PARTS
 
 
 def test_sqlfluff_lints_with_the_same_parts():
     text = (REPO / ".sqlfluff").read_text(encoding="utf-8")
     line = next(line for line in text.splitlines() if line.startswith("settings_parts = "))
-    assert tuple(eval(line.split("=", 1)[1])) == SETTINGS_PARTS  # noqa: S307 - our own config file
+    assert tuple(eval(line.split("=", 1)[1])) == SETTINGS_KEY_PARTS  # noqa: S307 - our own config file
 
 
 @pytest.mark.parametrize("given, part", [("temperature", "temperature"), ("top-p", "top_p"), ("TOP_K", "top_k"),
