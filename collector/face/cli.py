@@ -151,7 +151,7 @@ def collect(
     all_terms = gather_terms(terms or [], terms_file, champions)
     for summary in collect_terms(all_terms, params, model=model, device=device, dtype=dtype, backend=backend,
                                  dsn=dsn, iris=iris, use_iris=not no_iris, outage_limit_s=outage_limit,
-                                 progress=ConsoleProgress(err, quiet=quiet), judge=judge, stop_early=stop_early,
+                                 progress=ConsoleProgress(err, quiet=quiet), judge_version=judge, stop_early=stop_early,
                                  judge_options=judge_options(judge_url, judge_model, judge_concurrency,
                                                              judge_timeout, judge_allow_self)):
         _print_summary(summary, as_json)
