@@ -196,7 +196,7 @@ def bench_collect(server_dsn: str, batched_runs: int, sequential_runs: int, batc
     timers.wrap(ChainIndex, "committed", "embeddings to iris")  # includes chain embedding + upsert
     # the measurement as it always was: rules-1 (the probe model's hidden states), runs stop at their
     # first round that does not continue; `chains` below measures ref-2 and full chains
-    lm, kit, _sampler = load_probe(None, judge=CLASSIFIER_VERSION)
+    lm, kit, _sampler = load_probe(None, judge_version=CLASSIFIER_VERSION)
     judge = kit.for_term("Aufhebung")
     rows = []
     results = {}
@@ -319,7 +319,7 @@ def bench_chains(server_dsn: str, runs: int, batch_size: int, terms: list[str], 
 
     timers = Timers()
     timers.wrap(probe, "generate", "generation")
-    lm, _kit, _sampler = load_probe(None, judge=DEFAULT_JUDGE)
+    lm, _kit, _sampler = load_probe(None, judge_version=DEFAULT_JUDGE)
     kits = chain_kits(lm, judges)
     batch = min(batch_size, runs)
     params = validate_params(runs=runs, temperature=0.8, top_p=0.95, top_k=50, max_rounds=3, max_new_tokens=48,

@@ -21,12 +21,13 @@ from collector import __version__
 from collector.core.errors import CollectorError, InputError
 from collector.face.cli_db import db_app
 from collector.face.cli_messages import message_app
-from collector.face.options import (JUDGE_HELP, DsnOption, IrisOption, JsonLinesOption, JudgeAllowSelfOption,
+from collector.face.options import (JUDGE_HELP, DsnOption, IrisOption, JudgeAllowSelfOption,
                                     JudgeConcurrencyOption, JudgeModelOption, JudgeTimeoutOption, JudgeUrlOption,
-                                    echo, err, judge_options, open_store, out)
+                                    echo, err, judge_options, open_store)
 from collector.face.cli_judge import glossary_app, rejudge, validate
 from collector.face.cli_label import label_app
 from collector.face.cli_power import power
+from collector.face.cli_read import analyze, sessions, similar, stats
 from collector.judge.registry import DEFAULT_JUDGE
 from collector.core.params import DEFAULT_PROMPT_TEMPLATE
 from collector.core.printable import printable
@@ -150,7 +151,7 @@ def collect(
     all_terms = gather_terms(terms or [], terms_file, champions)
     for summary in collect_terms(all_terms, params, model=model, device=device, dtype=dtype, backend=backend,
                                  dsn=dsn, iris=iris, use_iris=not no_iris, outage_limit_s=outage_limit,
-                                 progress=ConsoleProgress(err, quiet=quiet), judge=judge, stop_early=stop_early,
+                                 progress=ConsoleProgress(err, quiet=quiet), judge_version=judge, stop_early=stop_early,
                                  judge_options=judge_options(judge_url, judge_model, judge_concurrency,
                                                              judge_timeout, judge_allow_self)):
         _print_summary(summary, as_json)
@@ -240,95 +241,9 @@ def migrate(dsn: DsnOption = None) -> None:
     echo("\n".join(f"applied {m}" for m in applied) if applied else "database is up to date")
 
 
-@app.command("sessions")
-def sessions(
-    dsn: DsnOption = None,
-    limit: Annotated[int, typer.Option(help="Show the newest N sessions.")] = 20,
-    as_json: JsonLinesOption = False,
-) -> None:
-    """List sessions with their state (a running session whose collector is gone is 'stale') and runs stored / requested.
-
-    Example: nyx-collect sessions --limit 5
-    """
-    from collector.read.reports import list_sessions
-
-    for row in list_sessions(limit=limit, dsn=dsn):
-        if as_json:
-            typer.echo(json.dumps(row, default=str, ensure_ascii=False))
-        else:
-            echo(f"{row['session_id']}  {row['state']:<11}  {row['runs_stored']:>6}/{row['runs_requested']:<6}"
-                       f"  {str(row['started_at'])[:19]}  {row['term']}")
-
-
-# --- reading the marts ---------------------------------------------------------------------------
-
-PngOption = Annotated[Optional[Path], typer.Option("--png", help="Write a PNG: mean depth and depth shares with "
-                                                   "95% intervals, and the echo-type transition heat map.",
-                                                   show_default=False)]
-
-
-@app.command("stats")
-def stats(
-    session: Annotated[str, typer.Argument(help="Session id, a unique prefix of it, or 'latest'.")],
-    dsn: DsnOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the session_stats row as JSON.")] = False,
-    png: PngOption = None,
-) -> None:
-    """Show one session's statistics from the dbt marts (run `dbt build` first).
-
-    Example: nyx-collect stats latest --png depth.png
-    """
-    from collector.face import report
-    from collector.read.reports import echo_transitions, session_report
-
-    found = session_report(session, dsn=dsn)
-    row = found.stats
-    if png is not None:
-        from collector.face import plots
-
-        plots.write_session_png(png, row, echo_transitions([row["term"]], model=row["model_name"], dsn=dsn))
-    if as_json:
-        typer.echo(report.to_json(row))
-    else:
-        report.print_session(out(), row, found.patterns, found.judgements)
-
-
-@app.command("analyze")
-def analyze(
-    terms: Annotated[list[str], typer.Argument(help="Terms to compare.")],
-    model: Annotated[Optional[str], typer.Option("--model", help="Only this model name.", show_default=False)]
-    = None,
-    by: Annotated[Optional[str], typer.Option("--by", help="Also compare each term's settings that differ in "
-                                              "this part alone (temperature, top_p, top_k, max_rounds, "
-                                              "max_new_tokens, prompt, backend, judge, ...).",
-                                              show_default=False)] = None,
-    dsn: DsnOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the mart rows as JSON.")] = False,
-    png: PngOption = None,
-) -> None:
-    """Compare the depth distributions of terms from the dbt marts: per term and settings with 95%
-    intervals, pairs of terms under the same settings with p-values (Holm-adjusted), sessions
-    against their baseline, and with --by one term's settings against each other.
-
-    Example: nyx-collect analyze Aufhebung Vernunft --png terms.png
-    Example: nyx-collect analyze Aufhebung --by temperature
-    """
-    from collector.face import report
-    from collector.read.reports import analyze_terms, echo_transitions
-
-    found = analyze_terms(terms, model=model, by=by, dsn=dsn)
-    if png is not None:
-        from collector.face import plots
-
-        asked = list(dict.fromkeys(r["term"] for r in found.distributions))
-        plots.write_terms_png(png, found.distributions, echo_transitions(asked, model=model, dsn=dsn))
-    if as_json:
-        typer.echo(report.to_json({"distributions": found.distributions, "comparisons": found.comparisons,
-                                   "sessions": found.sessions, "agreement": found.agreement,
-                                   "by": found.by, "settings_comparisons": found.settings_pairs,
-                                   "unpaired": [list(pair) for pair in found.unpaired]}))
-    else:
-        report.print_analysis(out(), found)
+app.command("sessions")(sessions)
+app.command("stats")(stats)
+app.command("analyze")(analyze)
 
 
 @app.command("refresh")
@@ -359,34 +274,7 @@ def refresh(
             err.print(f"failed: {', '.join(result.failed[:5])}")
 
 
-# --- iris and messages ---------------------------------------------------------------------------
-
-
-@app.command("similar")
-def similar(
-    text: Annotated[str, typer.Argument(help="Text to look up.")],
-    term: Annotated[Optional[str], typer.Option("--term", help="Only chains of this term.", show_default=False)]
-    = None,
-    k: Annotated[int, typer.Option("-k", help="How many chains to list.")] = 10,
-    model: Annotated[Optional[str], typer.Option(help="Model whose chains to search (default: SmolLM2).",
-                                                 show_default=False)] = None,
-    iris: IrisOption = None,
-    as_json: JsonLinesOption = False,
-) -> None:
-    """List the stored chains nearest to TEXT in the model's embedding space.
-
-    Example: nyx-collect similar "cancelled and preserved" --term Aufhebung -k 5
-    """
-    from collector.read.similar import similar_chains
-
-    hits = similar_chains(text, k=k, term=term, model=model, iris=iris)
-    for hit in hits:
-        if as_json:
-            typer.echo(hit.model_dump_json())
-        else:
-            first = hit.document.splitlines()[1] if "\n" in hit.document else hit.document
-            echo(f"{hit.distance:.4f}  {hit.session_id}  run {hit.run_number:<5} depth {hit.depth}  "
-                       f"{hit.term}  {hit.echo_types}  {first[:80]}")
+app.command("similar")(similar)
 
 
 # --- entry point ---------------------------------------------------------------------------------

@@ -136,7 +136,7 @@ def validate(
     from collector.face import report
     from collector.judge.validate import validate_file
 
-    result = validate_file(file, references=references, judge=judge, model=model, dsn=dsn,
+    result = validate_file(file, references=references, judge_version=judge, model=model, dsn=dsn,
                            use_glossary=not no_glossary,
                            judge_options=judge_options(judge_url, judge_model, judge_concurrency, judge_timeout,
                                                        False))
@@ -171,7 +171,7 @@ def rejudge(
     from collector.face.options import err
     from collector.write.rejudge import rejudge_sessions
 
-    for summary in rejudge_sessions(sessions or [], all_sessions=all_sessions, judge=judge, dsn=dsn,
+    for summary in rejudge_sessions(sessions or [], all_sessions=all_sessions, judge_version=judge, dsn=dsn,
                                     on_note=err.print,
                                     judge_options=judge_options(judge_url, judge_model, judge_concurrency,
                                                                 judge_timeout, judge_allow_self)):

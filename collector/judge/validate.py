@@ -62,21 +62,21 @@ def meaning_of(item: LabelledItem, from_file: dict[str, Meaning], from_db: dict[
     return replace(meaning, glosses=source.glosses if source else (), glosses_de=source.glosses_de if source else ())
 
 
-def validate_file(path: Path, *, references: Path | None = None, judge: str = DEFAULT_JUDGE,
+def validate_file(path: Path, *, references: Path | None = None, judge_version: str = DEFAULT_JUDGE,
                   model: str | None = None, dsn: str | None = None, use_glossary: bool = True,
                   judge_options: dict | None = None) -> ValidationReport:
     """Judge every item of ``path`` and compare with its label (a judge with a server: with the
     server's options, ``judge_options``, checked before the glossary is read). Stores no verdict."""
-    check_judge(judge)
-    options = check_judge_options(judge, judge_options)
+    check_judge(judge_version)
+    options = check_judge_options(judge_version, judge_options)
     items = read_labelled(path)
     from_file = read_references(references) if references is not None else {}
     lm = None
-    if registry.entry(judge).needs_probe_model:
+    if registry.entry(judge_version).needs_probe_model:
         from collector.model.lm import LanguageModel
 
         lm = LanguageModel.load(model)
-    kit = JudgeKit(judge, lm, options)
+    kit = JudgeKit(judge_version, lm, options)
     wanted = sorted({i.term for i in items
                      if (i.reference is None and i.term not in from_file)
                      or (kit.uses_glosses and not _has_glosses(i) and not _has_glosses(from_file.get(i.term)))})

@@ -232,7 +232,7 @@ def collect_terms(
     use_iris: bool = True,
     outage_limit_s: float = OUTAGE_LIMIT_S,
     progress: Progress | None = None,
-    judge: str = DEFAULT_JUDGE,
+    judge_version: str = DEFAULT_JUDGE,
     stop_early: bool = False,
     judge_options: dict | None = None,
 ) -> Iterator[SessionSummary]:
@@ -247,14 +247,14 @@ def collect_terms(
     """
     progress = progress or Progress()
     terms = list(dict.fromkeys(validate_term(t) for t in terms))  # as the CLI gives them: a library caller too
-    backend, kit = _check_collect_options(model, device, dtype, backend, outage_limit_s, judge, judge_options,
+    backend, kit = _check_collect_options(model, device, dtype, backend, outage_limit_s, judge_version, judge_options,
                                           progress)
     chains = open_iris(iris, use_iris)
     with connect(dsn, on_note=progress.note) as store:
         store.migrate()
         store.seed_glossary(shipped_entries())
         with progress.loading_model():
-            lm, kit, sampler = load_probe(model, device, dtype, backend, judge, kit)
+            lm, kit, sampler = load_probe(model, device, dtype, backend, judge_version, kit)
         progress.note(f"Model {lm.name} on {lm.device} ({lm.dtype}, {backend}); judge {kit.judge_version}")
         for term in terms:
             yield _collect_term(store, term, params, lm, kit, sampler, backend, chains, outage_limit_s, progress,
@@ -262,7 +262,8 @@ def collect_terms(
 
 
 def _check_collect_options(model: str | None, device: str, dtype: str, backend: str, outage_limit_s: float,
-                           judge: str, judge_options: dict | None, progress: Progress) -> tuple[str, JudgeKit | None]:
+                           judge_version: str, judge_options: dict | None,
+                           progress: Progress) -> tuple[str, JudgeKit | None]:
     """Refuse bad options before the database is touched; return the backend and, for a judge with
     a server, its kit (its server checked)."""
     from collector.model.lm import resolve_device, resolve_dtype
@@ -273,9 +274,9 @@ def _check_collect_options(model: str | None, device: str, dtype: str, backend: 
         raise InputError(f"--outage-limit must be between 0 and 86400 seconds, got {outage_limit_s}")
     resolve_dtype(dtype, resolve_device(device))
     backend = check_backend(backend)
-    options = check_judge_options(judge, judge_options)
+    options = check_judge_options(judge_version, judge_options)
     source = resolve_model(model)
-    return backend, server_judge(judge, options, source.name, progress)
+    return backend, server_judge(judge_version, options, source.name, progress)
 
 
 def _collect_term(store: Store, term: str, params: CollectParams, lm: LanguageModel, kit: JudgeKit,

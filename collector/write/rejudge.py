@@ -58,7 +58,7 @@ def chain_items(session: dict, rounds: list[dict]) -> list[JudgeItem]:
     return items
 
 
-def rejudge_sessions(refs: list[str], *, all_sessions: bool = False, judge: str = DEFAULT_JUDGE,
+def rejudge_sessions(refs: list[str], *, all_sessions: bool = False, judge_version: str = DEFAULT_JUDGE,
                      dsn: str | None = None, on_note: Callable[[str], None] | None = None,
                      judge_options: dict | None = None) -> Iterator[RejudgeSummary]:
     """Re-judge the sessions named (id, unique prefix or 'latest'), or with ``all_sessions`` every
@@ -69,20 +69,20 @@ def rejudge_sessions(refs: list[str], *, all_sessions: bool = False, judge: str 
     Processes re-judging at once share the work: each session is judged under a lock of its own
     (:meth:`Store.rejudge_lock`), and one that another process is judging (or, with ``--all``, has
     judged since the listing) is skipped, which ``on_note`` hears as one line at the end."""
-    check_judge(judge)
-    options = check_judge_options(judge, judge_options)
-    if registry.entry(judge).needs_probe_model:
-        raise InputError(f"judge {judge} needs the probe model's hidden states; rejudge takes a reference "
+    check_judge(judge_version)
+    options = check_judge_options(judge_version, judge_options)
+    if registry.entry(judge_version).needs_probe_model:
+        raise InputError(f"judge {judge_version} needs the probe model's hidden states; rejudge takes a reference "
                          "judge (the ones that need no model)")
     if bool(refs) == all_sessions:
         raise InputError("name the sessions to re-judge, or pass --all (not both)")
-    kit = JudgeKit(judge, options=options)
+    kit = JudgeKit(judge_version, options=options)
     with connect(dsn, on_note=on_note) as store:
         store.migrate()
         store.seed_glossary(shipped_entries())
-        ids = store.sessions_to_rejudge(judge) if all_sessions else [store.resolve_session(r) for r in refs]
+        ids = store.sessions_to_rejudge(judge_version) if all_sessions else [store.resolve_session(r) for r in refs]
         if all_sessions and not ids and on_note:
-            on_note(f"every finished session is already judged by {judge}")
+            on_note(f"every finished session is already judged by {judge_version}")
         ids = list(dict.fromkeys(ids))
         for session_id in ids:  # a judge model that probed one of them is refused before any is judged
             kit.check_probed_model((store.get_session(session_id) or {}).get("model_name", ""))

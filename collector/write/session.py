@@ -72,15 +72,15 @@ def session_from_row(row: dict, lm: LanguageModel) -> SessionRecord:
 
 
 def load_probe(model: str | None, device: str = "auto", dtype: str = "auto",
-               backend: str = "transformers", judge: str = DEFAULT_JUDGE,
+               backend: str = "transformers", judge_version: str = DEFAULT_JUDGE,
                kit: JudgeKit | None = None) -> tuple[LanguageModel, JudgeKit, Sampler | None]:
-    """The model, the judge kit of version ``judge`` (it builds each session's judge; ``kit``: one
+    """The model, the judge kit of ``judge_version`` (it builds each session's judge; ``kit``: one
     loaded already, a judge with a server, checked before the model loads), and the sampler of
     ``backend`` (None: the transformers decode loop)."""
     from collector.model.lm import LanguageModel
 
     lm = LanguageModel.load(model, device=device, dtype=dtype)
-    kit = kit if kit is not None else JudgeKit(judge, lm)
+    kit = kit if kit is not None else JudgeKit(judge_version, lm)
     sampler = None
     if backend == "vllm":
         from collector.model.vllm_backend import VllmSampler
