@@ -179,7 +179,8 @@ class Connection:
             return
         with self._errors(action), self.conn.cursor() as cur:
             applied = [r["migration_id"] for r in cur.execute(_q("applied_migrations")).fetchall()]
-        newer = [m for m in applied if m not in {m.id for m in migrations}]
+        own = {m.id for m in migrations}
+        newer = [migration_id for migration_id in applied if migration_id not in own]
         raise DatabaseError(f"{action}: its schema is newer than this collector ({newer[-1]} is not one of its "
                             f"migrations); upgrade nyx-collect")
 
