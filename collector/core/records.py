@@ -101,6 +101,7 @@ class SessionRecord(BaseModel):
     target_ci_half_width: float | None = None  # until_ci: the half-width to reach
     min_runs: int | None = None  # until_ci: runs before the rule may stop
     judge_settings: dict | None = None  # a judge with a server: its model as served, prompt version, decoding
+    queued: bool = False  # collected through the work queue (nyx-collect submit), shard by shard, by workers
 
 
 class RoundRecord(BaseModel):

@@ -74,6 +74,14 @@ EXPECTED_COLUMNS = {
         ("min_runs", "int4", True),
         ("stopped_reason", "text", True),
         ("judge_settings", "jsonb", True),
+        ("queued", "bool", False),
+    ],
+    "queue_workers": [
+        ("worker_id", "int8", False),
+        ("hostname", "text", False),
+        ("pid", "int4", False),
+        ("device", "text", False),
+        ("started_at", "timestamptz", False),
     ],
     "variance_probe_runs": [
         ("id", "int8", False),
@@ -249,8 +257,13 @@ def test_migrations_apply_to_an_empty_database_and_give_the_expected_schema(empt
     assert raw_columns(empty_db_dsn) == EXPECTED_COLUMNS
     tables = fetch(empty_db_dsn, "select table_name from information_schema.tables where table_schema = 'raw' order by 1")
     assert [t["table_name"] for t in tables] == [
-        "glossary", "probe_rounds", "probe_sessions", "round_judgements", "round_labels", "session_judgements",
-        "session_semantic_variance", "variance_probe_runs"
+        "glossary", "probe_rounds", "probe_sessions", "queue_workers", "round_judgements", "round_labels",
+        "session_judgements", "session_semantic_variance", "variance_probe_runs"
+    ]
+    queue = fetch(empty_db_dsn, "select table_name from information_schema.tables where table_schema = 'public' "
+                                "and table_name like 'procrastinate%%' order by 1")
+    assert [t["table_name"] for t in queue] == [
+        "procrastinate_events", "procrastinate_jobs", "procrastinate_periodic_defers", "procrastinate_workers"
     ]
     public = fetch(empty_db_dsn, "select table_name from information_schema.tables where table_schema = 'public' "
                                  "and table_name like '%%messages' order by 1")
@@ -749,7 +762,7 @@ def test_sessions_from_before_0015_keep_their_judge_under_its_new_name(empty_db_
     with psycopg.connect(empty_db_dsn) as old:  # what a collector of that time wrote
         insert(old, "probe_sessions", {**old_row, "classifier_version": "rules-1"})
     with Store.connect(empty_db_dsn) as store:
-        assert store.migrate() == ["0015_judge_version", "0016_interval_z"]
+        assert store.migrate()[:2] == ["0015_judge_version", "0016_interval_z"]
     assert fetch(empty_db_dsn, "select judge_version from raw.probe_sessions") == [{"judge_version": "rules-1"}]
     with psycopg.connect(empty_db_dsn) as conn, pytest.raises(psycopg.errors.UndefinedColumn):
         insert(conn, "probe_sessions", {**old_row, "session_id": uuid.uuid4(), "classifier_version": "ref-2"})
@@ -803,7 +816,7 @@ def test_0016_gives_the_interval_functions_z_and_keeps_their_values_at_z95(empty
     columns = ", ".join(f"stats.{f}({old}) as {f}" for f, (old, _new) in INTERVAL_CALLS.items())
     old_values = fetch(empty_db_dsn, f"select {columns} {INTERVAL_GRID}")
     with Store.connect(empty_db_dsn) as store:
-        assert store.migrate() == ["0016_interval_z"]
+        assert store.migrate()[0] == "0016_interval_z"
     columns = ", ".join(f"stats.{f}({new}) as {f}" for f, (_old, new) in INTERVAL_CALLS.items())
     assert fetch(empty_db_dsn, f"select {columns} {INTERVAL_GRID}", {"z": z95}) == old_values  # exactly
     assert len(old_values) == 7 * 7 * 8 * 4 and any(row["depth_mean_ci_low"] for row in old_values)

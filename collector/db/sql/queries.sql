@@ -7,14 +7,14 @@ insert into raw.probe_sessions (
     session_id, term, model_name, model_revision, device, dtype, backend, prompt_template,
     temperature, top_p, top_k, max_rounds, max_new_tokens, seed, batch_size, runs_requested,
     collector_version, judge_version, hostname, pid, judge_mode, glossary_id, encoder, stop_early,
-    stopping_rule, target_ci_half_width, min_runs, judge_settings
+    stopping_rule, target_ci_half_width, min_runs, judge_settings, queued
 ) values (
     %(session_id)s, %(term)s, %(model_name)s, %(model_revision)s, %(device)s, %(dtype)s,
     %(backend)s, %(prompt_template)s, %(temperature)s, %(top_p)s, %(top_k)s, %(max_rounds)s,
     %(max_new_tokens)s, %(seed)s, %(batch_size)s, %(runs_requested)s,
     %(collector_version)s, %(judge_version)s, %(hostname)s, %(pid)s,
     %(judge_mode)s, %(glossary_id)s, %(encoder)s, %(stop_early)s,
-    %(stopping_rule)s, %(target_ci_half_width)s, %(min_runs)s, %(judge_settings)s
+    %(stopping_rule)s, %(target_ci_half_width)s, %(min_runs)s, %(judge_settings)s, %(queued)s
 );
 
 -- name: finish_session
