@@ -32,6 +32,14 @@ class Journal:
 
         return cls(data_dir() / "journal" / f"{session_id}.jsonl")
 
+    @classmethod
+    def for_shard(cls, session_id: object, first: int, last: int) -> Journal:
+        """The journal of one shard (run numbers first..last) of a queued session: two workers on
+        one host may collect two shards of a session at once, each with its own file."""
+        from collector.core.paths import data_dir
+
+        return cls(data_dir() / "journal" / f"{session_id}.{int(first)}-{int(last)}.jsonl")
+
     def append(self, runs: Sequence[RunRecord]) -> None:
         """Add ``runs``, on disk (fsynced) when this returns; OSError, with the file as it was,
         when that is impossible. The file and its directory are their owner's alone."""

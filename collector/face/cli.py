@@ -28,6 +28,7 @@ from collector.face.cli_judge import glossary_app, rejudge, validate
 from collector.face.cli_label import label_app
 from collector.face.cli_power import power
 from collector.face.cli_read import analyze, sessions, similar, stats
+from collector.face.cli_queue import queue, submit, worker
 from collector.judge.registry import DEFAULT_JUDGE
 from collector.core.params import DEFAULT_PROMPT_TEMPLATE
 from collector.core.printable import printable
@@ -275,6 +276,9 @@ def refresh(
 
 
 app.command("similar")(similar)
+app.command("submit")(submit)
+app.command("worker")(worker)
+app.command("queue")(queue)
 
 
 # --- entry point ---------------------------------------------------------------------------------

@@ -97,7 +97,7 @@ def collect_session(
     probe = Probe(lm, judge, session, sampler)
     try:
         stop = _run_numbers(store, session, probe, sink, numbers, on_precision)
-        _store_spread(store, session, index)
+        store_spread(store, session, index)
     except KeyboardInterrupt:
         _close(store, session, sink, index, SessionStatus.INTERRUPTED, "interrupted by signal")
         raise
@@ -171,7 +171,7 @@ def _run_until_precise(store: Store, session: SessionRecord, probe, sink: RunSin
         sink.drain()
 
 
-def _store_spread(store: Store, session: SessionRecord, index: ChainIndex | None) -> None:
+def store_spread(store: Store, session: SessionRecord, index: ChainIndex | None) -> None:
     """Write the session's semantic variance (raw.session_semantic_variance) if chains were embedded."""
     result = index.spread() if index is not None else None
     if result is None:
@@ -192,7 +192,7 @@ def _close(store: Store, session: SessionRecord, sink: RunSink, index: ChainInde
         try:
             sink.flush()
             if not sink.pending:
-                _store_spread(store, session, index)
+                store_spread(store, session, index)
             store.finish_session(session.session_id, status, error=error.splitlines()[0][:500] if error else None)
         except DatabaseError:
             if not store.connection_lost:

@@ -17,10 +17,12 @@ if TYPE_CHECKING:
 __all__ = ["checked_journal_runs", "load_leftover_journal"]
 
 
-def load_leftover_journal(store: Store, session: SessionRecord, on_note: Callable[[str], None] | None) -> None:
+def load_leftover_journal(store: Store, session: SessionRecord, on_note: Callable[[str], None] | None,
+                          journal: Journal | None = None) -> None:
     """Store the runs of the journal a killed collector of ``session`` left (runs stored already are
-    skipped), then remove it, so that the missing run numbers are the ones really missing."""
-    journal = Journal.for_session(session.session_id)
+    skipped), then remove it, so that the missing run numbers are the ones really missing.
+    ``journal``: another file than the session's (a queued session's shard has its own)."""
+    journal = journal or Journal.for_session(session.session_id)
     if not journal.pending:
         return
     runs = checked_journal_runs(store, journal)

@@ -66,13 +66,14 @@ class RunSink:
     """Buffers one session's finished runs and commits them, journaling them during outages."""
 
     def __init__(self, store: Store, session: SessionRecord, on_commit: CommitListener | None = None,
-                 outage_limit_s: float = OUTAGE_LIMIT_S, on_note: NoteListener | None = None):
+                 outage_limit_s: float = OUTAGE_LIMIT_S, on_note: NoteListener | None = None,
+                 journal: Journal | None = None):
         self.store = store
         self.session = session
         self.flush_runs = session.batch_size
         self.on_commit = on_commit
         self.on_note = on_note
-        self.journal = Journal.for_session(session.session_id)
+        self.journal = journal or Journal.for_session(session.session_id)
         self.outage_limit_s = outage_limit_s
         self.outage_since: float | None = None
         self.backoff = 1.0

@@ -430,3 +430,26 @@ where (%(session_id)s::uuid is null or l.session_id = %(session_id)s)
   and (%(labeller)s::text is null or l.labeller = %(labeller)s)
 order by l.session_id, l.run_number, l.round, l.labeller;
 
+
+-- name: defer_shard_jobs
+-- One job per shard of a queued session, through procrastinate's own defer function (0017): the
+-- same insert and notification as procrastinate's defer, inside the caller's transaction, so a
+-- session and its jobs are written together or not at all. The queueing lock (a unique index over
+-- waiting jobs) refuses a shard that is already waiting.
+select unnest(public.procrastinate_defer_jobs_v1(array(
+    select row(%(queue)s, %(task)s, 0, j.lock, j.lock, j.args, null)::public.procrastinate_job_to_defer_v1
+    from jsonb_to_recordset(%(jobs)s::jsonb) as j (lock text, args jsonb)
+))) as job_id;
+
+-- name: active_shards
+-- The shards of a session whose jobs wait or run.
+select (args ->> 'first')::integer as first, (args ->> 'last')::integer as last, status::text as status
+from public.procrastinate_jobs
+where task_name = %(task)s and args ->> 'session_id' = %(session_id)s and status in ('todo', 'doing')
+order by 1;
+
+-- name: record_worker
+-- A queue worker says which machine it is (once; procrastinate knows it only by its id).
+insert into raw.queue_workers (worker_id, hostname, pid, device)
+values (%(worker_id)s, %(hostname)s, %(pid)s, %(device)s)
+on conflict (worker_id) do nothing;

@@ -2,7 +2,7 @@
 
 ``Store`` is one connection (:mod:`.connection` owns it: connecting, error wrapping, migrations)
 with the methods of every table family, one module each: sessions, runs (with their rounds),
-re-judgements, labels, the glossary, messages. Every family is a ``Connection`` subclass, so a
+re-judgements, labels, the glossary, messages, the work queue. Every family is a ``Connection`` subclass, so a
 family's methods reach the connection and the helpers only through the owner; ``Store`` combines
 them. psycopg errors are turned into ``DatabaseError`` once, in the owner, with a one-line message
 that names the constraint a row broke. The dbt marts are read with :func:`collector.read.marts.read_mart`.
@@ -20,11 +20,12 @@ from collector.db.store.glossary import Glossary
 from collector.db.store.judgements import JUDGEMENT_COLUMNS, Judgements
 from collector.db.store.labels import Labels
 from collector.db.store.messages import MESSAGE_DIRECTIONS, MESSAGE_TYPES, Messages
+from collector.db.store.queue import Queue
 from collector.db.store.runs import ROUND_COLUMNS, Runs
 from collector.db.store.sessions import Sessions
 
 
-class Store(Sessions, Runs, Judgements, Labels, Glossary, Messages, Connection):
+class Store(Sessions, Runs, Judgements, Labels, Glossary, Messages, Queue, Connection):
     """One connection to the collector's database, with the methods of every table family.
     Use ``Store.connect(dsn)``, ideally in ``with``."""
 
