@@ -47,9 +47,10 @@ def kit(tiny_lm):
     return JudgeKit(DEFAULT_JUDGE, tiny_lm)
 
 
-def params(runs: int = RUNS, batch: int = BATCH) -> CollectParams:
-    return CollectParams(runs=runs, temperature=1.0, top_p=0.95, top_k=50, max_rounds=MAX_ROUNDS, max_new_tokens=6,
-                         seed=11, batch_size=batch, prompt_template=DEFAULT_PROMPT_TEMPLATE)
+def params(**changes) -> CollectParams:
+    return CollectParams(**{"runs": RUNS, "temperature": 1.0, "top_p": 0.95, "top_k": 50, "max_rounds": MAX_ROUNDS,
+                            "max_new_tokens": 6, "seed": 11, "batch_size": BATCH,
+                            "prompt_template": DEFAULT_PROMPT_TEMPLATE, **changes})
 
 
 def stored(dsn: str, table: str, sid: str) -> list[dict]:
@@ -123,3 +124,19 @@ def test_every_run_comes_out_once_and_closing_early_stops_the_thread(tiny_lm, ki
     assert judge_threads()  # a round is being judged (or waits to be collected) while the caller holds the runs
     runs.close()
     assert not judge_threads()
+
+
+@pytest.mark.smollm2
+def test_overlap_gives_the_same_chains_and_depths_with_a_real_model(smollm2):
+    """The tiny model's rounds all collapse (depth 0); SmolLM2's chains grow, so the chains and depths
+    that wait for the verdicts are compared too."""
+    kit = JudgeKit(DEFAULT_JUDGE, smollm2)
+    judge = kit.for_term(TERM)
+    session = new_session(TERM, params(runs=12, max_new_tokens=16, temperature=0.7), smollm2, judge=judge)
+    results = {}
+    for overlap in (False, True):
+        probe = Probe(smollm2, judge, session, overlap_judge=overlap)
+        results[overlap] = [[r.model_dump() for r in batch] for batch in probe.run(range(1, 13), 4)]
+    depths = [r["depth"] for batch in results[True] for r in batch]
+    assert len(depths) == 12 and max(depths) > 0, depths
+    assert results[True] == results[False]  # the same runs, finished in the same steps
