@@ -60,11 +60,14 @@ def collect_session(
     sampler: Sampler | None = None,
     on_note: Callable[[str], None] | None = None,
     on_precision: PrecisionCallback | None = None,
+    overlap_judge: bool = False,
 ) -> SessionSummary:
     """Run all of ``session``'s runs and store them (and their chain embeddings in ``iris``, if
     given); return what the database holds afterwards. ``sampler`` replaces the transformers
     decode loop (the vLLM backend); ``session.backend`` must name it. ``on_note`` hears status
-    lines (an outage begins, a journal is loaded).
+    lines (an outage begins, a journal is loaded). ``overlap_judge`` judges each round on a thread
+    while the next one generates (:mod:`collector.probe.overlap`; the same rows; not with ``stop_early``,
+    whose sessions run in turn).
 
     An ``until_ci`` session runs its run numbers in batches of ``batch_size``; before the first and
     after each batch (all of its runs committed) it reads the interval of the mean depth from the
@@ -94,7 +97,7 @@ def collect_session(
             on_progress(stored, session.runs_requested)
 
     sink = RunSink(store, session, committed, outage_limit_s, on_note)
-    probe = Probe(lm, judge, session, sampler)
+    probe = Probe(lm, judge, session, sampler, overlap_judge=overlap_judge)
     try:
         stop = _run_numbers(store, session, probe, sink, numbers, on_precision)
         store_spread(store, session, index)
