@@ -61,9 +61,12 @@ def _process_is_collector(pid: int, session_started: datetime | None) -> bool:
 
 def session_state(row: dict[str, Any]) -> str:
     """The session's status, with 'running' refined: 'stale' when its collector on this host is gone,
-    'running elsewhere' when it runs on another host (which cannot be checked from here)."""
+    'running elsewhere' when it runs on another host (which cannot be checked from here), 'queued'
+    for a session whose shards the queue's workers collect (nyx-collect submit)."""
     if row["status"] != "running":
         return row["status"]
+    if row.get("queued"):
+        return "queued"  # its workers are the queue's to watch: `nyx-collect queue` shows its shards
     if row["hostname"] != socket.gethostname():
         return "running elsewhere"
     return "running" if _process_is_collector(int(row["pid"]), row.get("started_at")) else "stale"
