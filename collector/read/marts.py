@@ -28,11 +28,12 @@ if TYPE_CHECKING:
 __all__ = ["MARTS", "NOT_BUILT", "read_mart"]
 
 SCHEMA = "marts"
-#: The marts dbt builds (dbt_project/models/marts); the only names read_mart reads.
+#: The marts dbt builds (dbt_project/models/marts); the only names read_mart reads. collection_progress
+#: and queue_shards are views over the work queue (live without a dbt run); the others are tables.
 MARTS = frozenset({
-    "chain_patterns", "echo_type_by_round", "echo_type_transitions", "judge_agreement", "judge_confusion",
-    "labeller_agreement", "session_comparison", "session_judgements", "session_stats", "settings_comparison",
-    "term_comparison", "term_depth_distribution", "term_power",
+    "chain_patterns", "collection_progress", "echo_type_by_round", "echo_type_transitions", "judge_agreement",
+    "judge_confusion", "labeller_agreement", "queue_shards", "session_comparison", "session_judgements",
+    "session_stats", "settings_comparison", "term_comparison", "term_depth_distribution", "term_power",
 })  # fmt: skip
 NOT_BUILT = "the dbt marts are not built in this database: run `dbt build` (see README)"
 

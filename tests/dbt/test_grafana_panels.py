@@ -16,6 +16,9 @@ GRAFANA = Path(__file__).resolve().parents[2] / "grafana"
 DASHBOARD = json.loads((GRAFANA / "dashboards" / "nyx.json").read_text())
 FROM, TO = "2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z"
 PANELS = [p for p in DASHBOARD["panels"] if p.get("type") != "row"]
+# Panels over the live work queue: built_db submits nothing to the queue, so here they only have to
+# run; tests/dbt/test_collection_progress.py checks their rows on a database with queued sessions.
+QUEUE_PANELS = {"Collection progress (work queue)"}
 
 
 def expand(sql: str, terms: list[str]) -> str:
@@ -39,7 +42,7 @@ def expand(sql: str, terms: list[str]) -> str:
 def test_dashboard_has_the_panels_the_lab_needs():
     titles = " ".join(p["title"].lower() for p in PANELS)
     for needed in ("depth distribution", "mean depth over time", "echo-type", "sessions", "judge agreement",
-                   "95% intervals", "p-values"):
+                   "95% intervals", "p-values", "collection progress"):
         assert needed in titles
     assert all(p.get("targets") for p in PANELS)
 
@@ -69,7 +72,7 @@ def test_every_panel_query_runs_and_returns_rows(built_db, panel):
             cursor = conn.execute(sql)
             rows = cursor.fetchall()
             columns = [c.name for c in cursor.description]
-        assert rows, f"panel {panel['title']!r} returned no rows"
+        assert rows or panel["title"] in QUEUE_PANELS, f"panel {panel['title']!r} returned no rows"
         if target["format"] == "time_series":
             assert columns[0] == "time" and {"metric", "value"} <= set(columns)
 

@@ -43,6 +43,7 @@ renamed as (
         ---------- booleans
         status = 'completed' as is_completed,
         stop_early,
+        queued,
 
         ---------- timestamps
         started_at,
