@@ -26,11 +26,11 @@ def queue_report(session: str | None = None, *, dsn: str | None = None, shards: 
         store.migrate()
         sid = str(store.resolve_session(session)) if session else None
         rows = read_mart(store, "collection_progress", where={"session_id": sid},
-                         order_by=["submitted_at desc", "session_id"])
+                         order_by=["started_at desc", "session_id"])
         if active_only:
             rows = [r for r in rows if r["shards_waiting"] or r["shards_running"]]
         shard_rows = []
         if shards and rows:
-            shard_rows = read_mart(store, "queue_shards", where={"session_id": [r["session_id"] for r in rows]},
+            shard_rows = read_mart(store, "queue_shards", where={"session_id": [r["session_id"] for r in rows], "is_current": True},
                                    order_by=["session_id", "first_run"])
     return QueueReport(rows, shard_rows)

@@ -234,3 +234,22 @@ def test_the_analyst_reads_the_progress_but_not_the_raw_tables_behind_it(queue_d
     finally:
         with psycopg.connect(queue_db["dsn"], autocommit=True) as conn:
             conn.execute(sql.SQL("drop role {}").format(sql.Identifier(role)))
+
+
+def test_the_queue_command_prints_each_session_and_its_current_shards(queue_db, capsys):
+    from tests.cli_helpers import assert_clean, run_cli
+
+    result = run_cli(capsys, "queue", "--shards", "--dsn", queue_db["dsn"])
+    assert_clean(result)
+    lines = result.out.splitlines()
+    [a] = [i for i, line in enumerate(lines) if line.startswith(str(queue_db["a"]))]
+    assert "23/60" in lines[a] and "shards 1/4 done, 2 running, 1 waiting, 0 failed" in lines[a]
+    assert lines[a].endswith("Synthese")
+    assert lines[a + 1].strip() == f"running on gpu-b:202 (cuda:1), worker {queue_db['bare']}"
+    shards = [line.split() for line in lines[a + 2:a + 6]]
+    assert [s[0] for s in shards] == ["1-15", "16-30", "31-45", "46-60"]  # the newest job of 46-60 only
+    assert [s[1] for s in shards] == ["done", "running", "running", "waiting"]
+    active = run_cli(capsys, "queue", "--active", "--json", "--dsn", queue_db["dsn"])
+    assert_clean(active)
+    ids = {json.loads(line)["session_id"] for line in active.out.splitlines()}
+    assert ids == {str(queue_db["a"]), str(queue_db["c"])}  # b has nothing waiting or running
