@@ -288,3 +288,26 @@ def test_the_collector_resumes_an_interrupted_session(capsys, collected, login_r
     assert json.loads(resumed.out)["status"] == "completed" and json.loads(resumed.out)["runs_stored"] == 4
     again = run_cli(capsys, "resume", sid, "--model", str(tiny_model_dir), "--dsn", collector, "--no-iris")
     assert again.code == 2 and "nothing to resume" in again.err
+
+
+def test_collector_role_submits_and_runs_queue_jobs(capsys, db_dsn, tiny_model_dir, login_roles):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    dsn = as_role(db_dsn, login_roles["collector"])
+    submitted = run_cli(capsys, "submit", "Pflicht", "--runs", "8", "--shard-size", "4", "--max-new-tokens", "3",
+                        "--judge", "rules-1", "--model", str(tiny_model_dir), "--device", "cpu", "--dsn", dsn, "--json")
+    assert submitted.code == 0, submitted.err
+    worker = subprocess.run([str(Path(sys.executable).with_name("nyx-collect")), "worker", "--until-empty",
+                             "--queue", "collect", "--device", "cpu", "--no-iris", "--dsn", dsn],
+                            capture_output=True, text=True, timeout=600)
+    assert worker.returncode == 0, worker.stderr
+    assert query(dsn, "select status from raw.probe_sessions") == [{"status": "completed"}]
+    assert query(dsn, "select count(*) as n from raw.variance_probe_runs")[0]["n"] == 8
+    assert query(dsn, "select count(*) as n from raw.queue_workers")[0]["n"] == 1
+    analyst = as_role(db_dsn, login_roles["analyst"])
+    assert query(analyst, "select status::text as s, count(*) as n from public.procrastinate_jobs "
+                          "where task_name = 'nyx.collect_shard' group by 1") == [{"s": "succeeded", "n": 2}]
+    with psycopg.connect(analyst, autocommit=True) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("delete from public.procrastinate_jobs")
