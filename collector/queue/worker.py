@@ -11,6 +11,7 @@ shard in hand goes on into its journal like a single collector's.
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import socket
 import os
@@ -51,6 +52,7 @@ def run_worker(*, queues: list[str] | None = None, options: WorkerOptions | None
     options = WorkerOptions(resolve_device(options.device), options.batch_size, options.overlap_judge,
                             options.outage_limit_s)
     queues = list(dict.fromkeys(queues or [COLLECT_QUEUE, MAINTENANCE_QUEUE]))
+    _one_line_logs(note)
     started = time.monotonic()
     with connect(dsn, on_note=note) as store:
         store.migrate()
@@ -106,6 +108,33 @@ async def _serve(app, runner: ShardRunner, queues: list[str], name: str, setting
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     return runner.jobs, restarts
+
+
+class _OneLine(logging.Handler):
+    """procrastinate's warnings and errors (a lost connection, a stalled job retried) as one line
+    each, through the worker's notes: no traceback on the worker's stderr."""
+
+    def __init__(self, note: Callable[[str], None]) -> None:
+        super().__init__(logging.WARNING)
+        self.note = note
+
+    def emit(self, record: logging.LogRecord) -> None:
+        line = " ".join(record.getMessage().replace("\\n", " ").split()) or record.name
+        exc = record.exc_info[1] if record.exc_info else None
+        while exc is not None and exc.__cause__ is not None and type(exc).__name__ == "ConnectorException":
+            exc = exc.__cause__  # procrastinate's wrapper says only "Database error."; psycopg says why
+        if exc is not None:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            line = f"{line.split(' with exception:')[0]} ({type(exc).__name__}: {reason[:300]})"
+        self.note(f"queue: {line[:600]}")
+
+
+def _one_line_logs(note: Callable[[str], None]) -> None:
+    for name in ("procrastinate", "collector.queue"):
+        logger = logging.getLogger(name)
+        logger.handlers = [h for h in logger.handlers if not isinstance(h, _OneLine)] + [_OneLine(note)]
+        logger.propagate = False
+        logger.setLevel(logging.WARNING)
 
 
 def _dbt_environment(dsn: str | None) -> None:

@@ -336,3 +336,42 @@ def test_a_failed_journal_append_leaves_the_journal_as_it_was(tmp_path):
     assert journal.path.stat().st_size == size
     journal.append([make_run(session, 2, [CO])])
     assert [r.run_number for r in journal.read()] == [1, 2]
+
+
+def test_queue_workers_journal_through_a_server_restart_and_the_session_completes(own_server, tiny_model_dir, capsys):
+    import signal
+
+    server, dsn = own_server
+    result = run_cli(capsys, "submit", "Pflicht", "--runs", "600", "--shard-size", "300", "--batch-size", "8",
+                     "--seed", "3", "--max-new-tokens", "4", "--judge", "rules-1", "--model", str(tiny_model_dir),
+                     "--device", "cpu", "--dsn", dsn, "--json")
+    assert result.code == 0, result.err
+    session_id = json.loads(result.out)["session_id"]
+    env = {**os.environ, "NYX_QUEUE_TIMING": "1,3,1"}
+    workers = [subprocess.Popen([str(EXE), "worker", "--dsn", dsn, "--device", "cpu", "--no-iris", "--refresh-every",
+                                 "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+               for _ in range(2)]
+    try:
+        wait_for_runs(dsn, at_least=16)
+        assert server.stop()
+        time.sleep(4)  # the workers keep generating and journal what they finish
+        assert all(w.poll() is None for w in workers), [w.communicate()[1] for w in workers if w.poll() is not None]
+        server.ensure_running()
+        deadline = time.monotonic() + 300
+        while query(dsn, "select status from raw.probe_sessions")[0]["status"] != "completed":
+            assert time.monotonic() < deadline, "the session did not complete"
+            time.sleep(0.5)
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.send_signal(signal.SIGTERM)
+        errs = [w.communicate(timeout=120)[1] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], errs
+    print(*errs, sep="\n---\n")
+    assert "journaled" in "".join(errs)  # the shards in hand went on into their journals
+    assert "Traceback" not in "".join(errs)  # procrastinate's complaints are one line each
+    numbers = [r["run_number"] for r in query(dsn, "select run_number from raw.variance_probe_runs "
+                                                   "where session_id = %s order by 1", (session_id,))]
+    assert numbers == list(range(1, 601))
+    leftovers = list((Path(os.environ["NYX_HOME"]) / "journal").glob(f"{session_id}*"))
+    assert leftovers == []  # every journal was loaded and removed
