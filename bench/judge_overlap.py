@@ -102,15 +102,16 @@ def main() -> None:
 
     collect(server, lm, kit, args.term, params(4, 4, args.seed + 1), True, timers)  # warm-up, not reported
     order = [(False, True) if i % 2 == 0 else (True, False) for i in range(args.repeat)]
-    results = [(overlap, collect(server, lm, kit, args.term, params(args.runs, args.batch_size, args.seed), overlap,
-                                 timers)) for pair in order for overlap in pair]
     print("| judge | wall s | runs/s | rounds | generation | judge.judge | judge's share of wall | judge thread |")
-    print("|---|---|---|---|---|---|---|---|")
-    for overlap, r in results:
+    print("|---|---|---|---|---|---|---|---|", flush=True)
+    results = []
+    for overlap in (overlap for pair in order for overlap in pair):
+        r = collect(server, lm, kit, args.term, params(args.runs, args.batch_size, args.seed), overlap, timers)
+        results.append((overlap, r))
         gen, jud = r.get("generation", 0.0), r.get("judge", 0.0)
         print(f"| {'overlap' if overlap else 'in turn'} | {r['wall']:.1f} | {args.runs / r['wall']:.2f} | "
               f"{len(r['rounds'])} | {gen:.1f} s | {jud:.1f} s | {100 * jud / r['wall']:.1f}% | "
-              f"{', '.join(sorted(r['threads']))} |")
+              f"{', '.join(sorted(r['threads']))} |", flush=True)
     walls = {o: sum(r["wall"] for ov, r in results if ov == o) for o in (False, True)}
     first = results[0][1]
     same = all(r["runs"] == first["runs"] and r["rounds"] == first["rounds"] for _, r in results)
