@@ -97,6 +97,21 @@ def test_stop_early_runs_in_turn_with_the_same_runs(tiny_lm, kit):
     assert results[True] == results[False]  # and yielded in the same steps
 
 
+def test_a_judge_on_the_probe_model_runs_in_turn(tiny_lm):
+    """rules-1 reads the probe model's hidden states: its tokenizer and embedding memo are not shared
+    with a generation on another thread, so it is judged in turn, with the same runs."""
+    judge = JudgeKit("rules-1", tiny_lm).for_term(TERM)
+    session = new_session(TERM, params(), tiny_lm, judge=judge)
+    results = {}
+    for overlap in (False, True):
+        noting = Noting(judge)
+        probe = Probe(tiny_lm, noting, session, overlap_judge=overlap)
+        results[overlap] = [[r.model_dump() for r in batch] for batch in probe.run(range(1, RUNS + 1), BATCH)]
+        assert set(noting.threads) == {threading.main_thread().name}
+    assert sum(len(batch) for batch in results[True]) == RUNS
+    assert results[True] == results[False]
+
+
 def judge_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("nyx-judge")]
 
