@@ -94,9 +94,11 @@ def worker(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps: one worker per GPU.")] = "auto",
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Runs generated side by side "
                                                       "(default: each session's).", show_default=False)] = None,
-    overlap_judge: Annotated[bool, typer.Option("--overlap-judge/--no-overlap-judge",
-                                                help="Judge a finished round on a CPU thread while the next "
-                                                "generates (the stored runs are the same).")] = True,
+    overlap_judge: Annotated[Optional[bool], typer.Option("--overlap-judge/--no-overlap-judge",
+                                                          help="Judge a finished round on a CPU thread while the "
+                                                          "next generates (the stored runs are the same); default: "
+                                                          "on a GPU, not on a CPU (they would share its cores).",
+                                                          show_default=False)] = None,
     until_empty: Annotated[bool, typer.Option("--until-empty", help="Stop when no job is left (a try-out, "
                                               "a bench) instead of waiting for more.")] = False,
     refresh_every: Annotated[int, typer.Option("--refresh-every", help="Minutes between the cluster's routine "

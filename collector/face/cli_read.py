@@ -20,7 +20,8 @@ def sessions(
     limit: Annotated[int, typer.Option(help="Show the newest N sessions.")] = 20,
     as_json: JsonLinesOption = False,
 ) -> None:
-    """List sessions with their state (a running session whose collector is gone is 'stale') and runs stored / requested.
+    """List sessions with their state (a running session whose collector is gone is 'stale'; one the queue's
+    workers collect is 'queued', with its shards) and runs stored / requested.
 
     Example: nyx-collect sessions --limit 5
     """
@@ -32,6 +33,12 @@ def sessions(
         else:
             echo(f"{row['session_id']}  {row['state']:<11}  {row['runs_stored']:>6}/{row['runs_requested']:<6}"
                        f"  {str(row['started_at'])[:19]}  {row['term']}")
+            if row.get("queue"):
+                q = row["queue"]
+                rate = f", {q['runs_per_second']:.2f} runs/s" if q.get("runs_per_second") is not None else ""
+                echo(f"    shards {q['shards_done']}/{q['shards_total']} done, {q['shards_running']} running, "
+                     f"{q['shards_waiting']} waiting, {q['shards_failed']} failed{rate}"
+                     + (f"; on {q['workers']}" if q.get("workers") else ""))
 
 
 # --- reading the marts ---------------------------------------------------------------------------

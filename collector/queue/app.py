@@ -33,7 +33,8 @@ STALLED_TASK = "nyx.retry_stalled_jobs"
 COLLECT_QUEUE = "collect"
 MAINTENANCE_QUEUE = "maintenance"
 MAX_ATTEMPTS = 5
-"""Attempts of a shard before its session is marked failed (a stopped worker's attempt counts too)."""
+"""Failed attempts of a shard before its session is marked failed (a stopped worker's shard is
+retried whatever its attempts: stopping is not failing)."""
 PERMANENT = (InputError, ModelError, SessionNotFound)
 """Failures a retry cannot mend: the session is marked failed at once."""
 
@@ -51,16 +52,17 @@ class QueueSettings:
 
 
 class ShardRetry(BaseRetryStrategy):
-    """Retry a shard after 0 s (its worker was stopped), else 2, 4, 8 ... s (at most 60), up to
-    MAX_ATTEMPTS attempts; never for a permanent failure."""
+    """Retry a shard at once when its worker was stopped; after a failure, in 2, 4, 8 ... s (at
+    most 60) until MAX_ATTEMPTS attempts; never after a permanent failure."""
 
     def get_retry_decision(self, *, exception: BaseException, job) -> RetryDecision | None:
         from collector.write.shard import ShardStopped
 
+        if isinstance(exception, ShardStopped):
+            return RetryDecision(retry_in={"seconds": 0})  # not a failure: any number of stops
         if isinstance(exception, PERMANENT) or job.attempts + 1 >= MAX_ATTEMPTS:
             return None
-        wait = 0 if isinstance(exception, ShardStopped) else min(2 ** (job.attempts + 1), 60)
-        return RetryDecision(retry_in={"seconds": wait})
+        return RetryDecision(retry_in={"seconds": min(2 ** (job.attempts + 1), 60)})
 
 
 def make_app(dsn: str, settings: QueueSettings | None = None, runner: ShardRunner | None = None) -> App:

@@ -32,7 +32,7 @@ __all__ = ["ShardRunner", "WorkerOptions", "refresh_marts_once", "retry_stalled_
 class WorkerOptions:
     device: str = "auto"
     batch_size: int | None = None  # None: each session's own
-    overlap_judge: bool = True
+    overlap_judge: bool | None = None  # None: on a GPU (the CPU judges beside it), not on a CPU (the same cores)
     outage_limit_s: float = OUTAGE_LIMIT_S
 
 
@@ -85,8 +85,13 @@ class ShardRunner:
         check_same_judge(row, judge.encoder_name)
         return collect_shard(self.store, lm, judge, session, first, last, batch_size=self.options.batch_size,
                              sampler=sampler, iris=self.iris, stopping=self.stopping.is_set,
-                             overlap_judge=self.options.overlap_judge and not session.stop_early,
+                             overlap_judge=self._overlap(lm) and not session.stop_early,
                              outage_limit_s=self.options.outage_limit_s, on_note=self.on_note)
+
+    def _overlap(self, lm) -> bool:
+        if self.options.overlap_judge is not None:
+            return self.options.overlap_judge
+        return not str(lm.device).startswith("cpu")
 
     def _probe_for(self, row: dict) -> tuple:
         """The model, judge kit and sampler of the session's settings: the ones loaded for the last

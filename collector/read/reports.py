@@ -24,7 +24,24 @@ def list_sessions(*, limit: int = 20, dsn: str | None = None) -> list[dict]:
     with connect(dsn) as store:
         store.migrate()
         rows = store.list_sessions(limit=limit)
-    return [{**row, "state": session_state(row)} for row in rows]
+        progress = _queue_progress(store, [r["session_id"] for r in rows if r.get("queued")])
+    return [{**row, "state": session_state(row), "queue": progress.get(row["session_id"])} for row in rows]
+
+
+_QUEUE_COLUMNS = ("session_id", "shards_total", "shards_waiting", "shards_running", "shards_done", "shards_failed",
+                  "workers", "runs_per_second")
+
+
+def _queue_progress(store, session_ids: list) -> dict:
+    """The queue's view of these queued sessions (marts.collection_progress, a live view), by id;
+    {} where dbt never built it (the list still shows their state)."""
+    if not session_ids:
+        return {}
+    try:
+        rows = read_mart(store, "collection_progress", where={"session_id": session_ids}, columns=_QUEUE_COLUMNS)
+    except MartsNotBuilt:
+        return {}
+    return {r["session_id"]: {k: v for k, v in r.items() if k != "session_id"} for r in rows}
 
 
 #: How many of a pool's most frequent echo-type sequences a session report shows.

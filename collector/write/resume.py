@@ -79,6 +79,10 @@ def _check_resumable(row: dict, force: bool) -> None:
     state = session_state(row)
     if state == "completed":
         raise nothing_to_resume(row["session_id"])
+    if state == "queued" and not force:
+        raise InputError(f"session {row['session_id']} is queued: workers collect its shards (`nyx-collect queue "
+                         f"{row['session_id']}`); `nyx-collect submit --session` queues failed shards again, "
+                         "--force collects its missing runs here")
     if state in ("running", "running elsewhere") and not force:
         raise InputError(f"session {row['session_id']} is {state} (pid {row['pid']} on {row['hostname']}): "
                          "wait for it, or pass --force if that collector is gone")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -90,6 +91,9 @@ def test_three_workers_collect_two_terms_as_one_collector_would(db_dsn, tiny_mod
     finally:
         errs = stop(workers)
     assert all(p.returncode == 0 for p in workers), errs
+    assert all("Traceback" not in e for e in errs), errs
+    loads = [int(m) for e in errs for m in re.findall(r"job\(s\), (\d+) model load", e)]
+    assert len(loads) == 3 and max(loads) == 1, errs  # each worker loaded the model once for all its jobs
     for session_id in ids:
         assert [r["run_number"] for r in runs_of(db_dsn, session_id)] == list(range(1, 61))
     jobs = query(db_dsn, "select status::text as status, count(*) as n from public.procrastinate_jobs "
@@ -177,6 +181,13 @@ def test_queueing_a_waiting_shard_again_is_refused_by_the_queueing_lock(db_dsn, 
     assert_clean(again, 2)
     assert "already waiting in the queue" in again.err and len(again.err.strip().splitlines()) == 1
     assert query(db_dsn, "select id, lock, queueing_lock from public.procrastinate_jobs order by id") == before
+    # its submitter is gone, but the session is not stale: the queue's workers collect it
+    listed = run_cli(capsys, "sessions", "--dsn", db_dsn)
+    assert_clean(listed)
+    assert f"{submitted['session_id']}  queued " in listed.out
+    resumed = run_cli(capsys, "resume", submitted["session_id"], "--dsn", db_dsn)
+    assert_clean(resumed, 2)
+    assert "is queued: workers collect its shards" in resumed.err
 
 
 def test_submit_refuses_until_ci_and_bad_shard_sizes_before_writing(db_dsn, tiny_model_dir, capsys):
@@ -190,3 +201,28 @@ def test_submit_refuses_until_ci_and_bad_shard_sizes_before_writing(db_dsn, tiny
         assert says in result.err
     assert table_counts(db_dsn) == counts
     assert query(db_dsn, "select count(*) as n from public.procrastinate_jobs")[0]["n"] == 0
+
+
+def test_the_refresh_is_a_periodic_task_one_at_a_time_and_a_worker_builds_the_marts(db_dsn, capsys):
+    from procrastinate.exceptions import AlreadyEnqueued
+
+    from collector.queue.app import REFRESH_TASK, STALLED_TASK, QueueSettings, make_app
+
+    app = make_app(db_dsn)
+    assert {(p.task.name, p.cron) for p in app.periodic_registry.periodic_tasks.values()} == {
+        (REFRESH_TASK, "*/5 * * * *"), (STALLED_TASK, "* * * * *")}
+    quiet = make_app(db_dsn, QueueSettings(refresh_cron=None))
+    assert [p.task.name for p in quiet.periodic_registry.periodic_tasks.values()] == [STALLED_TASK]
+    with app.open():
+        app.tasks[REFRESH_TASK].defer(timestamp=0)
+        with pytest.raises(AlreadyEnqueued):  # one refresh waits at a time, across the cluster
+            app.tasks[REFRESH_TASK].defer(timestamp=1)
+    assert query(db_dsn, "select to_regclass('marts.session_stats') as t") == [{"t": None}]
+    worker = start_worker(db_dsn, "--until-empty", "--queue", "maintenance")
+    _out, err = worker.communicate(timeout=600)
+    assert worker.returncode == 0, err
+    assert query(db_dsn, "select status::text as s from public.procrastinate_jobs where task_name = %s",
+                 (REFRESH_TASK,)) == [{"s": "succeeded"}]
+    assert query(db_dsn, "select to_regclass('marts.session_stats')::text as t") == [{"t": "marts.session_stats"}]
+    assert query(db_dsn, "select to_regclass('marts.collection_progress')::text as t") == [
+        {"t": "marts.collection_progress"}]
