@@ -57,7 +57,7 @@ class ShardRunner:
     def run(self, context: Any, session_id: str, first: int, last: int) -> dict:
         started = time.monotonic()
         self.jobs += 1
-        row = self.store.get_session(session_id)
+        row = self._session_row(session_id)
         if row is None:
             raise SessionNotFound(f"session {session_id} of shard {first}-{last} is not in the database")
         if row["status"] == "completed":
@@ -75,6 +75,33 @@ class ShardRunner:
                      + ("; session completed" if summary.session_completed else ""))
         return {"collected": summary.collected, "already_stored": summary.already_stored,
                 "session_completed": summary.session_completed}
+
+    def _session_row(self, session_id: str) -> dict | None:
+        """The session's row; a connection the database dropped since the last job (an outage,
+        a restart) is replaced first, waiting for the server up to the outage limit."""
+        try:
+            self._connected()
+            return self.store.get_session(session_id)
+        except DatabaseError:
+            if not self.store.connection_lost:
+                raise
+            self._connected()
+            return self.store.get_session(session_id)
+
+    def _connected(self) -> None:
+        if not self.store.connection_lost:
+            return
+        deadline, wait = time.monotonic() + self.options.outage_limit_s, 1.0
+        while True:
+            try:
+                self.store.reconnect()
+                return
+            except DatabaseError:
+                if time.monotonic() + wait > deadline:
+                    raise
+            if self.stopping.wait(wait):
+                raise ShardStopped("stopped while waiting for the database")
+            wait = min(wait * 2, 30.0)
 
     def _collect(self, row: dict, first: int, last: int):
         from collector.write.session import check_same_judge, judge_of_session, session_from_row

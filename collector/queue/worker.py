@@ -81,6 +81,17 @@ async def _serve(app, runner: ShardRunner, queues: list[str], name: str, setting
         for worker in current:
             worker.stop()
 
+    def lost_job(loop_, context: dict) -> None:
+        """procrastinate could not record a job's end (the database away): its worker would hold the
+        job's slot for ever. Say so in one line and start a fresh worker; the queue's stalled-job
+        task hands the job on."""
+        exc = context.get("exception")
+        note(f"queue: {context.get('message', 'error')} ({type(exc).__name__ if exc else 'no exception'}); "
+             "starting the worker again")
+        for worker in current:
+            worker.stop()
+
+    loop.set_exception_handler(lost_job)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
     restarts, backoff = 0, RESTART_BACKOFF_S[0]
