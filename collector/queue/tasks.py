@@ -3,6 +3,7 @@ loaded between jobs (:class:`ShardRunner`), retry the jobs of dead workers, refr
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -170,17 +171,19 @@ async def retry_stalled_jobs(app: App, stalled_after_s: float) -> int:
     return len(stalled)
 
 
-_REFRESHER: list = []
+@functools.cache
+def _refresher():
+    """One dbt per worker process, loaded at its first refresh and kept."""
+    from collector.db.refresh import Refresher, find_project
+
+    return Refresher(find_project())
 
 
 def refresh_marts_once() -> dict:
     """One routine refresh of the marts (dbt kept loaded in this process between refreshes)."""
     from collector.core.errors import RefreshFailed
-    from collector.db.refresh import Refresher, find_project
 
-    if not _REFRESHER:
-        _REFRESHER.append(Refresher(find_project()))
-    result = _REFRESHER[0].run()
+    result = _refresher().run()
     if not result.ok:
         raise RefreshFailed(f"{len(result.failed)} node(s) failed: {', '.join(result.failed[:5])}")
     return {"elapsed_s": round(result.elapsed_s, 1), "counts": result.counts}

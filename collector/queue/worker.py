@@ -58,11 +58,11 @@ def run_worker(*, queues: list[str] | None = None, options: WorkerOptions | None
         store.migrate()
         _dbt_environment(dsn)
         runner = ShardRunner(store, options, open_iris(iris, use_iris), note)
-        app = make_app(store.dsn, settings or QueueSettings(), runner)
+        settings = settings or QueueSettings()
+        app = make_app(store.dsn, settings, runner)
         name = f"{socket.gethostname()}:{os.getpid()}"
         note(f"worker {name} on {options.device}, queues {', '.join(queues)}")
-        jobs, restarts = asyncio.run(_serve(app, runner, queues, name, settings or QueueSettings(), until_empty,
-                                            note))
+        jobs, restarts = asyncio.run(_serve(app, runner, queues, name, settings, until_empty, note))
     return WorkerSummary(jobs, runner.loads, restarts, time.monotonic() - started)
 
 
