@@ -9,7 +9,9 @@ passes text through ``printable``; rich markup is off on its consoles, so ``[bol
 
 from __future__ import annotations
 
+import json
 import unicodedata
+from typing import Any
 
 HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 """Control, format (bidi overrides and isolates, direction marks, zero-width spaces), surrogate,
@@ -35,4 +37,25 @@ def printable(text: object, *, line: bool = False) -> str:
         else:
             code = ord(ch)
             out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)
+
+
+def json_text(data: Any, **dump_options: Any) -> str:
+    """``json.dumps(data, ensure_ascii=False, ...)`` whose output holds no hidden character either.
+
+    ``json.dumps`` escapes only C0 controls: a C1 control (U+009B is CSI on some terminals) or a bidi
+    override in a completion, a model path or a gloss would reach the terminal of whoever reads the
+    ``--json`` lines. Every such character is written as its JSON escape (``\\u009b``, a surrogate
+    pair above U+FFFF), so the text parses back to the same value and prints inert. The newlines of
+    ``indent`` stay; inside strings ``json.dumps`` has already escaped them.
+    """
+    out = []
+    for ch in json.dumps(data, ensure_ascii=False, **dump_options):
+        if ch in KEPT or ch == "\n" or unicodedata.category(ch) not in HIDDEN_CATEGORIES:
+            out.append(ch)
+        elif ord(ch) < 0x10000:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            high, low = divmod(ord(ch) - 0x10000, 0x400)
+            out.append(f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}")
     return "".join(out)

@@ -7,7 +7,6 @@ tracebacks appear only with ``NYX_DEBUG=1``.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -31,7 +30,7 @@ from collector.face.cli_read import analyze, sessions, similar, stats
 from collector.face.cli_queue import queue, submit, worker
 from collector.judge.registry import DEFAULT_JUDGE
 from collector.core.params import DEFAULT_PROMPT_TEMPLATE
-from collector.core.printable import printable
+from collector.core.printable import json_text, printable
 
 
 class _TermFirstGroup(TyperGroup):
@@ -164,7 +163,7 @@ _STOPPED = {"precision": "on precision (the interval reached --until-ci)",
 
 def _print_summary(summary, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
+        typer.echo(json_text(summary.as_dict()))
         return
     counts = "  ".join(f"{d}: {summary.depth_counts[d]}" for d in range(4))
     echo(f"session {summary.session_id}")

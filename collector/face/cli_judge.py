@@ -3,12 +3,12 @@ against human labels, and judging stored rounds again."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from collector.core.printable import json_text
 from collector.face.options import (DsnOption, JsonLinesOption, JudgeAllowSelfOption, JudgeConcurrencyOption,
                                     JudgeModelOption, JudgeTimeoutOption, JudgeUrlOption, echo, judge_options,
                                     open_store, out)
@@ -21,7 +21,7 @@ glossary_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_mark
 
 def _show_row(row: dict, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps({k: (str(v) if k == "added_at" else v) for k, v in row.items()}, ensure_ascii=False))
+        typer.echo(json_text({k: (str(v) if k == "added_at" else v) for k, v in row.items()}))
         return
     german = "  (+de)" if row.get("reference_de") else ""
     text = row["reference"] if len(row["reference"]) <= 90 else row["reference"][:87] + "..."
@@ -141,7 +141,7 @@ def validate(
                            judge_options=judge_options(judge_url, judge_model, judge_concurrency, judge_timeout,
                                                        False))
     if as_json:
-        typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+        typer.echo(json_text(result.as_dict()))
     else:
         report.print_validation(out(), result, show_misses)
 
@@ -176,7 +176,7 @@ def rejudge(
                                     judge_options=judge_options(judge_url, judge_model, judge_concurrency,
                                                                 judge_timeout, judge_allow_self)):
         if as_json:
-            typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
+            typer.echo(json_text(summary.as_dict()))
         else:
             echo(f"{summary.session_id}  {summary.judge_version} ({summary.judge_mode})  "
                        f"{summary.rounds_judged} rounds  {summary.term}")

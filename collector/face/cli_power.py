@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Optional
 
 import typer
 
+from collector.core.printable import json_text
 from collector.face.options import DsnOption, out
 
 
@@ -30,7 +30,7 @@ def power(
     rows = power_table(terms, differences=difference, model=model, dsn=dsn)
     if as_json:
         for row in rows:
-            typer.echo(json.dumps(row, default=str, ensure_ascii=False))
+            typer.echo(json_text(row, default=str))
         return
     from collector.face import report
 

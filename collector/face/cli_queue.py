@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Optional
@@ -10,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from collector.core.params import DEFAULT_PROMPT_TEMPLATE
+from collector.core.printable import json_text
 from collector.face.options import JUDGE_HELP, DsnOption, IrisOption, JsonLinesOption, echo, err
 from collector.judge.registry import DEFAULT_JUDGE
 
@@ -83,7 +83,7 @@ def submit(
                                  stop_early=stop_early, queue=queue, progress=ConsoleProgress(err, quiet=True))
     for s in summaries:
         if as_json:
-            typer.echo(json.dumps(asdict(s), ensure_ascii=False))
+            typer.echo(json_text(asdict(s)))
         else:
             echo(f"{s.session_id}  {s.term}: {s.runs} runs in {s.shards} shard(s) queued on '{s.queue}'")
 
@@ -165,8 +165,8 @@ def queue(
         by_session.setdefault(row["session_id"], []).append(row)
     for row in report.sessions:
         if as_json:
-            typer.echo(json.dumps({**row, "shards": by_session.get(row["session_id"], []) if shards else None},
-                                  default=str, ensure_ascii=False))
+            typer.echo(json_text({**row, "shards": by_session.get(row["session_id"], []) if shards else None},
+                                default=str))
             continue
         rate = f"{row['runs_per_second']:.2f} runs/s" if row.get("runs_per_second") is not None else "-"
         echo(f"{row['session_id']}  {row['status']:<9}  {row['runs_stored']:>6}/{row['runs_requested']:<6}  "

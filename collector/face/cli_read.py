@@ -6,12 +6,12 @@ Each is a thin command over :mod:`collector.read`; :mod:`collector.face.report` 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from collector.core.printable import json_text
 from collector.face.options import DsnOption, IrisOption, JsonLinesOption, echo, out
 
 
@@ -29,7 +29,7 @@ def sessions(
 
     for row in list_sessions(limit=limit, dsn=dsn):
         if as_json:
-            typer.echo(json.dumps(row, default=str, ensure_ascii=False))
+            typer.echo(json_text(row, default=str))
         else:
             echo(f"{row['session_id']}  {row['state']:<11}  {row['runs_stored']:>6}/{row['runs_requested']:<6}"
                        f"  {str(row['started_at'])[:19]}  {row['term']}")

@@ -6,7 +6,6 @@ Nothing here computes a statistic: every number shown is a column of a dbt mart,
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -15,6 +14,8 @@ from uuid import UUID
 
 from rich.console import Console
 from rich.table import Table
+
+from collector.core.printable import json_text
 
 DEPTHS = (0, 1, 2, 3)
 ECHO_TYPES = ("EXPANDS", "CONFIRMS", "CIRCULAR", "DIVERGENT", "COLLAPSE")
@@ -31,7 +32,7 @@ def _jsonable(value: Any) -> Any:
 
 def to_json(data: Any) -> str:
     """Rows (dicts, or dicts of lists of dicts) as JSON, UUIDs and timestamps as strings."""
-    return json.dumps(data, default=_jsonable, ensure_ascii=False, indent=2)
+    return json_text(data, default=_jsonable, indent=2)
 
 
 def _num(value: float | None, digits: int = 3) -> str:

@@ -45,8 +45,9 @@ def test_collect_with_a_prompt_template_that_starts_with_markup(capsys, db_dsn, 
         "[/] {term} [bold]means"
 
 
-@pytest.mark.parametrize("parts, shown", [(("a[", "]b[bold]"), "a[/]b[bold]"), ((HOSTILE_DIR,), HOSTILE_SHOWN)],
-                         ids=["markup", "escape sequence"])
+@pytest.mark.parametrize("parts, shown", [(("a[", "]b[bold]"), "a[/]b[bold]"), ((HOSTILE_DIR,), HOSTILE_SHOWN),
+                                          (("c1\x9b31m\u202ebidi",), "c1\\x9b31m\\u202ebidi")],
+                         ids=["markup", "escape sequence", "C1 control and bidi override"])
 def test_a_model_path_with_markup_or_an_escape_sequence_is_shown_as_typed(capsys, db_dsn, tiny_model_dir, tmp_path,
                                                                           parts, shown):
     model = model_at(tmp_path, tiny_model_dir, *parts)
@@ -56,6 +57,10 @@ def test_a_model_path_with_markup_or_an_escape_sequence_is_shown_as_typed(capsys
     assert model_line.startswith(f"Model {tmp_path}/{shown} on cpu"), ascii(model_line)
     assert json.loads(result.out)["runs_stored"] == 3
     assert query(db_dsn, "select model_name from raw.probe_sessions")[0]["model_name"] == model
+    # read back as a JSON line: the stored path, every hidden character a JSON escape (assert_clean)
+    listed = run_cli(capsys, "sessions", "--json", "--dsn", db_dsn)
+    assert_clean(listed)
+    assert json.loads(listed.out)["model_name"] == model
 
 
 @pytest.mark.parametrize("model, shown", [("/nonexist/a\x1b[2Jb", "/nonexist/a\\x1b[2Jb"),

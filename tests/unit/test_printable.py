@@ -4,13 +4,14 @@ read no markup and pass every string through it; the plots draw labels as plain 
 from __future__ import annotations
 
 import io
+import json
 import unicodedata
 
 import pytest
 from rich.table import Table
 
 from collector.face.options import Screen
-from collector.core.printable import HIDDEN_CATEGORIES, KEPT, printable
+from collector.core.printable import HIDDEN_CATEGORIES, KEPT, json_text, printable
 
 ESC, BEL = "\x1b", "\x07"
 BIDI = ("\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e",
@@ -74,3 +75,26 @@ def test_the_consoles_read_no_markup_and_print_every_string_printable():
                     "ti\\x1b]0;x\\x07ny", "a\\u202eb", ":thumbs_up:"):
         assert literal in shown
     assert ESC not in shown and BEL not in shown and "\u202e" not in shown
+
+
+def _hidden(text: str) -> list[str]:
+    return [ch for ch in text if ch not in KEPT and unicodedata.category(ch) in HIDDEN_CATEGORIES]
+
+
+@pytest.mark.parametrize("text", [case[0] for case in CASES if isinstance(case[0], str)] + ["tag \U000e0041 private \ue000 \U000f0000",
+                                                                "lone \udc80 surrogate", "zwj \u200d ok"])
+def test_json_text_parses_back_to_the_same_value_with_nothing_hidden_in_it(text):
+    data = {"term": text, text: [text, 1, None], "n": 2.5}
+    for options in ({}, {"indent": 2}, {"default": str}):
+        shown = json_text(data, **options)
+        assert json.loads(shown) == data
+        assert [ch for ch in _hidden(shown) if ch != "\n"] == [], ascii(shown)
+
+
+def test_json_text_keeps_what_json_dumps_writes_for_plain_text():
+    data = {"term": "Aufhebung – „Weltschmerz“ 知识 😀", "rows": [1, 2]}
+    assert json_text(data) == json.dumps(data, ensure_ascii=False)
+    assert json_text(data, indent=2) == json.dumps(data, ensure_ascii=False, indent=2)
+    assert json_text({"c1": "\x9b"}) == '{"c1": "\\u009b"}'
+    assert json_text({"bidi": "\u202e"}) == '{"bidi": "\\u202e"}'
+    assert json_text({"tag": "\U000e0041"}) == '{"tag": "\\udb40\\udc41"}'
