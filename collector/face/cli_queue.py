@@ -137,10 +137,20 @@ def _test_settings(settings):
     import os
     from dataclasses import replace
 
+    from collector.core.errors import InputError
+    from collector.core.printable import printable
+
     timing = os.environ.get("NYX_QUEUE_TIMING")
     if not timing:
         return settings
-    heartbeat, stalled_after, every = (float(x) for x in timing.split(","))
+    try:
+        heartbeat, stalled_after, every = (float(x) for x in timing.split(","))
+        if not (0 < heartbeat < stalled_after and 1 <= every <= 59 and every == int(every)):
+            raise ValueError
+    except ValueError:
+        raise InputError("NYX_QUEUE_TIMING must be heartbeat,stalled_after,stalled_every in seconds (a heartbeat "
+                         f"shorter than stalled_after, stalled_every a whole 1-59), got {printable(timing, line=True)!r}"
+                         ) from None
     return replace(settings, heartbeat_s=heartbeat, stalled_after_s=stalled_after,
                    stalled_cron=f"* * * * * */{int(every)}")
 

@@ -203,6 +203,15 @@ def test_submit_refuses_until_ci_and_bad_shard_sizes_before_writing(db_dsn, tiny
     assert query(db_dsn, "select count(*) as n from public.procrastinate_jobs")[0]["n"] == 0
 
 
+@pytest.mark.parametrize("timing", ["1,3", "a,b,c", "5,3,1", "1,3,0", "1,3,1.5", "1,3,\x1b[2J"])
+def test_a_malformed_queue_timing_is_one_line_before_anything_starts(db_dsn, capsys, monkeypatch, timing):
+    monkeypatch.setenv("NYX_QUEUE_TIMING", timing)
+    result = run_cli(capsys, "worker", "--until-empty", "--no-iris", "--dsn", db_dsn)
+    assert_clean(result, 2)
+    assert result.err.startswith("Error: NYX_QUEUE_TIMING must be") and result.err.count("\n") == 1, result.err
+    assert query(db_dsn, "select count(*) as n from raw.queue_workers")[0]["n"] == 0
+
+
 def test_the_refresh_is_a_periodic_task_one_at_a_time_and_a_worker_builds_the_marts(db_dsn, capsys):
     from procrastinate.exceptions import AlreadyEnqueued
 
