@@ -20,9 +20,11 @@ from collector import __version__
 from collector.core.errors import CollectorError, InputError
 from collector.face.cli_db import db_app
 from collector.face.cli_messages import message_app
-from collector.face.options import (JUDGE_HELP, DsnOption, IrisOption, JudgeAllowSelfOption,
-                                    JudgeConcurrencyOption, JudgeModelOption, JudgeTimeoutOption, JudgeUrlOption,
-                                    echo, err, judge_options, open_store)
+from collector.face.options import (ChampionsOption, DsnOption, IrisOption, JudgeAllowSelfOption,
+                                    JudgeConcurrencyOption, JudgeModelOption, JudgeOption, JudgeTimeoutOption,
+                                    JudgeUrlOption, MaxNewTokensOption, MaxRoundsOption, PromptTemplateOption,
+                                    TemperatureOption, TermsArgument, TermsFileOption, TopKOption, TopPOption, echo,
+                                    err, judge_options, open_store)
 from collector.face.cli_judge import glossary_app, rejudge, validate
 from collector.face.cli_label import label_app
 from collector.face.cli_power import power
@@ -84,8 +86,7 @@ def _root(
 
 @app.command("collect")
 def collect(
-    terms: Annotated[Optional[list[str]], typer.Argument(help="Terms to probe, one session each.",
-                                                         show_default=False)] = None,
+    terms: TermsArgument = None,
     runs: Annotated[int, typer.Option("--runs", "-n", help="Runs per term (with --until-ci: the most runs).")] = 1000,
     until_ci: Annotated[Optional[float], typer.Option("--until-ci", help="Collect in batches of --batch-size until "
                                                       "the 95% interval of the mean depth has at most this "
@@ -98,20 +99,16 @@ def collect(
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Runs generated side by side "
                                                       "(default per device: cpu 128, cuda 256, mps 32).",
                                                       show_default=False)] = None,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature; 0 is greedy.")] = 0.8,
-    top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling mass.")] = 0.95,
-    top_k: Annotated[int, typer.Option("--top-k", help="Sample among the k most likely tokens; 0 = all.")] = 50,
-    max_rounds: Annotated[int, typer.Option("--max-rounds", help="Rounds per run, 1 to 3.")] = 3,
-    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", help="Tokens generated per round.")] = 48,
+    temperature: TemperatureOption = 0.8,
+    top_p: TopPOption = 0.95,
+    top_k: TopKOption = 50,
+    max_rounds: MaxRoundsOption = 3,
+    max_new_tokens: MaxNewTokensOption = 48,
     seed: Annotated[Optional[int], typer.Option(help="Session seed (default: random, stored either way).",
                                                 show_default=False)] = None,
-    prompt_template: Annotated[str, typer.Option("--prompt-template",
-                                                 help="Round-1 prompt; {term} is replaced by the term.")]
-    = DEFAULT_PROMPT_TEMPLATE,
-    terms_file: Annotated[Optional[Path], typer.Option("--terms-file", help="File with one term a line.",
-                                                       show_default=False)] = None,
-    champions: Annotated[bool, typer.Option("--champions", help="Add the six depth-3 terms of the research.")]
-    = False,
+    prompt_template: PromptTemplateOption = DEFAULT_PROMPT_TEMPLATE,
+    terms_file: TermsFileOption = None,
+    champions: ChampionsOption = False,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
     dtype: Annotated[str, typer.Option(help="auto (float32 on CPU: the same chains at any batch size; bfloat16 "
                                             "on CUDA), float32, bfloat16 or float16.")] = "auto",
@@ -123,7 +120,7 @@ def collect(
     outage_limit: Annotated[float, typer.Option("--outage-limit", help="Seconds the database may be away "
                                                 "(runs are journaled meanwhile) before collecting stops.")]
     = 300.0,
-    judge: Annotated[str, typer.Option("--judge", help=JUDGE_HELP)] = DEFAULT_JUDGE,
+    judge: JudgeOption = DEFAULT_JUDGE,
     judge_url: JudgeUrlOption = None,
     judge_model: JudgeModelOption = None,
     judge_concurrency: JudgeConcurrencyOption = None,

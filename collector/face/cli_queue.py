@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from collector.core.params import DEFAULT_PROMPT_TEMPLATE
 from collector.core.printable import json_text
-from collector.face.options import JUDGE_HELP, DsnOption, IrisOption, JsonLinesOption, echo, err
+from collector.face.options import (ChampionsOption, DsnOption, IrisOption, JsonLinesOption, JudgeOption,
+                                    MaxNewTokensOption, MaxRoundsOption, PromptTemplateOption, TemperatureOption,
+                                    TermsArgument, TermsFileOption, TopKOption, TopPOption, echo, err)
 from collector.judge.registry import DEFAULT_JUDGE
 
 QueueOption = Annotated[str, typer.Option("--queue", help="The queue the shard jobs go to (workers pick theirs).")]
 
 
 def submit(
-    terms: Annotated[Optional[list[str]], typer.Argument(help="Terms to probe, one session each.",
-                                                         show_default=False)] = None,
+    terms: TermsArgument = None,
     runs: Annotated[int, typer.Option("--runs", "-n", help="Runs per term.")] = 1000,
     shard_size: Annotated[int, typer.Option("--shard-size", help="Run numbers per job (1-250, 251-500, ...).")]
     = 250,
@@ -31,27 +31,23 @@ def submit(
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="The session's batch size (a "
                                                       "worker's --batch-size may differ; runs do not depend on it).",
                                                       show_default=False)] = None,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature; 0 is greedy.")] = 0.8,
-    top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling mass.")] = 0.95,
-    top_k: Annotated[int, typer.Option("--top-k", help="Sample among the k most likely tokens; 0 = all.")] = 50,
-    max_rounds: Annotated[int, typer.Option("--max-rounds", help="Rounds per run, 1 to 3.")] = 3,
-    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", help="Tokens generated per round.")] = 48,
+    temperature: TemperatureOption = 0.8,
+    top_p: TopPOption = 0.95,
+    top_k: TopKOption = 50,
+    max_rounds: MaxRoundsOption = 3,
+    max_new_tokens: MaxNewTokensOption = 48,
     seed: Annotated[Optional[int], typer.Option(help="Session seed (default: random, stored either way); "
                                                 "the same runs as `nyx-collect TERM --seed`.",
                                                 show_default=False)] = None,
-    prompt_template: Annotated[str, typer.Option("--prompt-template",
-                                                 help="Round-1 prompt; {term} is replaced by the term.")]
-    = DEFAULT_PROMPT_TEMPLATE,
-    terms_file: Annotated[Optional[Path], typer.Option("--terms-file", help="File with one term a line.",
-                                                       show_default=False)] = None,
-    champions: Annotated[bool, typer.Option("--champions", help="Add the six depth-3 terms of the research.")]
-    = False,
+    prompt_template: PromptTemplateOption = DEFAULT_PROMPT_TEMPLATE,
+    terms_file: TermsFileOption = None,
+    champions: ChampionsOption = False,
     device: Annotated[str, typer.Option(help="Device whose dtype the session records (auto: this machine's).")]
     = "auto",
     dtype: Annotated[str, typer.Option(help="dtype the workers generate in: auto (float32 on CPU, bfloat16 on "
                                             "CUDA), float32, bfloat16 or float16.")] = "auto",
     backend: Annotated[str, typer.Option(help="Sampler: transformers, or vllm.")] = "transformers",
-    judge: Annotated[str, typer.Option("--judge", help=JUDGE_HELP)] = DEFAULT_JUDGE,
+    judge: JudgeOption = DEFAULT_JUDGE,
     stop_early: Annotated[bool, typer.Option("--stop-early", help="Stop each run at its first round that does "
                                              "not continue.")] = False,
     queue: QueueOption = "collect",

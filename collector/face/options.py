@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -47,9 +48,25 @@ IrisOption = Annotated[
 
 JsonLinesOption = Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")]
 
+# The options of a probe session that collect (one machine) and submit (the work queue) share.
+TermsArgument = Annotated[Optional[list[str]], typer.Argument(help="Terms to probe, one session each.",
+                                                              show_default=False)]
+TermsFileOption = Annotated[Optional[Path], typer.Option("--terms-file", help="File with one term a line.",
+                                                         show_default=False)]
+ChampionsOption = Annotated[bool, typer.Option("--champions", help="Add the six depth-3 terms of the research.")]
+TemperatureOption = Annotated[float, typer.Option(help="Sampling temperature; 0 is greedy.")]
+TopPOption = Annotated[float, typer.Option("--top-p", help="Nucleus sampling mass.")]
+TopKOption = Annotated[int, typer.Option("--top-k", help="Sample among the k most likely tokens; 0 = all.")]
+MaxRoundsOption = Annotated[int, typer.Option("--max-rounds", help="Rounds per run, 1 to 3.")]
+MaxNewTokensOption = Annotated[int, typer.Option("--max-new-tokens", help="Tokens generated per round.")]
+PromptTemplateOption = Annotated[str, typer.Option("--prompt-template",
+                                                   help="Round-1 prompt; {term} is replaced by the term.")]
+
 JUDGE_HELP = ("Judge version: ref-3 (the default: the glossary's reference meaning and glosses), ref-2 (the "
               "previous default), rules-1 (the first judge) or llm-1 (a language model on an OpenAI-compatible "
               "server: --judge-url, --judge-model).")
+
+JudgeOption = Annotated[str, typer.Option("--judge", help=JUDGE_HELP)]
 
 JudgeUrlOption = Annotated[
     Optional[str],
