@@ -19,8 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from collector.core.errors import DatabaseError, InputError, Interrupted
-from collector.core.interrupts import INTERRUPTS
+from collector.core.errors import InputError, Interrupted
 from collector.core.params import CollectParams, validate_term
 from collector.core.records import RunRecord, SessionRecord, SessionStatus
 from collector.db.connect import connect
@@ -191,15 +190,13 @@ def _close(store: Store, session: SessionRecord, sink: RunSink, index: ChainInde
            error: str) -> None:
     """Keep every finished run and mark the session. A failure here must not hide the first one:
     with the database away, the runs stay in the journal and the session stays 'running' (stale)."""
-    with INTERRUPTS.shielded():
-        try:
-            sink.flush()
-            if not sink.pending:
-                store_spread(store, session, index)
-            store.finish_session(session.session_id, status, error=error.splitlines()[0][:500] if error else None)
-        except DatabaseError:
-            if not store.connection_lost:
-                raise
+
+    def mark() -> None:
+        if not sink.pending:
+            store_spread(store, session, index)
+        store.finish_session(session.session_id, status, error=error.splitlines()[0][:500] if error else None)
+
+    sink.keep(mark)
 
 
 def summarize(store: Store, session: SessionRecord, elapsed_s: float) -> SessionSummary:

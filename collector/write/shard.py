@@ -21,8 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from collector.core.errors import DatabaseError, InputError
-from collector.core.interrupts import INTERRUPTS
+from collector.core.errors import InputError
 from collector.core.records import RunRecord, SessionRecord, SessionStatus
 from collector.db.journal import Journal
 from collector.write.journal_runs import load_leftover_journal
@@ -115,7 +114,7 @@ def collect_shard(
                 sink.add(finished)
             sink.drain()
     except BaseException:
-        _keep(store, sink)
+        sink.keep()  # every finished run committed or journaled, on the way out
         raise
     done = _complete_if_stored(store, session, index)
     return ShardSummary(str(session.session_id), first, last, collected, already, done)
@@ -127,16 +126,6 @@ def _chain_index(iris: Iris | None, lm: LanguageModel, session: SessionRecord):
     from collector.iris.index import ChainIndex
 
     return ChainIndex(iris, lm, session, resumed=True)
-
-
-def _keep(store: Store, sink: RunSink) -> None:
-    """On the way out of a failed or stopped shard: commit (or journal) every finished run."""
-    with INTERRUPTS.shielded():
-        try:
-            sink.flush()
-        except DatabaseError:
-            if not store.connection_lost:
-                raise
 
 
 def _complete_if_stored(store: Store, session: SessionRecord, index) -> bool:

@@ -114,6 +114,19 @@ class RunSink:
             self._note(f"the database at {self.store.where} is unreachable: finished runs are journaled to "
                        f"{self.journal.path} and loaded when it is back")
 
+    def keep(self, then: Callable[[], None] | None = None) -> None:
+        """On the way out of a failed, stopped or interrupted collection: commit (or journal) every
+        finished run, then ``then()`` (marking the session), shielded from Ctrl-C. A failure here must
+        not hide the first one: with the database away, the runs stay in the journal and the rest waits."""
+        with INTERRUPTS.shielded():
+            try:
+                self.flush()
+                if then is not None:
+                    then()
+            except DatabaseError:
+                if not self.store.connection_lost:
+                    raise
+
     def drain(self) -> None:
         """At the end of a session: flush, then wait (with backoff, up to the outage limit) until
         every journaled run is in the database."""
