@@ -53,6 +53,7 @@ VARIANTS = {
     "+lead_gloss+lead_mean": ("lead_gloss", "lead_mean"),
     "+lead encoded": ("L_ref", "L_sent", "L_gloss"),
     "+frame covariates": ("f_sim_first", "f_z_ref", "f_z_gloss"),
+    "+frame's reference match": ("f_z_ref",),
     "text minus frame": ("d_sim_first", "d_z_ref", "d_ctr_first", "d_z_sent", "d_z_gloss"),
 }
 """Name -> added inputs; "text minus frame" replaces the text's own matches by the differences."""
