@@ -19,7 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
-from collector.write.labels import KEYS, MEANINGS, Candidate, LabelDesk
+from collector.core.errors import InputError
+from collector.write.labels import KEYS, MEANINGS, Candidate, LabelDesk, clean_note
 from collector.core.printable import printable
 
 QUIT_KEYS = {"q", "Q", "\x03", "\x04", ""}  # q, Ctrl-C, Ctrl-D, end of input
@@ -179,7 +180,10 @@ def run(desk: LabelDesk, reference_of: Callable[[Candidate], str | Shown | None]
                 if typed is None:
                     quit_early = True
                     break
-                note = " ".join(typed.split()) or None
+                try:  # a note the database would refuse is refused here, and the round stays unlabelled
+                    note = clean_note(typed)
+                except InputError as exc:
+                    note, message = None, f"note refused: {exc}"
             else:
                 message = f"unknown key {printable(key)!r}: use the keys below"
     return Outcome(given=desk.given, skipped=desk.skipped, left=len(desk.items) - desk.pos,

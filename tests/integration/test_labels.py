@@ -202,6 +202,30 @@ def _screen(child: pexpect.spawn) -> str:
     return child.before
 
 
+def test_a_note_the_database_would_refuse_is_refused_on_the_screen(session):
+    dsn, sid = session
+    child = _spawn(dsn, sid, "--n", "2", "--seed", "2")
+    _screen(child)
+    child.send("n")
+    child.expect("note: ")
+    child.send("a\x00b\r")  # a NUL: PostgreSQL refuses it in text
+    screen = _screen(child)
+    assert "note refused: the note contains a NUL character" in screen and "1 of 2" in screen
+    child.send("n")
+    child.expect("note: ")
+    child.send("x" * 2001 + "\r")
+    screen = _screen(child)
+    assert "note refused: the note is longer than 2000 characters" in screen and "1 of 2" in screen
+    child.send("2")  # CONFIRMS, without the refused notes
+    _screen(child)
+    child.send("q")
+    child.expect(r"stopped: 1 labelled, 0 skipped, 1 left of 2 \(labeller ann\)")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert [(r["label"], r["note"]) for r in labels(dsn)] == [("CONFIRMS", None)]
+
+
 def test_the_terminal_session_for_real(session):
     dsn, sid = session
     rounds = {(r["run_number"], r["round"]): r for r in
