@@ -202,6 +202,15 @@ def _screen(child: pexpect.spawn) -> str:
     return child.before
 
 
+def _quit(child: pexpect.spawn, says: str) -> None:
+    """Press q: the session says ``says`` (a regex) and exits 0."""
+    child.send("q")
+    child.expect(says)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
 def test_a_note_the_database_would_refuse_is_refused_on_the_screen(session):
     dsn, sid = session
     child = _spawn(dsn, sid, "--n", "2", "--seed", "2")
@@ -218,11 +227,7 @@ def test_a_note_the_database_would_refuse_is_refused_on_the_screen(session):
     assert "note refused: the note is longer than 2000 characters" in screen and "1 of 2" in screen
     child.send("2")  # CONFIRMS, without the refused notes
     _screen(child)
-    child.send("q")
-    child.expect(r"stopped: 1 labelled, 0 skipped, 1 left of 2 \(labeller ann\)")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    _quit(child, r"stopped: 1 labelled, 0 skipped, 1 left of 2 \(labeller ann\)")
     assert [(r["label"], r["note"]) for r in labels(dsn)] == [("CONFIRMS", None)]
 
 
@@ -257,11 +262,7 @@ def test_the_terminal_session_for_real(session):
     _screen(child)
     child.send("u")  # undo it: the label is gone again
     _screen(child)
-    child.send("q")
-    child.expect(r"stopped: 2 labelled, 0 skipped, 4 left of 6 \(labeller ann\)")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    _quit(child, r"stopped: 2 labelled, 0 skipped, 4 left of 6 \(labeller ann\)")
     stored = labels(dsn)
     assert [(r["label"], r["note"]) for r in sorted(stored, key=lambda r: r["label"])] == [
         ("DIVERGENT", "reads like a namesake"), ("EXPANDS", None)]
