@@ -22,6 +22,11 @@ KEPT = frozenset({"\u200c", "\u200d"})
 scripts) and can move nothing on a terminal; shown as themselves."""
 
 
+def _shown(ch: str) -> bool:
+    """Whether ``ch`` is printed as itself: not of HIDDEN_CATEGORIES, or one of KEPT."""
+    return ch in KEPT or unicodedata.category(ch) not in HIDDEN_CATEGORIES
+
+
 def printable(text: object, *, line: bool = False) -> str:
     """``text`` (``str()`` of anything) with every character of HIDDEN_CATEGORIES shown as
     ``\\xNN`` / ``\\uNNNN`` / ``\\UNNNNNNNN``: ESC, BEL, NUL, C1 controls, U+202E, U+2066-2069 ...
@@ -32,7 +37,7 @@ def printable(text: object, *, line: bool = False) -> str:
     """
     out = []
     for ch in str(text):
-        if ch in KEPT or (ch in "\n\t" and not line) or unicodedata.category(ch) not in HIDDEN_CATEGORIES:
+        if _shown(ch) or (ch in "\n\t" and not line):
             out.append(ch)
         else:
             code = ord(ch)
@@ -51,7 +56,7 @@ def json_text(data: Any, **dump_options: Any) -> str:
     """
     out = []
     for ch in json.dumps(data, ensure_ascii=False, **dump_options):
-        if ch in KEPT or ch == "\n" or unicodedata.category(ch) not in HIDDEN_CATEGORIES:
+        if _shown(ch) or ch == "\n":
             out.append(ch)
         elif ord(ch) < 0x10000:
             out.append(f"\\u{ord(ch):04x}")
