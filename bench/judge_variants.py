@@ -93,6 +93,7 @@ class Extra:
     def __init__(self, means, cache, calibration, source_norm):
         self.means, self.cache, self.calibration, self.norm = means, cache, calibration, source_norm
         self.anchors: dict = {}
+        self.gloss_stems: dict = {}
         self.frames: dict = {}
 
     def embed(self, texts):
@@ -101,7 +102,8 @@ class Extra:
     def anchor(self, term):
         if term not in self.anchors:
             refs, glosses = self.means[term]
-            self.anchors[term] = ref3.build_anchors(term, refs, glosses, self.embed, self.calibration)
+            a = self.anchors[term] = ref3.build_anchors(term, refs, glosses, self.embed, self.calibration)
+            self.gloss_stems[term] = content_stems(ref3.anchor_texts(refs, glosses)["gloss"]) - a.term_stems
         return self.anchors[term]
 
     def frame(self, term):
@@ -119,10 +121,9 @@ class Extra:
         leads = [lead(it["text"]) for it in items]
         lead_vecs = self.embed(leads)
         for i, it in enumerate(items):
-            a, term_stems = self.anchor(it["term"]), content_stems([it["term"]])
-            texts = ref3.anchor_texts(*self.means[it["term"]])
-            stems = content_stems([leads[i]]) - term_stems
-            put("lead_gloss", bool(stems & (content_stems(texts["gloss"]) - term_stems)))
+            a = self.anchor(it["term"])
+            stems = content_stems([leads[i]]) - a.term_stems
+            put("lead_gloss", bool(stems & self.gloss_stems[it["term"]]))
             put("lead_mean", len(stems & a.meaning_stems))
             fv, ff = self.frame(it["term"])
             lf = ref3.own_features(leads[i], lead_vecs[i], a, fv, self.norm)
