@@ -45,6 +45,16 @@ def _isolate_data_dir() -> None:
 _isolate_data_dir()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _stop_the_test_homes_server() -> Iterator[None]:
+    """Tests of the embedded default start its server in the test home; it stops with the session
+    (every test run used to leave one postgres behind in /tmp)."""
+    yield
+    from collector.db.connect import embedded
+
+    embedded().stop()
+
+
 def dsn_for_database(server_dsn: str, dbname: str) -> str:
     """``server_dsn`` pointed at another database (key=value form)."""
     return make_conninfo(server_dsn, dbname=dbname)
