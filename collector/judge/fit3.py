@@ -66,10 +66,13 @@ GLOSSES_FILE = Path(__file__).with_name("data") / "fit_glosses.jsonl"
 MORE_REAL = (("qwen", Path(__file__).with_name("data") / "echo_real_more_qwen.jsonl"),)
 """Real rounds the project labelled itself (blind, two readers), as (source, file): Qwen2.5-Coder-1.5B on
 the 16 training terms that the shared real sets leave out."""
-NOTES = ("fitted by fit3.py on echo_train.jsonl + agreeing rows of echo_real_train.jsonl (SmolLM2), "
-         "echo_real_train_qwen.jsonl and collector/judge/data/echo_real_more_qwen.jsonl (Qwen-Coder-1.5B); glosses "
-         "of the training terms from collector/judge/data/fit_glosses.jsonl; selection by leave-one-term-out CV; "
-         "dev set scored once")
+def notes(with_own_labels: bool) -> str:
+    """The provenance a params file states: the sets it was fitted on (our own Qwen rounds only when
+    ``--with-own-labels`` put them in the fit)."""
+    qwen = "echo_real_train_qwen.jsonl" + (" and collector/judge/data/echo_real_more_qwen.jsonl" if with_own_labels else "")
+    return ("fitted by fit3.py on echo_train.jsonl + agreeing rows of echo_real_train.jsonl (SmolLM2) and "
+            f"{qwen} (Qwen-Coder-1.5B); glosses of the training terms from collector/judge/data/fit_glosses.jsonl; "
+            "selection by leave-one-term-out CV; dev set scored once")
 
 
 # ------------------------------------------------------------------------------------------- data
@@ -342,10 +345,10 @@ def check_twin(F: Features, final: ref3.Ref3Params) -> None:
 
 
 def with_cv(final: ref3.Ref3Params, encoder: str, report: dict, res: dict, res_ng: dict,
-            res_dv: dict) -> ref3.Ref3Params:
+            res_dv: dict, with_own_labels: bool = False) -> ref3.Ref3Params:
     """The final parameters with the encoder, the notes and the ``cv`` figures the params file keeps."""
     keep = ("n", "accuracy", "kappa", "continue_stop_accuracy", "continue_stop_kappa")
-    return dataclasses.replace(final, encoder=encoder, notes=NOTES, cv={
+    return dataclasses.replace(final, encoder=encoder, notes=notes(with_own_labels), cv={
         "selected": report["selected"], "candidates_loto_objective": report["candidates"],
         "source_weights": SOURCE_WEIGHTS,
         "loto": {k: {m: v[m] for m in keep} for k, v in res.items()},
@@ -400,7 +403,7 @@ def main(argv=None) -> None:
     text += lines + ["  confusion\n%s" % fmt_conf(confusion(y_dv, p_dv))]
     report["dev"] = res_dv["dev"]
     check_twin(F, final)
-    final = with_cv(final, cache.name, report, res, res_ng, res_dv)
+    final = with_cv(final, cache.name, report, res, res_ng, res_dv, args.with_own_labels)
     os.makedirs(args.out, exist_ok=True)
     final.save(os.path.join(args.out, "ref-3.json"))
     calibration.save(os.path.join(args.out, "ref-3.calibration.npz"))

@@ -4,6 +4,7 @@ parameters record of it."""
 from __future__ import annotations
 
 import importlib.resources
+import json
 
 import numpy as np
 import pytest
@@ -129,3 +130,13 @@ def test_shipped_cv_reports_leave_one_term_out_figures_per_probe_model(shipped):
         assert loto[source]["n"] == loto[source + "_round_1"]["n"] + loto[source + "_later"]["n"]
     assert cv["loto"]["hand"]["n"] == 416 and cv["dev"]["n"] == 48
     assert set(cv["loto_without_glosses"]) == set(cv["loto"])
+
+
+def test_shipped_notes_name_the_sets_it_was_fitted_on(shipped):
+    """The params file's provenance: our own Qwen rounds are named only when the fit used them (the
+    shipped fit did not: its Qwen rows are the shared set's, fewer than the two sets together)."""
+    more = [json.loads(line) for line in fit3.MORE_REAL[0][1].read_text(encoding="utf-8").splitlines() if line.strip()]
+    own_rows = sum(r["label"] == r["label_b"] for r in more)
+    with_own = shipped.cv["loto"]["qwen"]["n"] > own_rows
+    assert shipped.notes == fit3.notes(with_own_labels=with_own)
+    assert ("echo_real_more_qwen" in fit3.notes(True)) and ("echo_real_more_qwen" not in fit3.notes(False))
