@@ -9,8 +9,9 @@ the report. ``make fit-judge`` runs it after ref-2's fit.
 
 Training data, three sources, 32 terms: the hand-written rounds of ``echo_train.jsonl`` (``hand``), the
 rows of ``echo_real_train.jsonl`` (SmolLM2-135M, ``real``) and of ``echo_real_train_qwen.jsonl``
-(Qwen2.5-Coder-1.5B-Instruct, ``qwen``) on which both readers agree, and the project's own blind-labelled
-Qwen rounds on the other 16 training terms (:data:`MORE_REAL`, also ``qwen``); the accepted glosses of the
+(Qwen2.5-Coder-1.5B-Instruct, ``qwen``) on which both readers agree; with ``--with-own-labels`` also the
+project's own blind-labelled Qwen rounds on the other 16 training terms (:data:`MORE_REAL`, also ``qwen``),
+which by default only validate (docs/validity.md); the accepted glosses of the
 training terms are ``collector/judge/data/fit_glosses.jsonl`` (written for the fit, like the references of
 ``echo_terms.jsonl``). The development set (``echo_labelled.jsonl``) takes its glosses from the shipped
 glossary and is scored once with the final parameters, never fitted or selected on.
