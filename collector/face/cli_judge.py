@@ -108,7 +108,8 @@ def glossary_list(
 
 def validate(
     file: Annotated[Path, typer.Argument(help="JSONL of labelled rounds: term, prev, text, label (optional "
-                                               "reference, glosses, glosses_de, round).")],
+                                               "label_b, a second reader's; reference, glosses, glosses_de, "
+                                               "round).")],
     references: Annotated[Optional[Path], typer.Option("--references", help="JSONL of term, reference "
                                                        "(optional reference_de, glosses, glosses_de) for items "
                                                        "without their own.", show_default=False)] = None,
@@ -122,6 +123,9 @@ def validate(
     dsn: DsnOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the figures.")] = False,
     show_misses: Annotated[bool, typer.Option("--misses", help="List every item the judge got wrong.")] = False,
+    every_row: Annotated[bool, typer.Option("--every-row", help="In a file read by two readers (label, label_b), "
+                                            "keep the rows they disagree on too, with the first reader's label "
+                                            "(default: only the rows they agree on).")] = False,
     judge_url: JudgeUrlOption = None,
     judge_model: JudgeModelOption = None,
     judge_concurrency: JudgeConcurrencyOption = None,
@@ -137,7 +141,7 @@ def validate(
     from collector.judge.validate import validate_file
 
     result = validate_file(file, references=references, judge_version=judge, model=model, dsn=dsn,
-                           use_glossary=not no_glossary,
+                           use_glossary=not no_glossary, every_row=every_row,
                            judge_options=judge_options(judge_url, judge_model, judge_concurrency, judge_timeout,
                                                        False))
     if as_json:

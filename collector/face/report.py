@@ -270,6 +270,13 @@ def print_validation(console: Console, result, show_misses: bool = False) -> Non
     a = result.agreement
     modes = ", ".join(f"{n} {mode}" for mode, n in sorted(result.modes.items()))
     console.print(f"judge {result.judge} ({result.encoder}) on {result.file}: {a.n} items ({modes})", markup=False)
+    if result.readers:
+        r, ra = result.readers, result.readers.agreement
+        rows = f"{r.left_out} row{'s' if r.left_out != 1 else ''}"
+        kept = (f"left out: {rows} where they disagree (--every-row keeps them, with the first reader's label)"
+                if r.left_out else "every row is compared with the first reader's label")
+        console.print(f"two readers on {r.rows} rows agree {ra.accuracy:.3f} (kappa {_num(ra.kappa)}), continue/stop "
+                      f"{ra.continue_stop_accuracy:.3f} (kappa {_num(ra.continue_stop_kappa)}); {kept}", markup=False)
     console.print(f"accuracy              {a.accuracy:.3f}")
     console.print(f"Cohen's kappa         {_num(a.kappa)}")
     console.print(f"continue/stop         {a.continue_stop_accuracy:.3f}  (kappa {_num(a.continue_stop_kappa)})")

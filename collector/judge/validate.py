@@ -6,6 +6,11 @@ else the item is judged against the frame. Its glosses come likewise from the fi
 has any (the item's ``glosses``/``glosses_de``, the file's, the glossary row of the term), for a
 judge that reads glosses (see :func:`meaning_of`). Items are judged exactly as the probe judges a
 round: same judge, same encoder, same parameters.
+
+A file read by two readers (``label`` and ``label_b``, as the shared research sets are) is compared
+where they agree: the rounds they disagree on have no reference label and are left out, unless
+``every_row`` keeps them with the first reader's label. The readers' own agreement, the ceiling for
+any judge, is reported beside the judge's (:class:`Readers`).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from collector.core.errors import InputError
 from collector.judge.meaning import Meaning
 from collector.judge import registry
 from collector.judge.registry import DEFAULT_JUDGE, check_judge
@@ -24,6 +30,21 @@ from collector.core.records import JudgeItem
 
 
 @dataclass(frozen=True)
+class Readers:
+    """Two readers' labels of the same rows (``label`` and ``label_b``): their own agreement and how many
+    of their rows were left out of the judge's figures (those they disagree on; 0 with ``every_row``)."""
+
+    rows: int
+    left_out: int
+    agreement: Agreement
+
+    def as_dict(self) -> dict:
+        a = self.agreement
+        return {"rows": self.rows, "left_out": self.left_out, "accuracy": a.accuracy, "kappa": a.kappa,
+                "continue_stop_accuracy": a.continue_stop_accuracy, "continue_stop_kappa": a.continue_stop_kappa}
+
+
+@dataclass(frozen=True)
 class ValidationReport:
     judge: str
     encoder: str
@@ -31,10 +52,25 @@ class ValidationReport:
     modes: dict[str, int]  # items judged in each mode
     agreement: Agreement
     predictions: list[tuple[LabelledItem, str, str]]  # item, predicted label, reason
+    readers: Readers | None = None  # where the file has a second reader's labels
 
     def as_dict(self) -> dict:
         return {"judge": self.judge, "encoder": self.encoder, "file": self.file, "modes": self.modes,
-                **self.agreement.as_dict()}
+                **self.agreement.as_dict(), "readers": self.readers.as_dict() if self.readers else None}
+
+
+def two_readers(path: Path, items: list[LabelledItem], every_row: bool) -> tuple[list[LabelledItem], Readers | None]:
+    """The items to compare with (without ``every_row``: not those two readers disagree on) and the
+    readers' own agreement over the rows both read; None where no row has a second label."""
+    both = [i for i in items if i.label_b is not None]
+    if not both:
+        return items, None
+    kept = items if every_row else [i for i in items if i.label_b in (None, i.label)]
+    if not kept:
+        raise InputError(f"{path}: the two readers (label, label_b) disagree on every item, so no item has a "
+                         "reference label (--every-row compares with the first reader's)")
+    readers = Readers(len(both), len(items) - len(kept), agreement([i.label for i in both], [i.label_b for i in both]))
+    return kept, readers
 
 
 def judge_item(item: LabelledItem, template: str = DEFAULT_PROMPT_TEMPLATE) -> JudgeItem:
@@ -64,12 +100,13 @@ def meaning_of(item: LabelledItem, from_file: dict[str, Meaning], from_db: dict[
 
 def validate_file(path: Path, *, references: Path | None = None, judge_version: str = DEFAULT_JUDGE,
                   model: str | None = None, dsn: str | None = None, use_glossary: bool = True,
-                  judge_options: dict | None = None) -> ValidationReport:
+                  judge_options: dict | None = None, every_row: bool = False) -> ValidationReport:
     """Judge every item of ``path`` and compare with its label (a judge with a server: with the
-    server's options, ``judge_options``, checked before the glossary is read). Stores no verdict."""
+    server's options, ``judge_options``, checked before the glossary is read). Items two readers
+    disagree on are left out unless ``every_row`` (see the module docstring). Stores no verdict."""
     check_judge(judge_version)
     options = check_judge_options(judge_version, judge_options)
-    items = read_labelled(path)
+    items, readers = two_readers(path, read_labelled(path), every_row)
     from_file = read_references(references) if references is not None else {}
     lm = None
     if registry.entry(judge_version).needs_probe_model:
@@ -104,4 +141,5 @@ def validate_file(path: Path, *, references: Path | None = None, judge_version: 
         modes[session_judge.mode] += len(numbers)
     result = agreement([i.label for i in items], [p for p, _ in predicted])
     return ValidationReport(judge=kit.judge_version, encoder=encoder, file=str(path), modes=dict(modes),
-                            agreement=result, predictions=[(i, p, r) for i, (p, r) in zip(items, predicted, strict=True)])
+                            agreement=result, predictions=[(i, p, r) for i, (p, r) in zip(items, predicted, strict=True)],
+                            readers=readers)

@@ -26,7 +26,8 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 
 @dataclass(frozen=True)
 class LabelledItem:
-    """One labelled round: the completion ``text`` answering ``prev``, with the human ``label``."""
+    """One labelled round: the completion ``text`` answering ``prev``, with the human ``label`` (and a
+    second reader's, ``label_b``, where two read it)."""
 
     term: str
     prev: str
@@ -37,11 +38,12 @@ class LabelledItem:
     id: str | None = None
     glosses: tuple[str, ...] = ()
     glosses_de: tuple[str, ...] = ()
+    label_b: str | None = None
 
 
 def read_labelled(path: Path) -> list[LabelledItem]:
-    """The items of a JSONL file (term, prev, text, label; optional reference, glosses, glosses_de,
-    round, id).
+    """The items of a JSONL file (term, prev, text, label; optional label_b, a second reader's label,
+    reference, glosses, glosses_de, round, id).
 
     Any defect names the file and line in one message; nothing is judged from a half-read file.
     """
@@ -53,6 +55,11 @@ def read_labelled(path: Path) -> list[LabelledItem]:
         label = row["label"].strip().upper()
         if label not in LABELS:
             raise InputError(f"{path}, line {number}: label {row['label']!r} is not one of {', '.join(LABELS)}")
+        label_b = row.get("label_b")
+        if label_b is not None:
+            if not isinstance(label_b, str) or label_b.strip().upper() not in LABELS:
+                raise InputError(f"{path}, line {number}: label_b {label_b!r} is not one of {', '.join(LABELS)}")
+            label_b = label_b.strip().upper()
         try:
             term = validate_term(row["term"])
         except InputError as exc:
@@ -67,7 +74,7 @@ def read_labelled(path: Path) -> list[LabelledItem]:
         items.append(LabelledItem(term=term, prev=row["prev"], text=row["text"], label=label,
                                   reference=reference, round=round_,
                                   id=str(row["id"]) if row.get("id") is not None else None,
-                                  glosses=glosses, glosses_de=glosses_de))
+                                  glosses=glosses, glosses_de=glosses_de, label_b=label_b))
     if not items:
         raise InputError(f"{path} holds no labelled items")
     return items

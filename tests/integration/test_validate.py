@@ -89,6 +89,10 @@ BAD = [
     ("glosses not a list", b'{"term": "x", "prev": "p", "text": "t", "label": "EXPANDS", "glosses_de": "y"}\n',
      "line 1: the German glosses must be a list of texts"),
     ("empty file", b"\n\n", "holds no labelled items"),
+    ("unknown second label", b'{"term": "x", "prev": "p", "text": "t", "label": "EXPANDS", "label_b": "MAYBE"}\n',
+     "line 1: label_b 'MAYBE' is not one of"),
+    ("readers never agree", b'{"term": "x", "prev": "p", "text": "t", "label": "EXPANDS", "label_b": "COLLAPSE"}\n',
+     "disagree on every item"),
 ]
 
 
@@ -167,3 +171,34 @@ def test_a_judge_that_reads_no_glosses_needs_no_database_when_every_item_has_a_r
     looked_up = run_cli(capsys, "validate", str(plain), "--references", str(refs), "--json",
                         "--dsn", "postgresql://nobody@127.0.0.1:1/none")
     assert looked_up.code == 4 and "cannot connect" in looked_up.err
+
+
+def test_a_file_read_by_two_readers_is_compared_where_they_agree(capsys, tmp_path):
+    """The shared research sets carry two readers' labels (label, label_b): validate compares the judge
+    with the rows they agree on and reports their own agreement beside it; --every-row keeps the others
+    with the first reader's label."""
+    rows = [{**ITEMS[0], "label_b": "EXPANDS"}, {**ITEMS[1], "label_b": "DIVERGENT"},
+            {**ITEMS[0], "text": ITEMS[0]["text"] + " Also in algae.", "label_b": "CONFIRMS"},  # they disagree
+            {**ITEMS[1], "text": "a film of 2003."}]  # one reader only: kept
+    path = _write(tmp_path / "two.jsonl", [{**r, "reference": "Plants making sugar from light."} for r in rows])
+
+    def report(*argv) -> dict:
+        result = run_cli(capsys, "validate", str(path), "--no-glossary", "--json", *argv)
+        assert result.code == 0, result.err
+        return json.loads(result.out)
+
+    agreed = report()
+    assert agreed["n"] == 3 and sum(sum(r.values()) for r in agreed["confusion"].values()) == 3
+    assert agreed["readers"]["rows"] == 3 and agreed["readers"]["left_out"] == 1
+    assert agreed["readers"]["accuracy"] == pytest.approx(2 / 3)
+    assert agreed["readers"]["continue_stop_accuracy"] == 1.0  # EXPANDS and CONFIRMS both continue
+    every = report("--every-row")
+    assert every["n"] == 4 and every["readers"]["left_out"] == 0
+    assert every["confusion"]["EXPANDS"] != agreed["confusion"]["EXPANDS"]  # the disagreed row, as reader a has it
+    shown = run_cli(capsys, "validate", str(path), "--no-glossary")
+    assert shown.code == 0, shown.err
+    assert ("two readers on 3 rows agree 0.667 (kappa" in shown.out
+            and "left out: 1 row where they disagree" in shown.out), shown.out
+    one_reader = _write(tmp_path / "one.jsonl", [{**r, "reference": "Plants."} for r in ITEMS])
+    result = run_cli(capsys, "validate", str(one_reader), "--no-glossary", "--json")
+    assert json.loads(result.out)["readers"] is None
