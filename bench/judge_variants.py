@@ -9,7 +9,8 @@ coordinate descent). Two kinds of figures, per probe model:
   selects by): the criterion a variant must win to be shipped;
 * **held out**: the final fit of each variant on the sets the fit never sees
   (``collector/judge/data/echo_real_more_qwen.jsonl``, the Qwen and SmolLM2 rounds of the model ladder,
-  ``bench/ladder_*.jsonl``), rows where both readers agree. Reported, never selected on.
+  ``bench/ladder_*.jsonl``, and both models' rounds on 12 terms no set of the project holds,
+  ``bench/unseen_*.jsonl``), rows where both readers agree. Reported, never selected on.
 
 The inputs a variant may add:
 
@@ -83,8 +84,12 @@ def held_out() -> dict[str, list[dict]]:
         if lab["label_a"] == lab["label_b"]:
             ladder[r["model"]].append(dict(term=r["term"], round=r["round"], prev=r["prev"], text=r["text"],
                                            label=lab["label_a"]))
+    unseen = {m: [dict(term=r["term"], round=r["round"], prev=r["prev"], text=r["text"], label=r["label"])
+                  for r in read_jsonl(REPO / f"bench/unseen_{m}.jsonl") if r["label"] == r["label_b"]]
+              for m in ("qwen", "smollm2")}
     return {"Qwen, 16 other terms": more, "Qwen, champions (ladder)": ladder["qwen"],
-            "SmolLM2, champions (ladder)": ladder["smollm2"]}
+            "SmolLM2, champions (ladder)": ladder["smollm2"], "Qwen, 12 unseen terms": unseen["qwen"],
+            "SmolLM2, 12 unseen terms": unseen["smollm2"]}
 
 
 class Extra:
@@ -161,6 +166,8 @@ def main(argv=None) -> None:
     for e in shipped_entries():  # the ladder's champions: the shipped glossary's meanings, as validate uses them
         if e.term not in means:
             means[e.term] = ([e.reference] + ([e.reference_de] if e.reference_de else []), [*e.glosses, *e.glosses_de])
+    for row in read_jsonl(REPO / "bench/unseen_terms.jsonl"):  # terms no fit has seen: their reference only
+        means[row["term"]] = ([row["reference"]] + ([row["reference_de"]] if row.get("reference_de") else []), [])
     F = fit3.Features(tr, means, cache, calibration)
     extra = Extra(means, cache, calibration, F.source_norm)
     extra.add(F, tr)
