@@ -67,6 +67,8 @@ GLOSSES_FILE = Path(__file__).with_name("data") / "fit_glosses.jsonl"
 MORE_REAL = (("qwen", Path(__file__).with_name("data") / "echo_real_more_qwen.jsonl"),)
 """Real rounds the project labelled itself (blind, two readers), as (source, file): Qwen2.5-Coder-1.5B on
 the 16 training terms that the shared real sets leave out."""
+
+
 def notes(with_own_labels: bool) -> str:
     """The provenance a params file states: the sets it was fitted on (our own Qwen rounds only when
     ``--with-own-labels`` put them in the fit)."""
