@@ -73,23 +73,28 @@ def lead(text: str) -> str:
     return " ".join((t[:m.start()] if m and m.start() > 0 else t).split()[:LEAD_WORDS]) or t
 
 
+def item(row: dict, label: str) -> dict:
+    """A labelled round as the fit's features read it."""
+    return dict(term=row["term"], round=row["round"], prev=row["prev"], text=row["text"], label=label)
+
+
+def agreeing(path: Path) -> list[dict]:
+    """The rounds of a two-reader file (``label``, ``label_b``) on which both readers agree."""
+    return [item(r, r["label"]) for r in read_jsonl(path) if r["label"] == r["label_b"]]
+
+
 def held_out() -> dict[str, list[dict]]:
     """The sets the fit never sees, rows where both readers agree."""
-    more = [dict(term=r["term"], round=r["round"], prev=r["prev"], text=r["text"], label=r["label"])
-            for r in read_jsonl(REPO / "collector/judge/data/echo_real_more_qwen.jsonl") if r["label"] == r["label_b"]]
     labels = {r["id"]: r for r in read_jsonl(REPO / "bench/ladder_labels.jsonl")}
     ladder: dict[str, list[dict]] = {"qwen": [], "smollm2": []}
     for r in read_jsonl(REPO / "bench/ladder_chains.jsonl"):
         lab = labels[r["id"]]
         if lab["label_a"] == lab["label_b"]:
-            ladder[r["model"]].append(dict(term=r["term"], round=r["round"], prev=r["prev"], text=r["text"],
-                                           label=lab["label_a"]))
-    unseen = {m: [dict(term=r["term"], round=r["round"], prev=r["prev"], text=r["text"], label=r["label"])
-                  for r in read_jsonl(REPO / f"bench/unseen_{m}.jsonl") if r["label"] == r["label_b"]]
-              for m in ("qwen", "smollm2")}
-    return {"Qwen, 16 other terms": more, "Qwen, champions (ladder)": ladder["qwen"],
-            "SmolLM2, champions (ladder)": ladder["smollm2"], "Qwen, 12 unseen terms": unseen["qwen"],
-            "SmolLM2, 12 unseen terms": unseen["smollm2"]}
+            ladder[r["model"]].append(item(r, lab["label_a"]))
+    return {"Qwen, 16 other terms": agreeing(REPO / "collector/judge/data/echo_real_more_qwen.jsonl"),
+            "Qwen, champions (ladder)": ladder["qwen"], "SmolLM2, champions (ladder)": ladder["smollm2"],
+            "Qwen, 12 unseen terms": agreeing(REPO / "bench/unseen_qwen.jsonl"),
+            "SmolLM2, 12 unseen terms": agreeing(REPO / "bench/unseen_smollm2.jsonl")}
 
 
 class Extra:
