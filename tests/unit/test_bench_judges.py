@@ -176,3 +176,39 @@ def test_labels_are_checked_against_the_chains_file(tmp_path):
     path.write_text('{"id": "nope", "label_a": "EXPANDS", "label_b": "EXPANDS"}\n')
     with pytest.raises(SystemExit, match="not in the chains file"):
         ladder.read_labels(path, chains)
+
+
+# --- bench/score_ceiling.py: agreement across runs -----------------------------------------------
+
+
+def test_agreement_compares_a_round_with_the_other_runs_of_its_term_and_round_only():
+    import numpy as np
+
+    from bench.score_ceiling import agreement
+
+    def row(term, chain, rnd):
+        return dict(term=term, chain=chain, round=rnd)
+
+    e = np.eye(4)
+    rows = [row("A", "A-1", 1), row("A", "A-1", 2), row("A", "A-2", 1), row("A", "A-3", 1),
+            row("B", "B-1", 1)]
+    # A-1 round 1 is e0; A-2 the same text, A-3 orthogonal; A-1 round 2 has no peer; B stands alone
+    V = np.stack([e[0], e[1], e[0], e[2], e[0]])
+    generic = np.stack([e[3], (e[0] + e[1] + e[2]) / np.sqrt(3)])  # cosines with them: spread, not constant
+    out = agreement(rows, V, generic)
+    G = V @ generic.T
+    z = lambda i, mean_cos: (mean_cos - G[i].mean()) / G[i].std()  # noqa: E731
+    assert out[0] == pytest.approx(z(0, 0.5))  # mean of A-2 (1) and A-3 (0); not itself, not B
+    assert out[2] == pytest.approx(z(2, 0.5))  # A-1 (1) and A-3 (0)
+    assert out[3] == pytest.approx(z(3, 0.0))
+    assert out[1] == 0 and out[4] == 0  # no other run has that term and round
+
+
+def test_agreement_never_compares_rounds_of_the_same_run():
+    import numpy as np
+
+    from bench.score_ceiling import agreement
+
+    rows = [dict(term="A", chain="A-1", round=1), dict(term="A", chain="A-1", round=1)]
+    generic = np.stack([np.array([0.0, 1.0]), np.array([0.6, 0.8])])
+    assert agreement(rows, np.stack([np.array([1.0, 0.0])] * 2), generic).tolist() == [0.0, 0.0]
