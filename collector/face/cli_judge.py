@@ -126,13 +126,17 @@ def validate(
     every_row: Annotated[bool, typer.Option("--every-row", help="In a file read by two readers (label, label_b), "
                                             "keep the rows they disagree on too, with the first reader's label "
                                             "(default: only the rows they agree on).")] = False,
+    resamples: Annotated[int, typer.Option("--resamples", help="Bootstrap resamples of the set's terms for the "
+                                           "95% intervals of the headline figures (0: no intervals; a set of "
+                                           "fewer than 5 terms gets none).")] = 2000,
     judge_url: JudgeUrlOption = None,
     judge_model: JudgeModelOption = None,
     judge_concurrency: JudgeConcurrencyOption = None,
     judge_timeout: JudgeTimeoutOption = None,
 ) -> None:
-    """Judge every labelled item through the real judge; print accuracy, Cohen's kappa, per-class
-    precision/recall/F1, the confusion matrix and the continue/stop accuracy.
+    """Judge every labelled item through the real judge; print accuracy, Cohen's kappa and the
+    continue/stop accuracy, each with a 95% interval over the set's terms, per-class
+    precision/recall/F1 and the confusion matrix.
 
     Example: nyx-collect validate labelled.jsonl --references terms.jsonl
     Example: nyx-collect validate labelled.jsonl --judge llm-1 --judge-url http://127.0.0.1:8080/v1
@@ -141,7 +145,7 @@ def validate(
     from collector.judge.validate import validate_file
 
     result = validate_file(file, references=references, judge_version=judge, model=model, dsn=dsn,
-                           use_glossary=not no_glossary, every_row=every_row,
+                           use_glossary=not no_glossary, every_row=every_row, resamples=resamples,
                            judge_options=judge_options(judge_url, judge_model, judge_concurrency, judge_timeout,
                                                        False))
     if as_json:

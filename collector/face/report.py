@@ -265,8 +265,15 @@ def _count(value: int | None) -> str:
     return "-" if value is None else str(value)
 
 
+def _span(interval: tuple[float, float] | None) -> str:
+    return f" [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else ""
+
+
 def print_validation(console: Console, result, show_misses: bool = False) -> None:
-    """The agreement of a judge with a labelled set (``nyx-collect validate``)."""
+    """The agreement of a judge with a labelled set (``nyx-collect validate``), each headline figure with
+    its interval where the set has enough terms."""
+    from collector.judge.intervals import MIN_TERMS
+
     a = result.agreement
     modes = ", ".join(f"{n} {mode}" for mode, n in sorted(result.modes.items()))
     console.print(f"judge {result.judge} ({result.encoder}) on {result.file}: {a.n} items ({modes})", markup=False)
@@ -277,9 +284,18 @@ def print_validation(console: Console, result, show_misses: bool = False) -> Non
                 if r.left_out else "every row is compared with the first reader's label")
         console.print(f"two readers on {r.rows} rows agree {ra.accuracy:.3f} (kappa {_num(ra.kappa)}), continue/stop "
                       f"{ra.continue_stop_accuracy:.3f} (kappa {_num(ra.continue_stop_kappa)}); {kept}", markup=False)
-    console.print(f"accuracy              {a.accuracy:.3f}")
-    console.print(f"Cohen's kappa         {_num(a.kappa)}")
-    console.print(f"continue/stop         {a.continue_stop_accuracy:.3f}  (kappa {_num(a.continue_stop_kappa)})")
+    iv = result.intervals
+    console.print(f"accuracy              {a.accuracy:.3f}{_span(iv and iv.accuracy)}")
+    console.print(f"Cohen's kappa         {_num(a.kappa)}{_span(iv and iv.kappa)}")
+    console.print(f"continue/stop         {a.continue_stop_accuracy:.3f}{_span(iv and iv.continue_stop_accuracy)}  "
+                  f"(kappa {_num(a.continue_stop_kappa)}{_span(iv and iv.continue_stop_kappa)})")
+    if iv:
+        console.print(f"intervals: {iv.level:.0%}, the set's {iv.terms} terms resampled with replacement "
+                      f"{iv.resamples} times (seed {iv.seed}); the rounds of one term are not independent",
+                      markup=False)
+    else:
+        console.print(f"no intervals: {result.terms} term{'s' if result.terms != 1 else ''} (they need "
+                      f"{MIN_TERMS} or more, and --resamples above 0)", markup=False)
     classes = Table(title="per class", show_edge=False)
     for column in ("type", "precision", "recall", "F1", "items"):
         classes.add_column(column, justify="left" if column == "type" else "right")

@@ -11,6 +11,10 @@ A file read by two readers (``label`` and ``label_b``, as the shared research se
 where they agree: the rounds they disagree on have no reference label and are left out, unless
 ``every_row`` keeps them with the first reader's label. The readers' own agreement, the ceiling for
 any judge, is reported beside the judge's (:class:`Readers`).
+
+Each headline figure carries a 95% interval with the set's terms resampled
+(:mod:`collector.judge.intervals`): rounds of one term are not independent, and a set of a dozen terms
+is a small sample whatever its number of rounds.
 """
 
 from __future__ import annotations
@@ -22,11 +26,15 @@ from pathlib import Path
 from collector.core.errors import InputError
 from collector.judge.meaning import Meaning
 from collector.judge import registry
+from collector.judge.intervals import RESAMPLES, Intervals, term_intervals
 from collector.judge.registry import DEFAULT_JUDGE, check_judge
 from collector.judge.select import JudgeKit, check_judge_options
 from collector.judge.validation import Agreement, LabelledItem, agreement, read_labelled, read_references
 from collector.core.params import DEFAULT_PROMPT_TEMPLATE, frame_term
 from collector.core.records import JudgeItem
+
+
+MIN_RESAMPLES, MAX_RESAMPLES = 200, 100_000
 
 
 @dataclass(frozen=True)
@@ -53,10 +61,17 @@ class ValidationReport:
     agreement: Agreement
     predictions: list[tuple[LabelledItem, str, str]]  # item, predicted label, reason
     readers: Readers | None = None  # where the file has a second reader's labels
+    intervals: Intervals | None = None  # None: fewer terms than intervals need, or none asked for
+
+    @property
+    def terms(self) -> int:
+        return len({item.term for item, _, _ in self.predictions})
 
     def as_dict(self) -> dict:
         return {"judge": self.judge, "encoder": self.encoder, "file": self.file, "modes": self.modes,
-                **self.agreement.as_dict(), "readers": self.readers.as_dict() if self.readers else None}
+                "terms": self.terms, **self.agreement.as_dict(),
+                "intervals": self.intervals.as_dict() if self.intervals else None,
+                "readers": self.readers.as_dict() if self.readers else None}
 
 
 def two_readers(path: Path, items: list[LabelledItem], every_row: bool) -> tuple[list[LabelledItem], Readers | None]:
@@ -100,11 +115,16 @@ def meaning_of(item: LabelledItem, from_file: dict[str, Meaning], from_db: dict[
 
 def validate_file(path: Path, *, references: Path | None = None, judge_version: str = DEFAULT_JUDGE,
                   model: str | None = None, dsn: str | None = None, use_glossary: bool = True,
-                  judge_options: dict | None = None, every_row: bool = False) -> ValidationReport:
+                  judge_options: dict | None = None, every_row: bool = False,
+                  resamples: int = RESAMPLES) -> ValidationReport:
     """Judge every item of ``path`` and compare with its label (a judge with a server: with the
     server's options, ``judge_options``, checked before the glossary is read). Items two readers
-    disagree on are left out unless ``every_row`` (see the module docstring). Stores no verdict."""
+    disagree on are left out unless ``every_row`` (see the module docstring). ``resamples``: of the
+    terms, for the intervals (0: none). Stores no verdict."""
     check_judge(judge_version)
+    if resamples != 0 and not MIN_RESAMPLES <= resamples <= MAX_RESAMPLES:
+        raise InputError(f"--resamples must be 0 (no intervals) or from {MIN_RESAMPLES} to {MAX_RESAMPLES}, "
+                         f"not {resamples}")
     options = check_judge_options(judge_version, judge_options)
     items, readers = two_readers(path, read_labelled(path), every_row)
     from_file = read_references(references) if references is not None else {}
@@ -139,7 +159,9 @@ def validate_file(path: Path, *, references: Path | None = None, judge_version: 
         for n, verdict in zip(numbers, verdicts, strict=True):
             predicted[n] = (verdict.echo_type.value, verdict.reason)
         modes[session_judge.mode] += len(numbers)
-    result = agreement([i.label for i in items], [p for p, _ in predicted])
+    gold, called = [i.label for i in items], [p for p, _ in predicted]
     return ValidationReport(judge=kit.judge_version, encoder=encoder, file=str(path), modes=dict(modes),
-                            agreement=result, predictions=[(i, p, r) for i, (p, r) in zip(items, predicted, strict=True)],
-                            readers=readers)
+                            agreement=agreement(gold, called),
+                            predictions=[(i, p, r) for i, (p, r) in zip(items, predicted, strict=True)],
+                            readers=readers,
+                            intervals=term_intervals([i.term for i in items], gold, called, resamples=resamples))

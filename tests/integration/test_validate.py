@@ -29,6 +29,11 @@ def test_validate_reports_the_development_set_through_the_real_judge(capsys):
     report = json.loads(result.out)
     assert {"n", "accuracy", "kappa", "continue_stop_accuracy", "confusion"} <= set(report)
     assert report["n"] == 48 and report["modes"] == {"reference": 48}
+    intervals = report["intervals"]
+    assert intervals["terms"] == report["terms"] == 6 and intervals["resamples"] == 2000
+    for figure in ("accuracy", "kappa", "continue_stop_accuracy", "continue_stop_kappa"):
+        low, high = intervals[figure]
+        assert low <= report[figure] <= high and high - low > 0.05, (figure, low, high)
     assert sum(sum(row.values()) for row in report["confusion"].values()) == 48
     table = run_cli(capsys, "validate", str(devset), "--references", str(references))
     assert table.code == 0, table.err
@@ -202,3 +207,29 @@ def test_a_file_read_by_two_readers_is_compared_where_they_agree(capsys, tmp_pat
     one_reader = _write(tmp_path / "one.jsonl", [{**r, "reference": "Plants."} for r in ITEMS])
     result = run_cli(capsys, "validate", str(one_reader), "--no-glossary", "--json")
     assert json.loads(result.out)["readers"] is None
+
+
+def test_intervals_resample_the_terms_and_can_be_turned_off(capsys, tmp_path):
+    """Five terms, two rounds each: the figures get intervals over the terms; --resamples 0 prints
+    none and says so; a resample count out of range is one line and exit 2, before any judging."""
+    rows = [{**item, "term": term, "prev": f'The word "{term}" means', "reference": "Plants making sugar from light."}
+            for term in ("alpha", "beta", "gamma", "delta", "epsilon") for item in ITEMS]
+    path = _write(tmp_path / "five.jsonl", rows)
+    result = run_cli(capsys, "validate", str(path), "--no-glossary", "--json", "--resamples", "500")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert report["terms"] == 5 and report["intervals"]["terms"] == 5 and report["intervals"]["resamples"] == 500
+    low, high = report["intervals"]["accuracy"]
+    assert low <= report["accuracy"] <= high
+    shown = run_cli(capsys, "validate", str(path), "--no-glossary")
+    assert "intervals: 95%, the set's 5 terms resampled with replacement 2000 times (seed 0)" in shown.out, shown.out
+    assert f"accuracy              {report['accuracy']:.3f} [" in shown.out
+    off = run_cli(capsys, "validate", str(path), "--no-glossary", "--resamples", "0")
+    assert off.code == 0 and "no intervals: 5 terms" in off.out and " [" not in off.out.splitlines()[1], off.out
+    assert json.loads(run_cli(capsys, "validate", str(path), "--no-glossary", "--json", "--resamples", "0").out)[
+        "intervals"] is None
+    few = _write(tmp_path / "two_terms.jsonl", rows[:4])
+    assert "no intervals: 2 terms (they need 5 or more" in run_cli(capsys, "validate", str(few), "--no-glossary").out
+    bad = run_cli(capsys, "validate", str(path), "--no-glossary", "--resamples", "5")
+    assert bad.code == 2 and bad.out == ""
+    assert bad.err.strip().splitlines() == ["Error: --resamples must be 0 (no intervals) or from 200 to 100000, not 5"]
