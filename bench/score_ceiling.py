@@ -51,7 +51,7 @@ def auc(score: np.ndarray, pos: np.ndarray) -> float:
 
 
 def sets(data: str) -> dict[str, tuple[list[dict], str]]:
-    """Name -> (every row, with ``run`` a chain key), for the two real training sets and the held-out
+    """Name -> every row, each with ``chain`` (its run's key), for the two real training sets and the held-out
     sets whose rows name their runs."""
     def keyed(path, key):
         rows = read_jsonl(path)
