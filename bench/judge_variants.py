@@ -83,6 +83,12 @@ def agreeing(path: Path) -> list[dict]:
     return [item(r, r["label"]) for r in read_jsonl(path) if r["label"] == r["label_b"]]
 
 
+def unseen_meanings() -> dict[str, tuple[list[str], list[str]]]:
+    """The meanings of the terms no fit has seen (``bench/unseen_terms.jsonl``): their references only."""
+    return {row["term"]: ([row["reference"]] + ([row["reference_de"]] if row.get("reference_de") else []), [])
+            for row in read_jsonl(REPO / "bench/unseen_terms.jsonl")}
+
+
 def held_out() -> dict[str, list[dict]]:
     """The sets the fit never sees, rows where both readers agree."""
     labels = {r["id"]: r for r in read_jsonl(REPO / "bench/ladder_labels.jsonl")}
@@ -171,8 +177,7 @@ def main(argv=None) -> None:
     for e in shipped_entries():  # the ladder's champions: the shipped glossary's meanings, as validate uses them
         if e.term not in means:
             means[e.term] = ([e.reference] + ([e.reference_de] if e.reference_de else []), [*e.glosses, *e.glosses_de])
-    for row in read_jsonl(REPO / "bench/unseen_terms.jsonl"):  # terms no fit has seen: their reference only
-        means[row["term"]] = ([row["reference"]] + ([row["reference_de"]] if row.get("reference_de") else []), [])
+    means.update(unseen_meanings())
     F = fit3.Features(tr, means, cache, calibration)
     extra = Extra(means, cache, calibration, F.source_norm)
     extra.add(F, tr)

@@ -19,7 +19,7 @@ For each held-out set of real rounds (rows where both readers agree) it prints:
 
     .venv/bin/python bench/score_ceiling.py [--data ../shared/research]
 
-About a minute on 2 CPU cores with the fit's embedding cache warm (``make fit-judge`` fills it).
+A few seconds on 2 CPU cores with the fit's embedding cache warm (``make fit-judge`` fills it).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.judge_variants import read_jsonl  # noqa: E402
+from bench.judge_variants import item, read_jsonl, unseen_meanings  # noqa: E402
 from collector.judge import fit3, ref3  # noqa: E402
 from collector.judge.fit_data import EmbedCache, default_cache_path, load, read_corpus  # noqa: E402
 from collector.judge.fit_metrics import LI, is_cont, kappa  # noqa: E402
@@ -50,7 +50,7 @@ def auc(score: np.ndarray, pos: np.ndarray) -> float:
     return float(mannwhitneyu(score[pos], score[~pos]).statistic / (pos.sum() * (~pos).sum()))
 
 
-def sets(data: str) -> dict[str, tuple[list[dict], str]]:
+def sets(data: str) -> dict[str, list[dict]]:
     """Name -> every row, each with ``chain`` (its run's key), for the two real training sets and the held-out
     sets whose rows name their runs."""
     def keyed(path, key):
@@ -93,8 +93,7 @@ def main(argv=None) -> None:
     cache = EmbedCache(default_cache_path())
     calibration = fit3.build_calibration(cache, train_terms, terms)
     means = fit3.meanings(terms)
-    for row in read_jsonl(REPO / "bench/unseen_terms.jsonl"):
-        means[row["term"]] = ([row["reference"]] + ([row["reference_de"]] if row.get("reference_de") else []), [])
+    means.update(unseen_meanings())
     norm = fit3.Features([it for it in items if it["set"] in fit3.SOURCES], means, cache, calibration).source_norm
     p = ref3.Ref3Params.load(str(PARAMS))
     generic = ref3._units(cache.get(read_corpus(), "q"))
@@ -102,8 +101,7 @@ def main(argv=None) -> None:
     for name, rows in sets(args.data).items():
         agree = agreement(rows, ref3._units(cache.get([r["text"] for r in rows], "q")), generic)
         keep = [i for i, r in enumerate(rows) if r["label"] == r["label_b"]]
-        its = [dict(term=rows[i]["term"], round=rows[i]["round"], prev=rows[i]["prev"], text=rows[i]["text"],
-                    label=rows[i]["label"]) for i in keep]
+        its = [item(rows[i], rows[i]["label"]) for i in keep]
         F = fit3.Features(its, means, cache, calibration, source_norm=norm)
         res[name] = (F, fit3.scores(F, p), np.array([LI[it["label"]] for it in its]), agree[keep])
     cache.save()
